@@ -1,0 +1,29 @@
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.data/**', 'coverage/**', '*.js', '*.mjs'] },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.base],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox: no I/O, no Node built-ins.
+    files: ['interpreter/**/*.ts', 'definition/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'child_process', 'os', 'pg', 'kysely', 'ajv'],
+            message: 'interpreter/ and definition/ are bundled into the Temporal workflow sandbox: no I/O or Node built-ins.' },
+          { group: ['**/src/**', '**/activities/**', '**/graphql/**'],
+            message: 'workflow code may import only definition/ and interpreter/ (activities by type only).', allowTypeImports: true },
+        ],
+      }],
+    },
+  },
+);
