@@ -1,0 +1,271 @@
+import jsonata from 'jsonata';
+import { ExpressionError } from './expression-error';
+import { pointerJoin } from './json-pointer';
+
+export { ExpressionError } from './expression-error';
+
+/** Opening delimiter of an expression inside a string (as in AWS Step Functions). */
+export const TEMPLATE_OPEN = '{%';
+/** Closing delimiter of an expression inside a string. */
+export const TEMPLATE_CLOSE = '%}';
+
+/**
+ * Longest sequence (array) an expression may build, including ranges such as `[1..n]`.
+ * Checked by JSONata before it allocates, so a huge range fails at once instead of filling memory.
+ */
+export const MAX_SEQUENCE_LENGTH = 100_000;
+
+/** A literal run of text or an expression body, in the order they appear in a string. */
+export type TemplatePart = { kind: 'text'; text: string } | { kind: 'expression'; source: string };
+
+/** Where an expression sits in a JSON value. */
+export interface ExpressionLocation {
+  /** JSON pointer of the string holding the expression, relative to the walked value. */
+  pointer: string;
+  /** The expression body between the delimiters, untrimmed. */
+  source: string;
+  /** True when `{%` has no closing `%}`; `source` is then the rest of the string. */
+  unterminated?: boolean;
+}
+
+interface TemplateScan {
+  parts: TemplatePart[];
+  /** Index of a `{%` that is never closed. */
+  unterminatedAt?: number;
+}
+
+function scanTemplate(text: string): TemplateScan {
+  const parts: TemplatePart[] = [];
+  let cursor = 0;
+  while (cursor < text.length) {
+    const open = text.indexOf(TEMPLATE_OPEN, cursor);
+    if (open < 0) break;
+    // The first "%}" closes the expression; JSONata has no use for that pair of characters.
+    const close = text.indexOf(TEMPLATE_CLOSE, open + TEMPLATE_OPEN.length);
+    if (close < 0) {
+      if (open > cursor) parts.push({ kind: 'text', text: text.slice(cursor, open) });
+      return { parts, unterminatedAt: open };
+    }
+    if (open > cursor) parts.push({ kind: 'text', text: text.slice(cursor, open) });
+    parts.push({ kind: 'expression', source: text.slice(open + TEMPLATE_OPEN.length, close) });
+    cursor = close + TEMPLATE_CLOSE.length;
+  }
+  if (cursor < text.length) parts.push({ kind: 'text', text: text.slice(cursor) });
+  return { parts };
+}
+
+/**
+ * Splits a string into literal text and expression bodies.
+ *
+ * @throws {ExpressionError} when a `{%` is never closed by `%}`.
+ * @example
+ * ```ts
+ * splitTemplate('id-{% $input.id %}');
+ * // [{ kind: 'text', text: 'id-' }, { kind: 'expression', source: ' $input.id ' }]
+ * ```
+ */
+export function splitTemplate(text: string): TemplatePart[] {
+  const scan = scanTemplate(text);
+  if (scan.unterminatedAt !== undefined) {
+    throw new ExpressionError(`"{%" at character ${scan.unterminatedAt} has no closing "%}"`);
+  }
+  return scan.parts;
+}
+
+/**
+ * Returns the expression body when the whole string is one `{% … %}` (whitespace around the
+ * delimiters is ignored, so YAML block scalars with a trailing newline qualify), else `undefined`.
+ */
+export function wholeExpression(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith(TEMPLATE_OPEN) || !trimmed.endsWith(TEMPLATE_CLOSE)) return undefined;
+  const scan = scanTemplate(trimmed);
+  const [only] = scan.parts;
+  return scan.parts.length === 1 && only?.kind === 'expression' ? only.source : undefined;
+}
+
+/** True when `value` is a string holding at least one `{%` expression (closed or not). */
+export function isTemplate(value: unknown): value is string {
+  return typeof value === 'string' && value.includes(TEMPLATE_OPEN);
+}
+
+/**
+ * Lists every expression in a JSON value: strings anywhere in objects and arrays, each with the
+ * JSON pointer of the string holding it. Object keys are never templated.
+ *
+ * @param pointer prefix for the reported pointers, e.g. `"/steps/charge/body"`.
+ * @default pointer ""
+ */
+export function findExpressions(value: unknown, pointer = ''): ExpressionLocation[] {
+  const found: ExpressionLocation[] = [];
+  const visit = (node: unknown, at: string): void => {
+    if (typeof node === 'string') {
+      if (!node.includes(TEMPLATE_OPEN)) return;
+      const scan = scanTemplate(node);
+      for (const part of scan.parts) {
+        if (part.kind === 'expression') found.push({ pointer: at, source: part.source });
+      }
+      if (scan.unterminatedAt !== undefined) {
+        found.push({ pointer: at, source: node.slice(scan.unterminatedAt + TEMPLATE_OPEN.length), unterminated: true });
+      }
+    } else if (Array.isArray(node)) {
+      node.forEach((item, index) => visit(item, pointerJoin(at, index)));
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, item] of Object.entries(node)) visit(item, pointerJoin(at, key));
+    }
+  };
+  visit(value, pointer);
+  return found;
+}
+
+/**
+ * Compiles an expression body with JSONata, bounded to {@link MAX_SEQUENCE_LENGTH} items per
+ * sequence, and rejects regular expressions that nest repetition (`(a+)+`), which can take
+ * exponential time on a crafted string.
+ *
+ * @throws {ExpressionError} naming the expression, the character position and JSONata's reason.
+ */
+export function parseExpression(source: string, pointer?: string): jsonata.Expression {
+  if (source.trim() === '') throw new ExpressionError('empty expression "{% %}"', pointer, source);
+  let compiled: jsonata.Expression;
+  try {
+    compiled = jsonata(source, { sequence: MAX_SEQUENCE_LENGTH });
+  } catch (error) {
+    const position = (error as { position?: unknown }).position;
+    const where = typeof position === 'number' ? ` at character ${position}` : '';
+    throw new ExpressionError(
+      `${quoteSource(source)}: syntax error${where}: ${jsonataMessage(error)}`,
+      pointer,
+      source,
+    );
+  }
+  for (const regex of astNodes(compiled.ast()).filter(isRegexNode)) {
+    if (nestsRepetition(regex.value.source)) {
+      throw new ExpressionError(
+        `${quoteSource(source)}: the regular expression /${regex.value.source}/ repeats a group that ` +
+          'itself repeats (like "(a+)+"), which can take exponential time; rewrite it without the nesting',
+        pointer,
+        source,
+      );
+    }
+  }
+  return compiled;
+}
+
+/**
+ * Step ids an expression reads as `$steps.<id>` (also `$steps."id-with-dash"` and
+ * `` $steps.`id` ``), in order of first appearance. Dynamic access such as
+ * `$lookup($steps, $name)` cannot be resolved and is not reported. An expression that does not
+ * parse references nothing.
+ */
+export function referencedSteps(source: string): string[] {
+  let ast: jsonata.ExprNode;
+  try {
+    ast = jsonata(source).ast();
+  } catch {
+    return [];
+  }
+  const ids = new Set<string>();
+  for (const node of astNodes(ast)) {
+    if ((node.type as string) !== 'path' || !Array.isArray(node.steps)) continue;
+    const [head, id] = node.steps;
+    if (head?.type === 'variable' && head.value === 'steps' && id?.type === 'name' && typeof id.value === 'string') {
+      ids.add(id.value);
+    }
+  }
+  return [...ids];
+}
+
+/** Quotes an expression body for an error message, shortened when long. */
+export function quoteSource(source: string): string {
+  const trimmed = source.trim();
+  return JSON.stringify(trimmed.length > 120 ? `${trimmed.slice(0, 117)}...` : trimmed);
+}
+
+/** The human message of a JSONata error (a plain object with `code` and `message`) or any error. */
+export function jsonataMessage(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message !== '' ? message : String(error);
+}
+
+type AstNode = jsonata.ExprNode & Record<string, unknown>;
+
+function astNodes(root: jsonata.ExprNode): AstNode[] {
+  const nodes: AstNode[] = [];
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || value instanceof RegExp || seen.has(value)) return;
+    seen.add(value);
+    if (Array.isArray(value)) {
+      value.forEach(visit);
+      return;
+    }
+    if (typeof (value as { type?: unknown }).type === 'string') nodes.push(value as AstNode);
+    Object.values(value).forEach(visit);
+  };
+  visit(root);
+  return nodes;
+}
+
+function isRegexNode(node: AstNode): node is AstNode & { value: RegExp } {
+  // The typings call this node type "regexp"; the parser emits "regex".
+  return (node.type as string) === 'regex' && node.value instanceof RegExp;
+}
+
+/**
+ * True when a group that contains a repeating quantifier is itself repeated, the classic shape
+ * of catastrophic backtracking. A heuristic: overlapping alternations such as `(a|a)*` pass.
+ */
+function nestsRepetition(pattern: string): boolean {
+  const groups: boolean[] = [false];
+  let index = 0;
+  const repeatsAt = (at: number): { repeats: boolean; length: number } => {
+    const char = pattern[at];
+    if (char === '*' || char === '+') return { repeats: true, length: 1 };
+    if (char === '?') return { repeats: false, length: 1 };
+    if (char === '{') {
+      const bound = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at));
+      if (bound) {
+        const upper = bound[2] === undefined ? Number(bound[1]) : bound[3] === '' ? Infinity : Number(bound[3]);
+        return { repeats: upper > 1, length: bound[0].length };
+      }
+    }
+    return { repeats: false, length: 0 };
+  };
+  const markRepeat = (): boolean => {
+    const quantifier = repeatsAt(index);
+    index += quantifier.length;
+    if (pattern[index] === '?' && quantifier.length > 0) index += 1;
+    return quantifier.repeats;
+  };
+  while (index < pattern.length) {
+    const char = pattern[index];
+    if (char === '\\') {
+      index += 2;
+      if (markRepeat()) groups[groups.length - 1] = true;
+    } else if (char === '[') {
+      index += 1;
+      while (index < pattern.length && pattern[index] !== ']') index += pattern[index] === '\\' ? 2 : 1;
+      index += 1;
+      if (markRepeat()) groups[groups.length - 1] = true;
+    } else if (char === '(') {
+      index += 1;
+      if (pattern[index] === '?') {
+        const named = /^\?(<[=!]|<[^>]*>|[:=!])/.exec(pattern.slice(index));
+        index += named ? named[0].length : 1;
+      }
+      groups.push(false);
+    } else if (char === ')') {
+      index += 1;
+      const innerRepeats = groups.pop() ?? false;
+      const groupRepeats = markRepeat();
+      if (innerRepeats && groupRepeats) return true;
+      if (groups.length === 0) groups.push(false);
+      if (innerRepeats || groupRepeats) groups[groups.length - 1] = true;
+    } else {
+      index += 1;
+      if (markRepeat()) groups[groups.length - 1] = true;
+    }
+  }
+  return false;
+}

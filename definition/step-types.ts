@@ -1,0 +1,57 @@
+/**
+ * The fixed value sets of the definition language and of runs. The zod schema, the GraphQL enums
+ * and the database columns all derive from these arrays, so adding a value here is the one place
+ * a new type or status starts.
+ */
+
+/** Built-in step types (SPEC §2 "Step types"). */
+export const STEP_TYPES = ['http', 'transform', 'condition', 'delay', 'workflow', 'wait', 'map'] as const;
+/** One of {@link STEP_TYPES}. */
+export type StepType = (typeof STEP_TYPES)[number];
+
+/** Status of a whole run (SPEC §3). */
+export const RUN_STATUSES = [
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'COMPENSATING',
+  'COMPENSATED',
+  'CANCELLED',
+  'TIMED_OUT',
+] as const;
+/** One of {@link RUN_STATUSES}. */
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Status of one step within a run (SPEC §3). */
+export const STEP_STATUSES = [
+  'PENDING',
+  'RUNNING',
+  'WAITING',
+  'SUCCEEDED',
+  'FAILED',
+  'SKIPPED',
+  'CANCELLED',
+  'COMPENSATING',
+  'COMPENSATED',
+  'COMPENSATION_FAILED',
+] as const;
+/** One of {@link STEP_STATUSES}. */
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** Kinds of audit event, one per run or step transition (SPEC §4). */
+export const AUDIT_EVENT_TYPES = [
+  'RUN_STARTED',
+  'STEP_STARTED',
+  'STEP_SUCCEEDED',
+  'STEP_FAILED',
+  'STEP_SKIPPED',
+  'SIGNAL_RECEIVED',
+  'COMPENSATION_STARTED',
+  'STEP_COMPENSATED',
+  'COMPENSATION_FAILED',
+  'RUN_COMPLETED',
+  'RUN_FAILED',
+  'RUN_CANCELLED',
+] as const;
+/** One of {@link AUDIT_EVENT_TYPES}. */
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

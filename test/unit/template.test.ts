@@ -1,0 +1,179 @@
+import { evaluateTemplate, ExpressionError } from '../../definition/template';
+
+const bindings = {
+  input: { orderId: 'A7', total: 42, tags: ['x', 'y'], nested: { ok: true } },
+  steps: { charge: { status: 'SUCCEEDED', output: { body: { id: 'ch_1', risk: 0.2 } } } },
+  run: { id: 'run-1', attempt: 1 },
+};
+
+async function failure(promise: Promise<unknown>): Promise<ExpressionError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(ExpressionError);
+  return error as ExpressionError;
+}
+
+describe('evaluateTemplate', () => {
+  it('gives a string that is exactly one expression the JSON type of its result', async () => {
+    await expect(evaluateTemplate('{% $input.total %}', bindings)).resolves.toBe(42);
+    await expect(evaluateTemplate('{% $input.nested %}', bindings)).resolves.toEqual({ ok: true });
+    await expect(evaluateTemplate('{% $input.total > 40 %}', bindings)).resolves.toBe(true);
+    await expect(evaluateTemplate('{% null %}', bindings)).resolves.toBeNull();
+  });
+
+  it('ignores whitespace around a whole-value expression', async () => {
+    await expect(evaluateTemplate('  {% $input.total %}\n', bindings)).resolves.toBe(42);
+  });
+
+  it('gives null when a whole-value expression has no result', async () => {
+    await expect(evaluateTemplate('{% $input.missing %}', bindings)).resolves.toBeNull();
+  });
+
+  it('splices results into the surrounding text', async () => {
+    await expect(evaluateTemplate('order {% $input.orderId %} costs {% $input.total %}', bindings)).resolves.toBe(
+      'order A7 costs 42',
+    );
+  });
+
+  it('splices objects and arrays as JSON and missing results as nothing', async () => {
+    await expect(evaluateTemplate('tags={% $input.tags %} n={% $input.nested %} m={% $input.missing %}.', bindings)).resolves.toBe(
+      'tags=["x","y"] n={"ok":true} m=.',
+    );
+  });
+
+  it('resolves expressions nested in objects and arrays and leaves other values alone', async () => {
+    const value = {
+      order: '{% $input.orderId %}',
+      amount: '{% $input.total * 100 %}',
+      lines: [{ tag: '{% $input.tags[0] %}' }, 7, true, null, 'plain'],
+      '{% not a key %}': 'key kept',
+    };
+    await expect(evaluateTemplate(value, bindings)).resolves.toEqual({
+      order: 'A7',
+      amount: 4200,
+      lines: [{ tag: 'x' }, 7, true, null, 'plain'],
+      '{% not a key %}': 'key kept',
+    });
+  });
+
+  it('binds $input, $steps and $run', async () => {
+    await expect(
+      evaluateTemplate('{% $steps.charge.output.body.id & "/" & $steps.charge.status & "/" & $run.id %}', bindings),
+    ).resolves.toBe('ch_1/SUCCEEDED/run-1');
+  });
+
+  it('evaluates with an empty object as the context value', async () => {
+    await expect(evaluateTemplate('{% $ %}', bindings)).resolves.toEqual({});
+  });
+
+  it('returns plain arrays instead of JSONata sequences', async () => {
+    const result = await evaluateTemplate('{% $input.tags.$uppercase($) %}', bindings);
+    expect(result).toEqual(['X', 'Y']);
+    expect(Object.keys(result as object)).toEqual(['0', '1']);
+    expect(Object.getPrototypeOf(await evaluateTemplate('{% {"a": 1} %}', bindings))).toBe(Object.prototype);
+  });
+
+  it('keeps $now() and $millis() working', async () => {
+    await expect(evaluateTemplate('{% $now() %}', bindings)).resolves.toMatch(/^\d{4}-\d\d-\d\dT/);
+    await expect(evaluateTemplate('{% $millis() %}', bindings)).resolves.toEqual(expect.any(Number));
+  });
+
+  it('gives nothing for __proto__, constructor and other host properties', async () => {
+    await expect(evaluateTemplate('{% $input.__proto__ %}', bindings)).resolves.toBeNull();
+    await expect(evaluateTemplate('{% $$.constructor %}', bindings)).resolves.toBeNull();
+    await expect(evaluateTemplate('{% $input.constructor %}', bindings)).resolves.toBeNull();
+    await expect(evaluateTemplate('{% $input.toString %}', bindings)).resolves.toBeNull();
+  });
+
+  it('keeps an object key named __proto__ as data instead of a prototype', async () => {
+    const result = (await evaluateTemplate(JSON.parse('{"__proto__": {"polluted": "{% 1 %}"}}'), bindings)) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
+    expect(Object.keys(result)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('reports a failing expression with its source, its pointer and the JSONata reason', async () => {
+    const error = await failure(evaluateTemplate({ body: { x: "{% $input.orderId + 'b' %}" } }, bindings, { pointer: '/steps/a' }));
+    expect(error.message).toBe(`"$input.orderId + 'b'": The left side of the "+" operator must evaluate to a number`);
+    expect(error.pointer).toBe('/steps/a/body/x');
+    expect(error.source).toBe(" $input.orderId + 'b' ");
+  });
+
+  it('reports an expression that does not parse', async () => {
+    const error = await failure(evaluateTemplate('{% $input.( %}', bindings));
+    expect(error.message).toMatch(/^"\$input\.\(": syntax error at character \d+: Expected "\)" before end of expression$/);
+  });
+
+  it('reports a "{%" without its closing "%}"', async () => {
+    const error = await failure(evaluateTemplate({ a: 'x {% $input.total' }, bindings));
+    expect(error.message).toContain('has no closing "%}"');
+    expect(error.pointer).toBe('/a');
+  });
+
+  it('refuses to return a function', async () => {
+    const error = await failure(evaluateTemplate('{% $sum %}', bindings));
+    expect(error.message).toBe('"$sum": result is a function, not JSON');
+    await failure(evaluateTemplate('{% {"f": function($x) { $x }} %}', bindings));
+  });
+
+  it('stops an endless tail-recursive loop after the step budget, quickly', async () => {
+    const started = Date.now();
+    const error = await failure(evaluateTemplate('{% ( $f := function($n){ $f($n+1) }; $f(0) ) %}', bindings));
+    expect(error.message).toContain('expression exceeded 100000 evaluation steps');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('stops deep non-tail recursion after the step budget', async () => {
+    const error = await failure(
+      evaluateTemplate('{% ( $f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(10000000) ) %}', bindings),
+    );
+    expect(error.message).toContain('exceeded 100000 evaluation steps');
+  });
+
+  it('shares one step budget across all expressions of a value', async () => {
+    const loop = '{% $sum($map([1..300], function($v) { $v })) %}';
+    // One of these costs about 300 steps: three fit in 1000, the fourth does not.
+    await expect(evaluateTemplate([loop, loop, loop], bindings, { maxSteps: 1_000 })).resolves.toEqual([45150, 45150, 45150]);
+    const error = await failure(evaluateTemplate([loop, loop, loop, loop], bindings, { maxSteps: 1_000 }));
+    expect(error.message).toContain('exceeded 1000 evaluation steps');
+    expect(error.pointer).toBe('/3');
+  });
+
+  it('gives the same verdict on every evaluation, as a replay needs', async () => {
+    const loop = '{% $count($map([1..500], function($v) { $v * 2 })) %}';
+    const outcomes = await Promise.all(
+      [1, 2, 3].map(() => evaluateTemplate(loop, bindings, { maxSteps: 1_000 }).then(String, (error: Error) => error.message)),
+    );
+    expect(new Set(outcomes).size).toBe(1);
+  });
+
+  it('refuses to build a huge sequence before allocating it', async () => {
+    const started = Date.now();
+    const error = await failure(evaluateTemplate('{% [1..10000000] %}', bindings));
+    expect(error.message).toContain('maximum sequence length');
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('rejects a regular expression that could backtrack exponentially', async () => {
+    const error = await failure(evaluateTemplate('{% $match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/) %}', bindings));
+    expect(error.message).toContain('exponential time');
+  });
+
+  it('still allows ordinary regular expressions', async () => {
+    await expect(evaluateTemplate('{% $contains("order-42", /[a-z]+-\\d+/) %}', bindings)).resolves.toBe(true);
+  });
+
+  it('passes functions given as bindings through to expressions', async () => {
+    const secret = (name: string): string => `secret:${name}`;
+    await expect(evaluateTemplate("Bearer {% $secret('PAY_TOKEN') %}", { ...bindings, secret })).resolves.toBe(
+      'Bearer secret:PAY_TOKEN',
+    );
+  });
+
+  it('does not let the step budget be read as a variable', async () => {
+    await expect(evaluateTemplate('{% $keys($) %}', bindings)).resolves.toBeNull();
+    await expect(evaluateTemplate('{% $string($input) %}', bindings)).resolves.not.toContain('budget');
+  });
+});
