@@ -1,0 +1,92 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** A JSON column: read as parsed JSON, written as a JSON string (pg serialises objects itself). */
+type Json<T = unknown> = ColumnType<T, string, string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** A timestamp the database fills in on insert (`default now()`). */
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface DefinitionsTable {
+  tenant_id: string;
+  name: string;
+  latest_version: number;
+  description: string | null;
+  archived_at: NullableTimestamp;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface DefinitionVersionsTable {
+  tenant_id: string;
+  name: string;
+  version: number;
+  /** SHA-256 of the canonical JSON of `spec`. */
+  content_hash: string;
+  spec: Json;
+  created_at: DefaultedTimestamp;
+}
+
+export interface RunsTable {
+  id: string;
+  tenant_id: string;
+  definition_name: string;
+  definition_version: number;
+  status: string;
+  input: Json;
+  output: Json | null;
+  error: Json | null;
+  trigger: Json;
+  idempotency_key: string | null;
+  workflow_id: string;
+  temporal_run_id: string | null;
+  retry_of: string | null;
+  started_at: Timestamp;
+  finished_at: NullableTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface RunStepsTable {
+  run_id: string;
+  step_id: string;
+  tenant_id: string;
+  type: string;
+  status: string;
+  attempts: Generated<number>;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  output: Json | null;
+  error: Json | null;
+}
+
+export interface AuditEventsTable {
+  run_id: string;
+  seq: number;
+  tenant_id: string;
+  at: Timestamp;
+  type: string;
+  step_id: string | null;
+  attempt: number | null;
+  input_hash: string | null;
+  output: Json | null;
+  error: Json | null;
+  message: string | null;
+  actor: Json;
+}
+
+/** Every table Trellis owns; each row carries the `tenant_id` it belongs to. */
+export interface Database {
+  definitions: DefinitionsTable;
+  definition_versions: DefinitionVersionsTable;
+  runs: RunsTable;
+  run_steps: RunStepsTable;
+  audit_events: AuditEventsTable;
+}
+
+export type DefinitionRow = Selectable<DefinitionsTable>;
+export type DefinitionVersionRow = Selectable<DefinitionVersionsTable>;
+export type RunRow = Selectable<RunsTable>;
+export type NewRun = Insertable<RunsTable>;
+export type RunUpdate = Updateable<RunsTable>;
+export type RunStepRow = Selectable<RunStepsTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;

@@ -1,0 +1,25 @@
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { Database } from './database';
+import * as initial from './migrations/2026-11-23T00-00-initial';
+
+/** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
+const MIGRATIONS: Record<string, Migration> = {
+  '2026-11-23T00-00-initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };
+
+/**
+ * Brings the schema up to date. Safe to call from several processes at once: kysely takes a
+ * PostgreSQL advisory lock around the run.
+ * @throws Error naming the migration that failed.
+ */
+export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+  }
+}

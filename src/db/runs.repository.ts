@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import type { AuditEventRow, Database, NewRun, RunRow, RunStepRow } from './database';
+
+/**
+ * Inserts a run. When the tenant already has a run of this definition with the same
+ * `idempotency_key`, nothing is inserted and that run is returned with `created: false`.
+ */
+export async function insertRun(db: Kysely<Database>, run: NewRun): Promise<{ row: RunRow; created: boolean }> {
+  const inserted = await db
+    .insertInto('runs')
+    .values(run)
+    .onConflict((oc) =>
+      oc.columns(['tenant_id', 'definition_name', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing(),
+    )
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { row: inserted, created: true };
+  const existing = await db
+    .selectFrom('runs')
+    .selectAll()
+    .where('tenant_id', '=', run.tenant_id)
+    .where('definition_name', '=', run.definition_name)
+    .where('idempotency_key', '=', run.idempotency_key ?? null)
+    .executeTakeFirstOrThrow();
+  return { row: existing, created: false };
+}
+
+export function findRun(db: Kysely<Database>, tenantId: string, id: string): Promise<RunRow | undefined> {
+  return db.selectFrom('runs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+}
+
+export function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<unknown> {
+  return db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).execute();
+}
+
+export function listRunSteps(db: Kysely<Database>, runId: string): Promise<RunStepRow[]> {
+  return db.selectFrom('run_steps').selectAll().where('run_id', '=', runId).orderBy('started_at').orderBy('step_id').execute();
+}
+
+/** Audit events of a run with `seq > afterSeq`, in `seq` order. */
+export function listEvents(
+  db: Kysely<Database>,
+  runId: string,
+  options: { afterSeq?: number; limit?: number } = {},
+): Promise<AuditEventRow[]> {
+  let query = db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .where('seq', '>', options.afterSeq ?? 0)
+    .orderBy('seq');
+  if (options.limit !== undefined) query = query.limit(options.limit);
+  return query.execute();
+}

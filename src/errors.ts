@@ -1,0 +1,30 @@
+/** Codes shared by domain errors and GraphQL `extensions.code`. */
+export const ERROR_CODES = ['BAD_USER_INPUT', 'NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'CONFLICT'] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** One problem in user input, located by a JSON pointer (`/steps/check/then/0`, `/input/total`). */
+export type FieldError = { path: string; message: string };
+
+/** An error a client caused and can fix; its message and fields are safe to show. */
+export class TrellisError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(message);
+    this.name = 'TrellisError';
+  }
+}
+
+export class NotFoundError extends TrellisError {
+  constructor(what: string) {
+    super('NOT_FOUND', `${what} not found`);
+  }
+}
+
+export class BadUserInputError extends TrellisError {
+  constructor(message: string, errors: FieldError[] = []) {
+    super('BAD_USER_INPUT', errors.length > 0 ? `${message}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}` : message, errors);
+  }
+}
