@@ -1,0 +1,2 @@
+/** Entry point of the workflow bundle: every workflow type the Trellis worker registers. */
+export { trellisRun } from './run-definition.workflow';
