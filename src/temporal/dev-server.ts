@@ -1,0 +1,206 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { freePort, isPortFree } from '../net/free-port';
+
+/** Search attribute types accepted by `temporal server start-dev --search-attribute`. */
+export const SEARCH_ATTRIBUTE_TYPES = ['Keyword', 'Int', 'Text', 'Datetime', 'Bool', 'Double', 'KeywordList'] as const;
+export type SearchAttributeType = (typeof SEARCH_ATTRIBUTE_TYPES)[number];
+
+/** Options of {@link startTemporalDevServer}. */
+export interface TemporalDevServerOptions {
+  /** Temporal CLI executable, as returned by `resolveTemporalCli`. */
+  cliPath: string;
+  /** Interface the gRPC service and the Web UI bind to. @default '127.0.0.1' */
+  ip?: string;
+  /** gRPC port; `0` or `undefined` picks a free port. @default undefined */
+  port?: number;
+  /** Web UI port; `0` or `undefined` picks a free port; `false` runs headless. @default undefined */
+  uiPort?: number | false;
+  /** Namespace to create at start (`default` always exists). @default 'default' */
+  namespace?: string;
+  /** SQLite file that keeps runs across restarts; its directory is created. @default undefined (in memory) */
+  dbFile?: string;
+  /** Search attributes to register, by name. @default {} */
+  searchAttributes?: Readonly<Record<string, SearchAttributeType>>;
+  /** Server log level (debug, info, warn, error, never). @default 'warn' */
+  logLevel?: string;
+  /** Further `start-dev` flags, e.g. `['--dynamic-config-value', 'k=v']`. @default [] */
+  extraArgs?: readonly string[];
+  /** How long to wait for the server to answer and the namespace to exist. @default 30_000 */
+  readyTimeoutMs?: number;
+  /** How long `stop()` waits after SIGTERM before SIGKILL. @default 10_000 */
+  stopTimeoutMs?: number;
+  /** Receives one line when the server is ready. @default no logging */
+  log?: (message: string) => void;
+}
+
+/** A running `temporal server start-dev` child process. */
+export interface TemporalDevServer {
+  /** gRPC address, `host:port`. */
+  address: string;
+  /** Web UI base URL; `undefined` when headless. */
+  uiUrl: string | undefined;
+  namespace: string;
+  pid: number;
+  /** Stops the server (SIGTERM, then SIGKILL after `stopTimeoutMs`); safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const OUTPUT_TAIL_CHARS = 4000;
+
+/**
+ * Starts the Temporal dev server (the real server with SQLite and the Web UI in one binary) as a
+ * child process and resolves once it answers gRPC and the namespace exists.
+ *
+ * The child is killed when this process exits (`process.on('exit')`); it cannot be when this
+ * process dies from an unhandled signal or SIGKILL, so hosts should turn SIGINT/SIGTERM into
+ * `stop()` or `process.exit()`. The child does not keep the event loop alive.
+ *
+ * @throws Error with the tail of the server's output when it exits early or is not ready in time.
+ * @example
+ * ```ts
+ * const server = await startTemporalDevServer({ cliPath, uiPort: false });
+ * const connection = await Connection.connect({ address: server.address });
+ * await server.stop();
+ * ```
+ */
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  const ip = options.ip ?? '127.0.0.1';
+  const namespace = options.namespace ?? 'default';
+  const port = options.port || (await freePort(ip));
+  const uiPort = options.uiPort === false ? undefined : options.uiPort || (await freePort(ip));
+  const address = `${ip}:${port}`;
+  const uiUrl = uiPort === undefined ? undefined : `http://${ip}:${uiPort}`;
+  // A server already on the port would answer the readiness probe in place of ours.
+  for (const [what, wanted] of [['gRPC', options.port], ['Web UI', options.uiPort]] as const) {
+    if (typeof wanted === 'number' && wanted !== 0 && !(await isPortFree(wanted, ip))) {
+      throw new Error(`Temporal dev server: ${what} port ${ip}:${wanted} is already in use`);
+    }
+  }
+  if (options.dbFile !== undefined) await fs.mkdir(path.dirname(path.resolve(options.dbFile)), { recursive: true });
+
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(port)];
+  if (namespace !== 'default') args.push('--namespace', namespace);
+  if (options.dbFile !== undefined) args.push('--db-filename', path.resolve(options.dbFile));
+  if (uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+  for (const [name, type] of Object.entries(options.searchAttributes ?? {})) {
+    args.push('--search-attribute', `${name}=${type}`);
+  }
+  args.push('--log-level', options.logLevel ?? 'warn', ...(options.extraArgs ?? []));
+
+  const startedAt = Date.now();
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const capture = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+  };
+  // Both pipes are drained for the whole life of the child: a full pipe would block the server.
+  child.stdout.on('data', capture);
+  child.stderr.on('data', capture);
+
+  const exited = new Promise<string>((resolve) => {
+    child.once('error', (error) => resolve(`could not be started: ${error.message}`));
+    child.once('exit', (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`));
+  });
+  let exitReason: string | undefined;
+  void exited.then((reason) => {
+    exitReason = reason;
+    process.removeListener('exit', killOnExit);
+  });
+  function killOnExit(): void {
+    child.kill('SIGTERM');
+  }
+  process.on('exit', killOnExit);
+  child.unref();
+  for (const stream of [child.stdout, child.stderr] as unknown as Array<{ unref?: () => void }>) stream.unref?.();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (exitReason !== undefined) return;
+      // Keep this process alive until the child is gone, or the exit hook would cut shutdown short.
+      child.ref();
+      child.kill('SIGTERM');
+      const timedOut = Symbol('timeout');
+      const result = await Promise.race([exited, sleep(options.stopTimeoutMs ?? 10_000, timedOut, { ref: false })]);
+      if (result === timedOut) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    })();
+    return stopping;
+  };
+
+  const failure = (reason: string): Error =>
+    new Error(
+      `Temporal dev server (${options.cliPath} ${args.join(' ')}) ${reason}.` +
+        (output.trim() ? `\nLast output:\n${output.trim()}` : ''),
+    );
+  try {
+    await waitUntilReady(address, namespace, startedAt + (options.readyTimeoutMs ?? 30_000), () => exitReason);
+  } catch (error) {
+    const reason = exitReason ?? (error instanceof Error ? error.message : String(error));
+    await stop();
+    throw failure(reason);
+  }
+
+  options.log?.(
+    `Temporal dev server ready in ${Date.now() - startedAt} ms at ${address} (namespace ${namespace}` +
+      `${uiUrl === undefined ? ', headless' : `, Web UI ${uiUrl}`}, ` +
+      `${options.dbFile === undefined ? 'in memory' : `data in ${path.resolve(options.dbFile)}`}, pid ${child.pid})`,
+  );
+  return { address, uiUrl, namespace, pid: child.pid ?? -1, stop };
+}
+
+async function waitUntilReady(
+  address: string,
+  namespace: string,
+  deadline: number,
+  exitReason: () => string | undefined,
+): Promise<void> {
+  let connection: Connection | undefined;
+  let lastError: unknown;
+  try {
+    while (exitReason() === undefined) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
+        throw new Error(`was not ready within the deadline${detail}`);
+      }
+      try {
+        // gRPC backs off for a second after a refused connection; a plain TCP probe does not.
+        if (connection === undefined) await probeTcp(address);
+        connection ??= await Connection.connect({ address, connectTimeout: Math.min(1000, remaining) });
+        await connection.workflowService.getSystemInfo({});
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } catch (error) {
+        lastError = error;
+        await sleep(50);
+      }
+    }
+    throw new Error(exitReason());
+  } finally {
+    await connection?.close();
+  }
+}
+
+function probeTcp(address: string): Promise<void> {
+  const separator = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: address.slice(0, separator), port: Number(address.slice(separator + 1)) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (error) => {
+      socket.destroy();
+      reject(error);
+    });
+  });
+}

@@ -1,0 +1,57 @@
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Kysely } from 'kysely';
+import { createActivities } from '../../activities';
+import type { Database } from '../db/database';
+
+/** The workflow bundle's entry point: everything under `interpreter/`, nothing else. */
+export const WORKFLOWS_PATH = require.resolve('../../interpreter/workflows');
+
+/** Bundles the interpreter once; workers created from the result start in milliseconds. */
+export function bundleInterpreter(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+export type WorkerOptions = {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  db: Kysely<Database>;
+  /** A prebuilt bundle (tests build one per process); otherwise the worker bundles at start. */
+  workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+};
+
+/**
+ * Creates a worker that runs the interpreter workflow and its activities. The caller runs it
+ * (`worker.run()`) and shuts it down (`worker.shutdown()`); the connection closes with it.
+ */
+export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: options.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createActivities(options.db),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+  });
+  return { worker, connection };
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+/**
+ * Sets the Temporal SDK's log level for this process, for its TypeScript side and its native
+ * core alike; call before the first worker is created.
+ */
+export function installTemporalLogger(level: LogLevel): void {
+  Runtime.install({
+    logger: new DefaultLogger(level),
+    telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } },
+  });
+}

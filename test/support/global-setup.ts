@@ -1,0 +1,83 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../src/config';
+import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/db/embedded-postgres';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/temporal/dev-server';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/temporal/search-attributes';
+import { resolveTemporalCli } from '../../src/temporal/temporal-cli';
+
+declare global {
+  /** Servers started by the jest global setup, stopped by the global teardown. */
+  var __trellisTestServers:
+    | { temporal?: TemporalDevServer; postgres?: EmbeddedPostgresServer; tempDir: string }
+    | undefined;
+}
+
+const log = (message: string): void => {
+  process.stderr.write(`[trellis test setup] ${message}\n`);
+};
+
+/**
+ * Starts one Temporal dev server (in memory, headless) and one PostgreSQL for the whole jest run,
+ * unless `TEMPORAL_ADDRESS` / `DATABASE_URL` point at existing ones, and hands them to the test
+ * files through `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE` and `TRELLIS_TEST_DATABASE_URL` (an admin
+ * URL: each test file creates its own database from it).
+ */
+export default async function globalSetup(): Promise<void> {
+  const startedAt = Date.now();
+  const config = loadConfig();
+  const tempDir = path.join(os.tmpdir(), `trellis-test-${process.pid}`);
+  await fs.rm(tempDir, { recursive: true, force: true });
+  // Not mkdtemp's 0700: as root, PostgreSQL runs as another user that must enter this directory.
+  await fs.mkdir(tempDir, { recursive: true, mode: 0o755 });
+  const servers: NonNullable<typeof globalThis.__trellisTestServers> = { tempDir };
+  globalThis.__trellisTestServers = servers;
+
+  // Independent start-up steps run side by side; each returns what the test files need.
+  const steps = await Promise.allSettled([startTemporal(config, servers), startPostgres(config, servers)]);
+  const failed = steps.filter((step): step is PromiseRejectedResult => step.status === 'rejected');
+  if (failed.length > 0) {
+    await Promise.allSettled([servers.temporal?.stop(), servers.postgres?.stop()]);
+    await fs.rm(tempDir, { recursive: true, force: true });
+    globalThis.__trellisTestServers = undefined;
+    throw failed.length === 1 ? failed[0]?.reason : new AggregateError(failed.map((f) => f.reason), 'Test set-up failed');
+  }
+  log(`ready in ${Date.now() - startedAt} ms`);
+}
+
+async function startTemporal(config: Config, servers: { temporal?: TemporalDevServer }): Promise<void> {
+  if (config.temporal.address !== undefined) {
+    log(`Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS), namespace ${config.temporal.namespace}`);
+    process.env.TEMPORAL_NAMESPACE = config.temporal.namespace;
+    return;
+  }
+  const cli = await resolveTemporalCli({ cliPath: config.temporal.cliPath, log });
+  servers.temporal = await startTemporalDevServer({
+    cliPath: cli.path,
+    uiPort: false,
+    namespace: config.temporal.namespace,
+    searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
+    log,
+  });
+  process.env.TEMPORAL_ADDRESS = servers.temporal.address;
+  process.env.TEMPORAL_NAMESPACE = servers.temporal.namespace;
+}
+
+async function startPostgres(
+  config: Config,
+  servers: { postgres?: EmbeddedPostgresServer; tempDir: string },
+): Promise<void> {
+  if (config.databaseUrl !== undefined) {
+    log('PostgreSQL at DATABASE_URL');
+    process.env.TRELLIS_TEST_DATABASE_URL = config.databaseUrl;
+    return;
+  }
+  servers.postgres = await startEmbeddedPostgres({
+    dataDir: path.join(servers.tempDir, 'postgres'),
+    database: 'postgres',
+    ephemeral: true,
+    log,
+  });
+  process.env.TRELLIS_TEST_DATABASE_URL = servers.postgres.url;
+}
