@@ -22,14 +22,14 @@ const SETTLED: ReadonlySet<StepStatus> = new Set(['SUCCEEDED', 'FAILED', 'SKIPPE
  * steps finished. Pure and synchronous, with no knowledge of Temporal, so every rule is unit
  * tested without a server; the workflow drives it and performs the steps.
  *
- * Rules: a step is considered once all of its `needs` are settled. With `join: "all"` (default)
- * it runs when every need succeeded; with `join: "any"` when at least one did. A need that is a
- * `condition` counts as not succeeded for the steps listed in its branch that was not taken.
- * Otherwise the step is skipped, and so, in turn, is what depends only on skipped steps.
+ * Rules: a step is considered once all of its `needs` are settled. A step listed in the branch a
+ * `condition` did not take is skipped, whatever its `join`. Otherwise, with `join: "all"`
+ * (default) it runs when every need succeeded; with `join: "any"` when at least one did; else it
+ * is skipped, and so, in turn, is what depends only on skipped steps. The branch a condition took
+ * is read from its output (`{result, branch}`), so restored state needs nothing else.
  */
 export class GraphScheduler {
   readonly states = new Map<string, StepState>();
-  private readonly branches = new Map<string, 'then' | 'else'>();
   private finishedCount = 0;
 
   constructor(private readonly definition: Definition) {
@@ -60,17 +60,17 @@ export class GraphScheduler {
       const step = this.step(id);
       const needs = step.needs ?? [];
       if (!needs.every((need) => SETTLED.has(this.state(need).status))) continue;
-      const blocked = needs.filter((need) => !this.needSucceededFor(need, id));
+      const branchNotTaken = needs.find((need) => this.branchNotTaken(need)?.includes(id));
+      if (branchNotTaken !== undefined) {
+        skip.push({ stepId: id, reason: `skipped: condition "${branchNotTaken}" took its ${this.branchTaken(branchNotTaken)} branch` });
+        continue;
+      }
+      const blocked = needs.filter((need) => this.state(need).status !== 'SUCCEEDED');
       const runs = (step.join ?? 'all') === 'any' ? blocked.length < needs.length || needs.length === 0 : blocked.length === 0;
       if (runs) start.push(id);
       else skip.push({ stepId: id, reason: this.skipReason(id, blocked) });
     }
     return { start, skip };
-  }
-
-  /** Records which branch a condition took; steps in the other list will be skipped. */
-  takeBranch(conditionId: string, branch: 'then' | 'else'): void {
-    this.branches.set(conditionId, branch);
   }
 
   markRunning(id: string, attempt: number): void {
@@ -89,6 +89,10 @@ export class GraphScheduler {
 
   markSkipped(id: string): void {
     this.state(id).status = 'SKIPPED';
+  }
+
+  markCompensated(id: string, succeeded: boolean): void {
+    this.state(id).status = succeeded ? 'COMPENSATED' : 'COMPENSATION_FAILED';
   }
 
   markCancelled(id: string): void {
@@ -115,21 +119,24 @@ export class GraphScheduler {
     return Object.keys(this.definition.steps).filter((id) => !needed.has(id));
   }
 
-  private needSucceededFor(need: string, stepId: string): boolean {
-    if (this.state(need).status !== 'SUCCEEDED') return false;
-    const condition = this.step(need);
-    if (condition.type !== 'condition') return true;
-    const taken = this.branches.get(need);
-    const notTaken = taken === 'then' ? condition.else : condition.then;
-    return !(notTaken ?? []).includes(stepId);
+  /** The branch a succeeded condition took, from its output. */
+  private branchTaken(id: string): 'then' | 'else' | undefined {
+    const state = this.state(id);
+    if (state.status !== 'SUCCEEDED' || this.step(id).type !== 'condition') return undefined;
+    const branch = (state.output as { branch?: unknown } | undefined)?.branch;
+    return branch === 'then' || branch === 'else' ? branch : undefined;
+  }
+
+  /** The steps a succeeded condition did not take; undefined for any other step. */
+  private branchNotTaken(id: string): readonly string[] | undefined {
+    const taken = this.branchTaken(id);
+    const step = this.step(id);
+    if (taken === undefined || step.type !== 'condition') return undefined;
+    return (taken === 'then' ? step.else : step.then) ?? [];
   }
 
   private skipReason(stepId: string, blocked: string[]): string {
-    const parts = blocked.map((need) => {
-      const status = this.state(need).status;
-      if (status === 'SUCCEEDED') return `condition "${need}" took its ${this.branches.get(need) ?? 'other'} branch`;
-      return `"${need}" ${status.toLowerCase()}`;
-    });
+    const parts = blocked.map((need) => `"${need}" ${this.state(need).status.toLowerCase()}`);
     const join = this.step(stepId).join ?? 'all';
     return `skipped: ${parts.join(', ')}${join === 'any' ? ' (join: any, no need succeeded)' : ''}`;
   }

@@ -118,8 +118,11 @@ class RunInterpreter {
     try {
       if (step.type !== 'condition' && step.if !== undefined) {
         const guard = await this.evaluate(step.if);
-        if (guard !== true) {
-          await this.skip(id, `skipped: guard "if" evaluated to ${JSON.stringify(guard ?? null)}`);
+        if (typeof guard !== 'boolean') {
+          throw ApplicationFailure.nonRetryable(`guard "if" evaluated to ${JSON.stringify(guard ?? null)}, not a boolean`, 'ExpressionError');
+        }
+        if (!guard) {
+          await this.skip(id, 'skipped: guard "if" evaluated to false');
           return;
         }
       }
@@ -133,7 +136,14 @@ class RunInterpreter {
         await this.emit({ type: 'STEP_FAILED', stepId: id, stepType: step.type, stepStatus: 'CANCELLED', attempt: this.scheduler.state(id).attempts, message: why, error: { message: why, type: 'Cancelled', retryable: false } });
         return;
       }
-      const failure = err instanceof StepFailure ? err : new StepFailure(id, toErrorInfo(err));
+      let failure: StepFailure;
+      if (err instanceof StepFailure) {
+        failure = err;
+      } else {
+        // Failed before any attempt started (its guard): the attempts loop recorded nothing yet.
+        failure = new StepFailure(id, { ...toErrorInfo(err), retryable: false });
+        await this.emit({ type: 'STEP_FAILED', stepId: id, stepType: step.type, stepStatus: 'FAILED', error: failure.info, message: `failed for good: ${failure.info.message}` });
+      }
       this.scheduler.markFailed(id, failure.info);
       if ((step.onError ?? 'fail') === 'fail' && !this.failure) {
         this.failure = failure;
@@ -150,14 +160,19 @@ class RunInterpreter {
     for (let attempt = 1; ; attempt++) {
       this.scheduler.markRunning(id, attempt);
       let input: unknown;
+      let unresolvable: unknown;
       try {
         input = await this.resolveInput(id, step);
       } catch (err) {
-        const info = toErrorInfo(err);
+        unresolvable = err;
+      }
+      await this.emit({ type: 'STEP_STARTED', stepId: id, stepType: step.type, stepStatus: 'RUNNING', attempt, input });
+      if (unresolvable !== undefined) {
+        // Expressions are deterministic: evaluating them again would fail the same way.
+        const info: ErrorInfo = { ...toErrorInfo(unresolvable), retryable: false };
         await this.emit({ type: 'STEP_FAILED', stepId: id, stepType: step.type, stepStatus: 'FAILED', attempt, error: info, message: `attempt ${attempt} failed for good: ${info.message}` });
         throw new StepFailure(id, info);
       }
-      await this.emit({ type: 'STEP_STARTED', stepId: id, stepType: step.type, stepStatus: 'RUNNING', attempt, input });
       try {
         return await this.perform(id, step, input);
       } catch (err) {
@@ -205,9 +220,11 @@ class RunInterpreter {
       case 'transform':
         return input;
       case 'condition': {
-        const branch = input === true ? 'then' : 'else';
-        this.scheduler.takeBranch(id, branch);
-        return { result: input === true, branch };
+        if (typeof input !== 'boolean') {
+          throw ApplicationFailure.nonRetryable(`condition "if" evaluated to ${JSON.stringify(input ?? null)}, not a boolean`, 'ExpressionError');
+        }
+        // The scheduler reads the branch taken from this output.
+        return { result: input, branch: input ? 'then' : 'else' };
       }
       case 'delay':
         return this.delay(input as { duration: string } | { until: unknown });
@@ -288,15 +305,22 @@ class RunInterpreter {
     throw ApplicationFailure.create({ message: error.message, type: 'RunFailed', nonRetryable: true, details: [{ status, error }] });
   }
 
+  /** Runs a step's `compensate` action with its own guard, retry policy and timeout. */
   private async compensate(id: string): Promise<boolean> {
     const step = this.scheduler.step(id);
-    const policy = { ...DEFAULT_RETRY, ...this.definition.defaults?.retry, ...step.retry };
+    const action = step.compensate!;
+    const policy = { ...DEFAULT_RETRY, ...this.definition.defaults?.retry, ...action.retry };
     try {
-      const request = await this.resolveHttp(id, step.compensate!);
+      if (action.if !== undefined && (await this.evaluate(action.if)) === false) {
+        await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, message: 'nothing to compensate: the guard "if" evaluated to false' });
+        return true;
+      }
+      const request = await this.resolveHttp(id, action);
       request.idempotencyKey = `${this.snapshot.runId}:${id}:compensate`;
       for (let attempt = 1; ; attempt++) {
         try {
-          const output = await this.httpActivity(step.timeout).httpRequest(request);
+          const output = await this.httpActivity(action.timeout).httpRequest(request);
+          this.scheduler.markCompensated(id, true);
           await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, stepStatus: 'COMPENSATED', attempt, input: request, output });
           return true;
         } catch (err) {
@@ -307,6 +331,7 @@ class RunInterpreter {
       }
     } catch (err) {
       const info = err instanceof StepFailure ? err.info : toErrorInfo(err);
+      this.scheduler.markCompensated(id, false);
       await this.emit({ type: 'COMPENSATION_FAILED', stepId: id, stepType: step.type, stepStatus: 'COMPENSATION_FAILED', error: info, message: `compensation of "${id}" failed: ${info.message}` });
       return false;
     }

@@ -1,0 +1,127 @@
+/**
+ * Records the Temporal histories that `replay.test.ts` replays: runs a few representative
+ * definitions through a real Trellis (its own Temporal dev server and PostgreSQL, as the jest
+ * global setup starts them) against a local HTTP stub, and writes each run's history to
+ * `test/histories/<name>.json`. Run with `npx tsx test/histories/record-histories.ts [name…]`;
+ * see README.md for when (not) to.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import globalSetup from '../support/global-setup';
+import globalTeardown from '../support/global-teardown';
+import { HttpStub } from '../support/http-stub';
+import { runToEnd } from '../support/runs';
+import { createTestContext, type TestContext } from '../support/test-context';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+
+/** One recorded run: the routes its stub answers, its definition, its input and its expected end. */
+type Scenario = {
+  name: string;
+  routes: (stub: HttpStub) => void;
+  spec: (stubUrl: string) => Record<string, unknown>;
+  input?: unknown;
+  expectedStatus: string;
+};
+
+const SCENARIOS: Scenario[] = [
+  {
+    // Two parallel requests, a transform joining them, a condition whose else branch (and what
+    // depends only on it) is skipped, a join "any", a short durable timer and an output expression.
+    name: 'parallel-branch-delay',
+    routes: (stub) => {
+      stub.on('GET /customers/42', { delayMs: 100, body: { id: 42, tier: 'gold' } });
+      stub.on('GET /prices', { delayMs: 100, body: { base: 120 } });
+    },
+    spec: (url) => ({
+      name: 'history-parallel-branch-delay',
+      output: { price: '{% $steps.price.output %}', path: '{% $steps.check.output.branch %}', waited: '{% $steps.pause.output.waitedMs %}' },
+      steps: {
+        customer: { type: 'http', url: `${url}/customers/{% $input.customerId %}` },
+        prices: { type: 'http', url: `${url}/prices` },
+        price: { type: 'transform', needs: ['customer', 'prices'], value: "{% $steps.customer.output.body.tier = 'gold' ? $steps.prices.output.body.base * 0.8 : $steps.prices.output.body.base %}" },
+        check: { type: 'condition', needs: ['price'], if: '{% $steps.price.output > 50 %}', then: ['approve'], else: ['review'] },
+        review: { type: 'transform', needs: ['check'], value: 'manual review' },
+        escalate: { type: 'transform', needs: ['review'], value: 'escalated' },
+        approve: { type: 'transform', needs: ['check'], value: 'approved' },
+        pause: { type: 'delay', needs: ['approve', 'review'], join: 'any', duration: '200ms' },
+      },
+    }),
+    input: { customerId: 42 },
+    expectedStatus: 'COMPLETED',
+  },
+  {
+    // An http step answered 503, retried after its backoff timer, then answered 200.
+    name: 'http-retry',
+    routes: (stub) => {
+      stub.on('POST /flaky', (_request, call) => (call === 0 ? { status: 503, body: { error: 'busy' } } : { status: 200, body: { id: 'ch_1' } }));
+    },
+    spec: (url) => ({
+      name: 'history-http-retry',
+      steps: {
+        charge: { type: 'http', method: 'POST', url: `${url}/flaky`, body: { amount: 10 }, retry: { maxAttempts: 3, initialInterval: '100ms' } },
+      },
+    }),
+    expectedStatus: 'COMPLETED',
+  },
+  {
+    // A saga: two steps succeed, the third fails for good (400, not retried), the first two are
+    // compensated in reverse completion order.
+    name: 'saga-compensation',
+    routes: (stub) => {
+      stub
+        .on('POST /charge', { body: { id: 'ch_9' } })
+        .on('POST /reserve', { body: { id: 'rs_7' } })
+        .on('POST /ship', { status: 400, body: { error: 'no address' } })
+        .on('POST /refund', { body: {} })
+        .on('POST /release', { body: {} });
+    },
+    spec: (url) => ({
+      name: 'history-saga-compensation',
+      steps: {
+        charge: { type: 'http', method: 'POST', url: `${url}/charge`,
+          compensate: { type: 'http', method: 'POST', url: `${url}/refund`, body: { charge: '{% $steps.charge.output.body.id %}' } } },
+        reserve: { type: 'http', method: 'POST', url: `${url}/reserve`, needs: ['charge'],
+          compensate: { type: 'http', method: 'POST', url: `${url}/release`, body: { reservation: '{% $steps.reserve.output.body.id %}' } } },
+        ship: { type: 'http', method: 'POST', url: `${url}/ship`, needs: ['reserve'] },
+      },
+    }),
+    expectedStatus: 'COMPENSATED',
+  },
+];
+
+const HISTORIES_DIR = __dirname;
+
+async function record(ctx: TestContext, stub: HttpStub, scenario: Scenario): Promise<string> {
+  scenario.routes(stub);
+  const run = await runToEnd(ctx, scenario.spec(stub.url), scenario.input ?? {});
+  if (run.status !== scenario.expectedStatus) {
+    throw new Error(`${scenario.name}: run ended ${run.status}, expected ${scenario.expectedStatus}: ${JSON.stringify(run.error)}`);
+  }
+  const history = await ctx.trellis.client.workflow.getHandle(run.temporal.workflowId).fetchHistory();
+  const file = path.join(HISTORIES_DIR, `${scenario.name}.json`);
+  await fs.writeFile(file, historyToJSON(history));
+  return `${path.relative(process.cwd(), file)} (${history.events?.length ?? 0} events)`;
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const unknown = only.filter((name) => !SCENARIOS.some((s) => s.name === name));
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const scenarios = only.length > 0 ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
+
+  await globalSetup();
+  let ctx: TestContext | undefined;
+  let stub: HttpStub | undefined;
+  try {
+    [ctx, stub] = await Promise.all([createTestContext(), new HttpStub().start()]);
+    for (const scenario of scenarios) console.log(`recorded ${await record(ctx, stub, scenario)}`);
+  } finally {
+    await Promise.allSettled([ctx?.stop(), stub?.stop()]);
+    await globalTeardown();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
