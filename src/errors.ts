@@ -28,3 +28,9 @@ export class BadUserInputError extends TrellisError {
     super('BAD_USER_INPUT', errors.length > 0 ? `${message}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}` : message, errors);
   }
 }
+
+export class ConflictError extends TrellisError {
+  constructor(message: string) {
+    super('CONFLICT', message);
+  }
+}

@@ -1,0 +1,101 @@
+import pg from 'pg';
+import { AUDIT_CHANNEL, type AuditNotification } from '../src/db/audit.repository';
+
+/** Wakes a subscriber when its run may have new events. Wake-ups coalesce; none is lost. */
+export class Wakeup {
+  private pending = false;
+  private resolve: (() => void) | undefined;
+
+  notify(): void {
+    if (this.resolve) {
+      const resolve = this.resolve;
+      this.resolve = undefined;
+      resolve();
+    } else {
+      this.pending = true;
+    }
+  }
+
+  /** Resolves at the next notification, or at once if one came since the last wait. */
+  wait(): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => (this.resolve = resolve));
+  }
+}
+
+/**
+ * One `LISTEN` connection per API process, fanned out to every subscriber of a run. Notifications
+ * only say "look again": subscribers read the events themselves, so a notification dropped while
+ * reconnecting loses nothing — after a reconnect every subscriber is woken to re-read.
+ */
+export class AuditEventHub {
+  private readonly subscribers = new Map<string, Set<Wakeup>>();
+  private client: pg.Client | undefined;
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly databaseUrl: string) {}
+
+  /** Connects and starts listening; resolves once `LISTEN` is in effect. */
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl });
+    client.on('notification', (message) => this.dispatch(message.payload));
+    client.on('error', () => this.reconnect(client));
+    client.on('end', () => this.reconnect(client));
+    await client.connect();
+    await client.query(`LISTEN ${AUDIT_CHANNEL}`);
+    this.client = client;
+    this.wakeAll();
+  }
+
+  /** Registers interest in a run's events; call the returned function to stop. */
+  subscribe(runId: string, wakeup: Wakeup): () => void {
+    let set = this.subscribers.get(runId);
+    if (!set) this.subscribers.set(runId, (set = new Set()));
+    set.add(wakeup);
+    return () => {
+      set.delete(wakeup);
+      if (set.size === 0) this.subscribers.delete(runId);
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.wakeAll();
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private dispatch(payload: string | undefined): void {
+    if (!payload) return;
+    let note: AuditNotification;
+    try {
+      note = JSON.parse(payload) as AuditNotification;
+    } catch {
+      return;
+    }
+    for (const wakeup of this.subscribers.get(note.runId) ?? []) wakeup.notify();
+  }
+
+  private wakeAll(): void {
+    for (const set of this.subscribers.values()) for (const wakeup of set) wakeup.notify();
+  }
+
+  private reconnect(broken: pg.Client): void {
+    if (this.closed || this.client !== broken) return;
+    this.client = undefined;
+    broken.removeAllListeners();
+    broken.on('error', () => undefined);
+    broken.end().catch(() => undefined);
+    const retry = (delay: number): void => {
+      this.reconnectTimer = setTimeout(() => {
+        if (this.closed) return;
+        this.start().catch(() => retry(Math.min(delay * 2, 10_000)));
+      }, delay);
+    };
+    retry(250);
+  }
+}

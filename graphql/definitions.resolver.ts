@@ -1,0 +1,51 @@
+import type { DefinitionRow, DefinitionVersionRow } from '../src/db/database';
+import { findDefinition, findVersion, listVersions } from '../src/db/definitions.repository';
+import { checkDefinition, saveDefinition } from '../src/definitions/definition.service';
+import type { GraphQLContext } from './context';
+
+const versionNode = (row: DefinitionVersionRow) => ({
+  name: row.name,
+  version: row.version,
+  contentHash: row.content_hash,
+  spec: row.spec,
+  createdAt: row.created_at,
+});
+
+const definitionNode = (row: DefinitionRow) => ({
+  name: row.name,
+  description: row.description,
+  latestVersion: row.latest_version,
+  archived: row.archived_at !== null,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+type DefinitionNode = ReturnType<typeof definitionNode>;
+
+export const definitionsResolvers = {
+  Query: {
+    async definition(_: unknown, args: { name: string }, ctx: GraphQLContext) {
+      const row = await findDefinition(ctx.db, ctx.tenantId, args.name);
+      return row && definitionNode(row);
+    },
+    validateDefinition(_: unknown, args: { spec: unknown }) {
+      const result = checkDefinition(args.spec);
+      return { valid: result.valid, errors: result.errors };
+    },
+  },
+  Mutation: {
+    async saveDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
+      const { row } = await saveDefinition(ctx.db, ctx.tenantId, args.spec);
+      return versionNode(row);
+    },
+  },
+  Definition: {
+    async version(parent: DefinitionNode, args: { version?: number | null }, ctx: GraphQLContext) {
+      const row = await findVersion(ctx.db, ctx.tenantId, parent.name, args.version ?? 'latest');
+      return row && versionNode(row);
+    },
+    async versions(parent: DefinitionNode, _: unknown, ctx: GraphQLContext) {
+      return (await listVersions(ctx.db, ctx.tenantId, parent.name)).map(versionNode);
+    },
+  },
+};

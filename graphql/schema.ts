@@ -1,0 +1,24 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { GraphQLSchema } from 'graphql';
+import { definitionsResolvers } from './definitions.resolver';
+import { runsResolvers } from './runs.resolver';
+import { DateTimeScalar, JSONScalar } from './scalars';
+
+/** The SDL files of this folder, in name order. */
+export function loadTypeDefs(): string {
+  return readdirSync(__dirname)
+    .filter((file) => file.endsWith('.graphql'))
+    .sort()
+    .map((file) => readFileSync(path.join(__dirname, file), 'utf8'))
+    .join('\n');
+}
+
+/** The executable schema: SDL from `graphql/*.graphql`, resolvers from this folder. */
+export function createSchema(): GraphQLSchema {
+  return makeExecutableSchema({
+    typeDefs: loadTypeDefs(),
+    resolvers: [{ JSON: JSONScalar, DateTime: DateTimeScalar }, definitionsResolvers, runsResolvers],
+  });
+}

