@@ -1,0 +1,177 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../../src/cli/main';
+import { createTestContext, type TestContext } from '../support/test-context';
+
+let ctx: TestContext;
+let dir: string;
+
+beforeAll(async () => {
+  [ctx, dir] = await Promise.all([createTestContext(), fs.mkdtemp(path.join(os.tmpdir(), 'trellis-cli-'))]);
+});
+
+afterAll(async () => {
+  await Promise.all([ctx?.stop(), dir && fs.rm(dir, { recursive: true, force: true })]);
+});
+
+type CliResult = { code: number; out: string[]; err: string[] };
+
+/** Runs the CLI in-process against this file's API, unless argv names its own --url. */
+async function cli(...argv: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const args = argv.includes('--url') ? argv : [...argv, '--url', ctx.graphqlUrl];
+  const code = await runCli(args, { out: (line) => out.push(line), err: (line) => err.push(line) });
+  return { code, out, err };
+}
+
+async function writeJson(name: string, value: unknown): Promise<string> {
+  const file = path.join(dir, name);
+  await fs.writeFile(file, JSON.stringify(value, null, 2));
+  return file;
+}
+
+const greetingSpec = {
+  name: 'cli-greeting',
+  input: { type: 'object', required: ['who'], properties: { who: { type: 'string' } } },
+  output: '{% $steps.greet.output %}',
+  steps: {
+    pause: { type: 'delay', duration: '1s' },
+    greet: { type: 'transform', needs: ['pause'], value: '{% "hello " & $input.who %}' },
+  },
+};
+
+const EVENT_LINE = /^ {2}#(\d+) +\d\d:\d\d:\d\d\.\d{3} (\S+) *(\S*)/;
+
+describe('the trellis CLI', () => {
+  it('applies a definition, then runs it with --follow printing every event in seq order and exits 0', async () => {
+    const file = await writeJson('greeting.json', greetingSpec);
+    const applied = await cli('apply', file);
+    expect(applied).toMatchObject({ code: 0, err: [] });
+    expect(applied.out).toEqual([expect.stringMatching(/^cli-greeting v1 \([0-9a-f]{12}\)$/)]);
+
+    const run = await cli('run', 'cli-greeting', '--input', '{"who":"Ada"}', '--follow');
+    expect(run.err).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.out[0]).toMatch(/^run +[0-9a-f-]{36}$/);
+    expect(run.out).toContain('status      RUNNING');
+    expect(run.out).toContainEqual(expect.stringMatching(/^temporal +http:\/\/temporal-ui\.test\/namespaces\/default\/workflows\//));
+
+    const events = run.out.flatMap((line) => {
+      const match = EVENT_LINE.exec(line);
+      return match ? [{ seq: Number(match[1]), type: match[2]!, stepId: match[3]! }] : [];
+    });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.map((e) => (e.stepId ? `${e.type}:${e.stepId}` : e.type))).toEqual([
+      'RUN_STARTED',
+      'STEP_STARTED:pause',
+      'STEP_SUCCEEDED:pause',
+      'STEP_STARTED:greet',
+      'STEP_SUCCEEDED:greet',
+      'RUN_COMPLETED',
+    ]);
+    expect(run.out.slice(-3)).toEqual(['status  COMPLETED', 'output:', '"hello Ada"']);
+  });
+
+  it('shows a finished run with status: its status, a steps table and its output', async () => {
+    const started = await cli('run', 'cli-greeting', '--input', '{"who":"Bo"}', '--follow');
+    const runId = /^run +(\S+)$/.exec(started.out[0]!)![1]!;
+
+    const status = await cli('status', runId);
+    expect(status).toMatchObject({ code: 0, err: [] });
+    expect(status.out).toContain('status      COMPLETED');
+    expect(status.out).toEqual(expect.arrayContaining([
+      'STEP   TYPE       STATUS     ATTEMPTS',
+      'pause  delay      SUCCEEDED  1',
+      'greet  transform  SUCCEEDED  1',
+    ]));
+    expect(status.out.slice(-2)).toEqual(['output:', '"hello Bo"']);
+  });
+
+  it('exits 1 after --follow when the run does not complete, printing the failed step\'s error', async () => {
+    await cli('apply', await writeJson('failing.json', { name: 'cli-failing', steps: { boom: { type: 'transform', value: '{% $error("boom") %}' } } }));
+    const run = await cli('run', 'cli-failing', '--follow');
+    expect(run.code).toBe(1);
+    expect(run.out).toContainEqual(expect.stringMatching(/^ {2}#\d+ +\S+ STEP_FAILED +boom .*boom/));
+    expect(run.out).toContain('status  FAILED');
+    expect(run.out).toContain('error:');
+  });
+
+  it('cancels a running run', async () => {
+    await cli('apply', await writeJson('sleepy.json', { name: 'cli-sleepy', steps: { nap: { type: 'delay', duration: '1h' } } }));
+    const started = await cli('run', 'cli-sleepy');
+    expect(started.code).toBe(0);
+    const runId = /^run +(\S+)$/.exec(started.out[0]!)![1]!;
+
+    const cancelled = await cli('cancel', runId);
+    expect(cancelled).toMatchObject({ code: 0, err: [] });
+    expect(cancelled.out[0]).toMatch(new RegExp(`^cancel requested for run ${runId} `));
+    const { temporal } = (await ctx.gql(`query($id: ID!) { run(id: $id) { temporal { workflowId } } }`, { id: runId })).run;
+    await ctx.trellis.client.workflow.getHandle(temporal.workflowId).result().catch(() => undefined);
+    expect((await cli('status', runId)).out).toContain('status      CANCELLED');
+  });
+
+  it('validates a definition: valid prints a check mark, invalid prints each error at its JSON pointer and exits 1', async () => {
+    const valid = await cli('validate', await writeJson('valid.json', greetingSpec));
+    expect(valid).toEqual({ code: 0, out: ['✓ cli-greeting is valid'], err: [] });
+
+    const broken = await writeJson('broken.json', {
+      name: 'cli-broken',
+      steps: {
+        a: { type: 'transform', needs: ['ghost'], value: 1 },
+        b: { type: 'delay', duration: 'soon' },
+      },
+    });
+    const invalid = await cli('validate', broken);
+    expect(invalid.code).toBe(1);
+    expect(invalid.out[0]).toMatch(/^✗ cli-broken is not valid \(\d+ errors?\):$/);
+    expect(invalid.out).toContainEqual(expect.stringMatching(/^ {2}\/steps\/a\/needs\/0 +\S/));
+    expect(invalid.out).toContainEqual(expect.stringMatching(/^ {2}\/steps\/b\/duration +\S/));
+  });
+
+  it('refuses to apply an invalid definition, listing each error with its path, and exits 1', async () => {
+    const broken = await writeJson('broken-apply.json', { name: 'cli-broken', steps: { b: { type: 'delay', duration: 'soon' } } });
+    const applied = await cli('apply', broken);
+    expect(applied.code).toBe(1);
+    expect(applied.out).toEqual([]);
+    expect(applied.err[0]).toBe(`error: cli-broken (${broken}): invalid definition`);
+    expect(applied.err).toContainEqual(expect.stringMatching(/^ {2}\/steps\/b\/duration +\S/));
+  });
+
+  it('names --input and the parse error when the input is not JSON, without starting a run', async () => {
+    const result = await cli('run', 'cli-greeting', '--input', '{"who":');
+    expect(result.code).toBe(1);
+    expect(result.out).toEqual([]);
+    expect(result.err).toEqual([expect.stringMatching(/^error: --input is not valid JSON: .+/)]);
+  });
+
+  it('lists the input schema violations of a run at their JSON pointers and exits 1', async () => {
+    const result = await cli('run', 'cli-greeting', '--input', '{}');
+    expect(result.code).toBe(1);
+    expect(result.err[0]).toBe('error: input does not match the input schema of "cli-greeting" v1');
+    expect(result.err).toContain('  /input/who  is required');
+  });
+
+  it('says YAML is not supported yet for a .yaml file', async () => {
+    const result = await cli('validate', path.join(dir, 'order.yaml'));
+    expect(result).toEqual({ code: 1, out: [], err: [expect.stringContaining('YAML is not supported yet')] });
+  });
+
+  it('exits 2 with a hint when the API cannot be reached', async () => {
+    const result = await cli('status', '00000000-0000-4000-8000-000000000000', '--url', 'http://127.0.0.1:1/graphql');
+    expect(result.code).toBe(2);
+    expect(result.err).toEqual([expect.stringContaining('cannot reach the Trellis API at http://127.0.0.1:1/graphql: is `npm start` running?')]);
+  });
+
+  it('prints the usage for --help, and a command\'s own options for `help run`, exiting 0', async () => {
+    const all = await cli('--help');
+    expect(all).toMatchObject({ code: 0, err: [] });
+    expect(all.out.join('\n')).toMatch(/^Usage: trellis <command> \[options\]/);
+    for (const command of ['validate <file>', 'apply <file>', 'run <definition>', 'status <runId>', 'cancel <runId>']) {
+      expect(all.out.join('\n')).toContain(`  ${command} `);
+    }
+    const run = await cli('help', 'run');
+    expect(run.out.join('\n')).toMatch(/^Usage: trellis run <definition> \[options\][\s\S]*--follow/);
+  });
+});
