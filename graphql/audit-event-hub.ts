@@ -33,6 +33,7 @@ export class Wakeup {
  */
 export class AuditEventHub {
   private readonly subscribers = new Map<string, Set<Wakeup>>();
+  private readonly watchers = new Set<(note: AuditNotification | undefined) => void>();
   private client: pg.Client | undefined;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -62,6 +63,15 @@ export class AuditEventHub {
     };
   }
 
+  /**
+   * Registers interest in every run's events. The listener gets each notification, or
+   * `undefined` after a reconnect (when notifications may have been missed: look again).
+   */
+  watchAll(listener: (note: AuditNotification | undefined) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
   async stop(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
@@ -78,10 +88,12 @@ export class AuditEventHub {
       return;
     }
     for (const wakeup of this.subscribers.get(note.runId) ?? []) wakeup.notify();
+    for (const watcher of this.watchers) watcher(note);
   }
 
   private wakeAll(): void {
     for (const set of this.subscribers.values()) for (const wakeup of set) wakeup.notify();
+    for (const watcher of this.watchers) watcher(undefined);
   }
 
   private reconnect(broken: pg.Client): void {

@@ -1,7 +1,9 @@
 import type { DefinitionRow, DefinitionVersionRow } from '../src/db/database';
-import { findDefinition, findVersion, listVersions } from '../src/db/definitions.repository';
+import { archiveDefinition, findDefinition, findVersion, listDefinitions, listVersions } from '../src/db/definitions.repository';
+import { NotFoundError } from '../src/errors';
 import { checkDefinition, saveDefinition } from '../src/definitions/definition.service';
 import type { GraphQLContext } from './context';
+import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 
 const versionNode = (row: DefinitionVersionRow) => ({
   name: row.name,
@@ -24,6 +26,20 @@ type DefinitionNode = ReturnType<typeof definitionNode>;
 
 export const definitionsResolvers = {
   Query: {
+    async definitions(
+      _: unknown,
+      args: { first?: number | null; after?: string | null; search?: string | null; includeArchived?: boolean | null },
+      ctx: GraphQLContext,
+    ) {
+      const size = pageSize(args.first);
+      const rows = await listDefinitions(ctx.db, ctx.tenantId, {
+        afterName: args.after ? (decodeCursor(args.after, ['s'])[0] as string) : undefined,
+        search: args.search ?? undefined,
+        includeArchived: args.includeArchived ?? false,
+        limit: size + 1,
+      });
+      return connection(rows, size, (row) => encodeCursor(row.name), definitionNode);
+    },
     async definition(_: unknown, args: { name: string }, ctx: GraphQLContext) {
       const row = await findDefinition(ctx.db, ctx.tenantId, args.name);
       return row && definitionNode(row);
@@ -34,6 +50,11 @@ export const definitionsResolvers = {
     },
   },
   Mutation: {
+    async archiveDefinition(_: unknown, args: { name: string }, ctx: GraphQLContext) {
+      const row = await archiveDefinition(ctx.db, ctx.tenantId, args.name);
+      if (!row) throw new NotFoundError(`definition "${args.name}"`);
+      return definitionNode(row);
+    },
     async saveDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
       const { row } = await saveDefinition(ctx.db, ctx.tenantId, args.spec);
       return versionNode(row);

@@ -1,16 +1,16 @@
-
 import type { Definition } from '../definition/definition-schema';
 import type { AuditEventRow, RunRow } from '../src/db/database';
 import { findVersion } from '../src/db/definitions.repository';
-import { findRun, listEvents, listRunSteps } from '../src/db/runs.repository';
-import { BadUserInputError, NotFoundError } from '../src/errors';
+import { findRun, listEvents, listRunSteps, listRuns, type RunFilter } from '../src/db/runs.repository';
+import { NotFoundError } from '../src/errors';
 import type { Actor } from '../interpreter/run-types';
 import type { GraphQLContext } from './context';
 import { toGraphQLError } from './errors';
 import { Wakeup } from './audit-event-hub';
+import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 
-const MAX_PAGE = 1000;
 const FINAL_EVENTS = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
+const FINAL_RUN_STATUSES = new Set(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED', 'TIMED_OUT']);
 
 export const eventNode = (row: AuditEventRow) => ({
   seq: row.seq,
@@ -25,14 +25,6 @@ export const eventNode = (row: AuditEventRow) => ({
   actor: row.actor,
 });
 
-const encodeCursor = (seq: number) => Buffer.from(`seq:${seq}`).toString('base64url');
-
-function decodeCursor(cursor: string): number {
-  const match = /^seq:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new BadUserInputError('invalid cursor', [{ path: '/after', message: 'is not a cursor this API returned' }]);
-  return Number(match[1]);
-}
-
 /** The Temporal Web UI page of a run's workflow. */
 export function temporalUiUrl(base: string | undefined, namespace: string, workflowId: string, runId: string | null): string | null {
   if (!base) return null;
@@ -42,6 +34,16 @@ export function temporalUiUrl(base: string | undefined, namespace: string, workf
 
 export const runsResolvers = {
   Query: {
+    async runs(_: unknown, args: { filter?: RunFilter | null; first?: number | null; after?: string | null }, ctx: GraphQLContext) {
+      const size = pageSize(args.first);
+      let after: { startedAt: Date; id: string } | undefined;
+      if (args.after) {
+        const [startedAt, id] = decodeCursor(args.after, ['s', 's']) as [string, string];
+        after = { startedAt: new Date(startedAt), id };
+      }
+      const rows = await listRuns(ctx.db, ctx.tenantId, args.filter ?? {}, { after, limit: size + 1 });
+      return connection(rows, size, (row) => encodeCursor(row.started_at.toISOString(), row.id), (row) => row);
+    },
     run(_: unknown, args: { id: string }, ctx: GraphQLContext) {
       return isUuid(args.id) ? findRun(ctx.db, ctx.tenantId, args.id) : null;
     },
@@ -68,12 +70,25 @@ export const runsResolvers = {
         return streamEvents(ctx, run.id, args.afterSeq ?? 0);
       },
     },
+    runUpdated: {
+      async subscribe(_: unknown, args: { runId: string }, ctx: GraphQLContext) {
+        const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
+        if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
+        return streamRunUpdates(ctx, run);
+      },
+    },
+    runsChanged: {
+      subscribe(_: unknown, args: { definition?: string | null }, ctx: GraphQLContext) {
+        return streamRunsChanged(ctx, args.definition ?? undefined);
+      },
+    },
   },
   Run: {
     definition: (run: RunRow) => run.definition_name,
     version: (run: RunRow) => run.definition_version,
     startedAt: (run: RunRow) => run.started_at,
     finishedAt: (run: RunRow) => run.finished_at,
+    retryOf: (run: RunRow) => run.retry_of,
     temporal: (run: RunRow, _: unknown, ctx: GraphQLContext) => ({
       workflowId: run.workflow_id,
       runId: run.temporal_run_id,
@@ -101,15 +116,10 @@ export const runsResolvers = {
       });
     },
     async events(run: RunRow, args: { first?: number | null; after?: string | null }, ctx: GraphQLContext) {
-      const first = args.first ?? 100;
-      if (first < 0 || first > MAX_PAGE) throw new BadUserInputError('invalid page size', [{ path: '/first', message: `must be between 0 and ${MAX_PAGE}` }]);
-      const afterSeq = args.after ? decodeCursor(args.after) : 0;
-      const rows = await listEvents(ctx.db, run.id, { afterSeq, limit: first + 1 });
-      const page = rows.slice(0, first);
-      return {
-        edges: page.map((row) => ({ cursor: encodeCursor(row.seq), node: eventNode(row) })),
-        pageInfo: { hasNextPage: rows.length > first, endCursor: page.length > 0 ? encodeCursor(page[page.length - 1]!.seq) : null },
-      };
+      const size = pageSize(args.first, 100);
+      const afterSeq = args.after ? (decodeCursor(args.after, ['n'])[0] as number) : 0;
+      const rows = await listEvents(ctx.db, run.id, { afterSeq, limit: size + 1 });
+      return connection(rows, size, (row) => encodeCursor(row.seq), eventNode);
     },
   },
 };
@@ -142,6 +152,51 @@ async function* streamEvents(ctx: GraphQLContext, runId: string, afterSeq: numbe
     }
   } finally {
     unsubscribe();
+  }
+}
+
+/** The run now, then after every change to it or its steps, until it has finished. */
+async function* streamRunUpdates(ctx: GraphQLContext, first: RunRow): AsyncGenerator<{ runUpdated: RunRow }> {
+  const wakeup = new Wakeup();
+  const unsubscribe = ctx.hub.subscribe(first.id, wakeup);
+  try {
+    let run: RunRow | undefined = first;
+    for (;;) {
+      if (!run) return;
+      yield { runUpdated: run };
+      if (FINAL_RUN_STATUSES.has(run.status)) return;
+      await wakeup.wait();
+      run = await findRun(ctx.db, ctx.tenantId, first.id);
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+/**
+ * Each run of the caller's tenant (of one definition, when given) whose events change, as it is
+ * after the change. Runs that change while one is being read are queued once each.
+ */
+async function* streamRunsChanged(ctx: GraphQLContext, definition: string | undefined): AsyncGenerator<{ runsChanged: RunRow }> {
+  const wakeup = new Wakeup();
+  const pending = new Set<string>();
+  const stop = ctx.hub.watchAll((note) => {
+    if (!note || note.tenantId !== ctx.tenantId) return;
+    pending.add(note.runId);
+    wakeup.notify();
+  });
+  try {
+    for (;;) {
+      await wakeup.wait();
+      const ids = [...pending];
+      pending.clear();
+      for (const id of ids) {
+        const run = await findRun(ctx.db, ctx.tenantId, id);
+        if (run && (definition === undefined || run.definition_name === definition)) yield { runsChanged: run };
+      }
+    }
+  } finally {
+    stop();
   }
 }
 

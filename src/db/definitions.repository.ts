@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, DefinitionRow, DefinitionVersionRow } from './database';
 
 export type SavedVersion = { row: DefinitionVersionRow; created: boolean };
@@ -31,7 +31,11 @@ export async function saveDefinitionVersion(
       .executeTakeFirstOrThrow();
     if (definition.latest_version > 0) {
       const latest = await findVersion(trx, tenantId, name, definition.latest_version);
-      if (latest?.content_hash === contentHash) return { row: latest, created: false };
+      if (latest?.content_hash === contentHash) {
+        // Saving is also how an archived definition is brought back.
+        if (definition.archived_at) await trx.updateTable('definitions').set({ archived_at: null, updated_at: new Date() }).where('tenant_id', '=', tenantId).where('name', '=', name).execute();
+        return { row: latest, created: false };
+      }
     }
     const version = definition.latest_version + 1;
     const row = await trx
@@ -83,4 +87,34 @@ export function listVersions(db: Kysely<Database>, tenantId: string, name: strin
     .where('name', '=', name)
     .orderBy('version', 'desc')
     .execute();
+}
+
+/**
+ * Definitions by name, after `afterName`, optionally only those whose name or description
+ * contains `search` (case-insensitive).
+ */
+export function listDefinitions(
+  db: Kysely<Database>,
+  tenantId: string,
+  options: { afterName?: string; search?: string; includeArchived?: boolean; limit: number },
+): Promise<DefinitionRow[]> {
+  let query = db.selectFrom('definitions').selectAll().where('tenant_id', '=', tenantId).orderBy('name').limit(options.limit);
+  if (options.afterName !== undefined) query = query.where('name', '>', options.afterName);
+  if (!options.includeArchived) query = query.where('archived_at', 'is', null);
+  if (options.search) {
+    const pattern = `%${options.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb('name', 'ilike', pattern), eb('description', 'ilike', pattern)]));
+  }
+  return query.execute();
+}
+
+/** Marks a definition archived (no new runs); returns it, or undefined when it does not exist. */
+export function archiveDefinition(db: Kysely<Database>, tenantId: string, name: string): Promise<DefinitionRow | undefined> {
+  return db
+    .updateTable('definitions')
+    .set((eb) => ({ archived_at: eb.fn.coalesce('archived_at', sql<Date>`now()`), updated_at: new Date() }))
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name)
+    .returningAll()
+    .executeTakeFirst();
 }

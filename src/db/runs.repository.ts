@@ -52,3 +52,38 @@ export function listEvents(
   if (options.limit !== undefined) query = query.limit(options.limit);
   return query.execute();
 }
+
+/** Which runs {@link listRuns} returns. */
+export type RunFilter = {
+  definition?: string | null;
+  status?: string[] | null;
+  startedAfter?: Date | null;
+  startedBefore?: Date | null;
+};
+
+/** A tenant's runs, newest first, after the `(startedAt, id)` keyset position `after`. */
+export function listRuns(
+  db: Kysely<Database>,
+  tenantId: string,
+  filter: RunFilter,
+  options: { after?: { startedAt: Date; id: string }; limit: number },
+): Promise<RunRow[]> {
+  let query = db
+    .selectFrom('runs')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(options.limit);
+  if (filter.definition) query = query.where('definition_name', '=', filter.definition);
+  if (filter.status && filter.status.length > 0) query = query.where('status', 'in', filter.status);
+  if (filter.startedAfter) query = query.where('started_at', '>=', filter.startedAfter);
+  if (filter.startedBefore) query = query.where('started_at', '<', filter.startedBefore);
+  const after = options.after;
+  if (after) {
+    query = query.where((eb) =>
+      eb.or([eb('started_at', '<', after.startedAt), eb.and([eb('started_at', '=', after.startedAt), eb('id', '<', after.id)])]),
+    );
+  }
+  return query.execute();
+}

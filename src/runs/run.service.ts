@@ -5,7 +5,7 @@ import type { Definition } from '../../definition/definition-schema';
 import type { trellisRun } from '../../interpreter/workflows';
 import type { Actor, RunSnapshot } from '../../interpreter/run-types';
 import type { Database, RunRow } from '../db/database';
-import { findVersion } from '../db/definitions.repository';
+import { findDefinition, findVersion } from '../db/definitions.repository';
 import { findRun, insertRun, setTemporalRunId } from '../db/runs.repository';
 import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
 import { canonicalJson } from '../support/canonical-json';
@@ -38,11 +38,17 @@ export class RunService {
    * the run it first started (and makes sure that run really was started).
    * @throws ConflictError when a repeated `idempotencyKey` comes with another input or version
    * @throws NotFoundError when the definition or version does not exist
-   * @throws BadUserInputError listing every input violation
+   * @throws BadUserInputError listing every input violation, or when the definition is archived
    */
   async startRun(tenantId: string, request: StartRunRequest): Promise<RunRow> {
     const { db } = this.options;
-    const versionRow = await findVersion(db, tenantId, request.definition, request.version ?? 'latest');
+    const definitionRow = await findDefinition(db, tenantId, request.definition);
+    if (definitionRow?.archived_at) {
+      throw new BadUserInputError(`definition "${request.definition}" is archived: save it again to run it`, [
+        { path: '/definition', message: 'is archived' },
+      ]);
+    }
+    const versionRow = definitionRow && (await findVersion(db, tenantId, request.definition, request.version ?? 'latest'));
     if (!versionRow) {
       throw new NotFoundError(request.version ? `definition "${request.definition}" version ${request.version}` : `definition "${request.definition}"`);
     }
