@@ -16,9 +16,10 @@ export type TestContext = {
 /**
  * A whole Trellis (API and worker) for one test file, on the servers the global setup started:
  * its own PostgreSQL database, its own task queue, the shared Temporal server, an API on a free
- * port. Nothing is shared with other test files but the servers.
+ * port. Nothing is shared with other test files but the servers. `rewriteDatabaseUrl` lets a
+ * test route Trellis's database connections elsewhere (through a proxy that can cut them).
  */
-export async function createTestContext(): Promise<TestContext> {
+export async function createTestContext(options: { rewriteDatabaseUrl?: (url: URL) => URL } = {}): Promise<TestContext> {
   // Tests fail activities on purpose; the SDK's warnings about them would drown the results.
   if (!loggerInstalled) {
     installTemporalLogger('ERROR');
@@ -31,8 +32,9 @@ export async function createTestContext(): Promise<TestContext> {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${database}`);
   await admin.end();
-  const databaseUrl = new URL(adminUrl);
+  let databaseUrl = new URL(adminUrl);
   databaseUrl.pathname = `/${database}`;
+  if (options.rewriteDatabaseUrl) databaseUrl = options.rewriteDatabaseUrl(databaseUrl);
 
   const config = loadConfig({
     ...process.env,
