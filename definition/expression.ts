@@ -15,6 +15,13 @@ export const TEMPLATE_CLOSE = '%}';
  */
 export const MAX_SEQUENCE_LENGTH = 100_000;
 
+/**
+ * Deepest nesting of evaluations an expression may reach (JSONata's `stack` guard). Non-tail
+ * recursion deepens it on every call; without a bound it overflows the worker thread's stack,
+ * which inside Temporal's workflow sandbox kills the whole worker process.
+ */
+export const MAX_EVALUATION_DEPTH = 250;
+
 /** A literal run of text or an expression body, in the order they appear in a string. */
 export type TemplatePart = { kind: 'text'; text: string } | { kind: 'expression'; source: string };
 
@@ -120,7 +127,7 @@ export function findExpressions(value: unknown, pointer = ''): ExpressionLocatio
 
 /**
  * Compiles an expression body with JSONata, bounded to {@link MAX_SEQUENCE_LENGTH} items per
- * sequence, and rejects regular expressions that nest repetition (`(a+)+`), which can take
+ * sequence and {@link MAX_EVALUATION_DEPTH} nested evaluations, and rejects regular expressions that nest repetition (`(a+)+`), which can take
  * exponential time on a crafted string.
  *
  * @throws {ExpressionError} naming the expression, the character position and JSONata's reason.
@@ -129,7 +136,7 @@ export function parseExpression(source: string, pointer?: string): jsonata.Expre
   if (source.trim() === '') throw new ExpressionError('empty expression "{% %}"', pointer, source);
   let compiled: jsonata.Expression;
   try {
-    compiled = jsonata(source, { sequence: MAX_SEQUENCE_LENGTH });
+    compiled = jsonata(source, { sequence: MAX_SEQUENCE_LENGTH, stack: MAX_EVALUATION_DEPTH });
   } catch (error) {
     const position = (error as { position?: unknown }).position;
     const where = typeof position === 'number' ? ` at character ${position}` : '';

@@ -26,6 +26,19 @@ export type RunResult = { status: RunStatus; output: unknown };
 export const DEFAULT_RETRY: Required<RetryPolicy> = { maxAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maxInterval: '1m' };
 /** Per-attempt timeout of an `http` step when neither the step nor `defaults` set one. */
 export const DEFAULT_TIMEOUT = '30s';
+/**
+ * Largest step output, in characters of JSON. Outputs travel through Temporal history (2 MB per
+ * payload) as later steps' inputs, so a larger one fails its step here, early and clearly.
+ */
+export const MAX_OUTPUT_CHARS = 1024 * 1024;
+/**
+ * Evaluation steps one template may take inside the workflow. Far lower than the 100,000 the
+ * definition package allows elsewhere: in Temporal's workflow sandbox every JSONata step adds
+ * promise and async-hook bookkeeping, and a few tens of thousands of steps overflow the worker
+ * thread's async-hook stack, which kills the whole worker process (measured with SDK 1.24 on
+ * Node 20: crashes from 20,000 steps, once near 10,000 under load; sdk-typescript#939).
+ */
+export const MAX_EXPRESSION_STEPS = 5_000;
 
 const audit = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15s',
@@ -127,6 +140,12 @@ class RunInterpreter {
         }
       }
       const output = await this.withRetries(id, step);
+      const size = JSON.stringify(output ?? null).length;
+      if (size > MAX_OUTPUT_CHARS) {
+        const info: ErrorInfo = { message: `output of ${size} characters exceeds the limit of ${MAX_OUTPUT_CHARS}`, type: 'OutputTooLarge', retryable: false };
+        await this.emit({ type: 'STEP_FAILED', stepId: id, stepType: step.type, stepStatus: 'FAILED', attempt: this.scheduler.state(id).attempts, error: info, message: `failed for good: ${info.message}` });
+        throw new StepFailure(id, info);
+      }
       this.scheduler.markSucceeded(id, output);
       await this.emit({ type: 'STEP_SUCCEEDED', stepId: id, stepType: step.type, stepStatus: 'SUCCEEDED', attempt: this.scheduler.state(id).attempts, output });
     } catch (err) {
@@ -351,7 +370,7 @@ class RunInterpreter {
         startedAt: new Date(info.startTime).toISOString(),
         attempt: info.attempt,
       },
-    });
+    }, { maxSteps: MAX_EXPRESSION_STEPS });
   }
 
   /** Records an audit event before the run moves on; never cancelled, so a cancelled run still records why. */

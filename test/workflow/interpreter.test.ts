@@ -203,6 +203,19 @@ describe('the interpreter workflow', () => {
     expect(failing.error.message).toContain('step "broken" failed');
   });
 
+  it('fails a step whose output is too large for Temporal history, before any later step sees it', async () => {
+    const run = await runToEnd(ctx, {
+      name: 'too-large',
+      steps: {
+        big: { type: 'transform', value: "{% $pad('', 1100000, 'x') %}" },
+        next: { type: 'transform', needs: ['big'], value: '{% $count($steps.big.output) %}' },
+      },
+    });
+    expect(run.status).toBe('FAILED');
+    expect(stepOf(run, 'big').error).toMatchObject({ type: 'OutputTooLarge', retryable: false });
+    expect(stepOf(run, 'next').status).toBe('PENDING');
+  });
+
   it('cancels running siblings when a step fails for good', async () => {
     stub.on('GET /long', { delayMs: 10_000, body: {} }).on('GET /broken', { status: 404, body: {} });
     const run = await runToEnd(ctx, {
