@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { parseArgs, isDeepStrictEqual } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { httpRequest } from '../activities/http.activity';
+import globalSetup from '../test/support/global-setup';
+import globalTeardown from '../test/support/global-teardown';
+import { HttpStub } from '../test/support/http-stub';
+import { createTestContext, type TestContext } from '../test/support/test-context';
+import type { baselineQuote } from './baseline.workflow';
+import { buildQuote } from './build-quote';
+import { historyStats, runLoad, type HistoryStats, type LoadResult, type Variant } from './load';
+import { STUB_BODIES, confirmation, quoteDefinition, quoteInput, routeQuoteServices } from './quote-graph';
+import { ratio } from './stats';
+import { benchTemplate } from './template-micro';
+
+/**
+ * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M]`: runs the benchmark
+ * graph through Trellis and as a hand-written Temporal workflow on the same servers in this
+ * process, then micro-benchmarks template evaluation, and prints both with their ratios.
+ */
+async function main(): Promise<void> {
+  const options = readOptions();
+  const cleanup = new Cleanup();
+  // Stays registered until the end: a second signal during clean-up must not kill the process
+  // and orphan the servers (clean-up runs once however often it is asked for).
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping`);
+    // Runs still in flight fail once their connection closes; that must not cut the clean-up short.
+    process.on('uncaughtException', (err) => log(`while stopping: ${err.message}`));
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    log('starting Temporal and PostgreSQL');
+    cleanup.push('servers', globalTeardown);
+    await globalSetup();
+    const stub = await new HttpStub().start();
+    cleanup.push('HTTP stub', () => stub.stop());
+    routeQuoteServices(stub);
+    log('starting Trellis (bundles the interpreter)');
+    const ctx = await createTestContext();
+    cleanup.push('Trellis', () => ctx.stop());
+    log('starting the baseline worker (bundles the baseline workflow)');
+    const baseline = await startBaselineWorker();
+    cleanup.push('baseline worker', () => baseline.stop());
+
+    await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: quoteDefinition(stub.url) });
+    const client = ctx.trellis.client;
+    const variants = [trellisVariant(ctx), baselineVariant(client, baseline.taskQueue, stub.url)] as const;
+
+    log(`warming up: ${options.warmup} runs of each`);
+    for (const variant of variants) await runLoad(client, variant, { runs: options.warmup, concurrency: options.concurrency, firstIndex: 0 });
+    const results: LoadResult[] = [];
+    for (const variant of variants) {
+      log(`measuring ${variant.name}: ${options.runs} runs, ${options.concurrency} at a time`);
+      // The stub keeps every request; dropping them keeps its route look-ups equally cheap for both.
+      stub.requests.splice(0);
+      results.push(await runLoad(client, variant, { runs: options.runs, concurrency: options.concurrency, firstIndex: options.warmup }));
+    }
+    log('fetching histories');
+    const histories = await Promise.all(results.map((result) => historyStats(client, result.workflowIds.slice(0, HISTORY_SAMPLE))));
+    log(`template micro benchmark: ${options.iterations} iterations`);
+    const micro = await benchTemplate(options.iterations);
+
+    printLoad(options, results, histories);
+    printMicro(micro);
+  } finally {
+    await cleanup.run();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/** Runs whose histories are fetched and averaged. */
+const HISTORY_SAMPLE = 10;
+
+type Options = { runs: number; concurrency: number; warmup: number; iterations: number };
+
+function readOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string' },
+      concurrency: { type: 'string' },
+      warmup: { type: 'string' },
+      iterations: { type: 'string' },
+    },
+  });
+  return {
+    runs: positiveInt('runs', values.runs ?? process.env.BENCH_RUNS ?? '30'),
+    concurrency: positiveInt('concurrency', values.concurrency ?? process.env.BENCH_CONCURRENCY ?? '5'),
+    warmup: positiveInt('warmup', values.warmup ?? process.env.BENCH_WARMUP ?? '5'),
+    iterations: positiveInt('iterations', values.iterations ?? process.env.BENCH_ITERATIONS ?? '20000'),
+  };
+}
+
+function positiveInt(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+  return value;
+}
+
+/** The result every run of either variant must return for input `index`. */
+function expectedOutput(index: number): unknown {
+  const input = quoteInput(index);
+  return confirmation(buildQuote(input, STUB_BODIES.customer, STUB_BODIES.inventory, STUB_BODIES.pricing, STUB_BODIES.shipping));
+}
+
+function trellisVariant(ctx: TestContext): Variant {
+  return {
+    name: 'trellis',
+    async start(index) {
+      const { startRun } = await ctx.gql<{ startRun: { temporal: { workflowId: string } } }>(
+        `mutation($input: JSON) { startRun(definition: "bench-quote", input: $input) { temporal { workflowId } } }`,
+        { input: quoteInput(index) },
+      );
+      return startRun.temporal.workflowId;
+    },
+    check(result, index) {
+      expectResult('trellis', result, { status: 'COMPLETED', output: expectedOutput(index) });
+    },
+  };
+}
+
+function baselineVariant(client: Client, taskQueue: string, baseUrl: string): Variant {
+  const prefix = `bench-baseline-${randomUUID().slice(0, 8)}`;
+  return {
+    name: 'baseline',
+    async start(index) {
+      const handle = await client.workflow.start<typeof baselineQuote>('baselineQuote', {
+        taskQueue,
+        workflowId: `${prefix}-${index}`,
+        args: [baseUrl, quoteInput(index)],
+      });
+      return handle.workflowId;
+    },
+    check(result, index) {
+      expectResult('baseline', result, expectedOutput(index));
+    },
+  };
+}
+
+function expectResult(variant: string, actual: unknown, expected: unknown): void {
+  if (!isDeepStrictEqual(actual, expected)) {
+    throw new Error(`${variant} returned ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+  }
+}
+
+/** A worker for the hand-written baseline on its own task queue, with the same http activity. */
+async function startBaselineWorker(): Promise<{ taskQueue: string; stop(): Promise<void> }> {
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: the global setup should have set it');
+  const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./baseline.workflow'), logger: quietLogger });
+  const connection = await NativeConnection.connect({ address });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+      taskQueue,
+      workflowBundle,
+      activities: { httpRequest },
+    });
+    const running = worker.run();
+    running.catch((err: unknown) => log(`baseline worker stopped with an error: ${String(err)}`));
+    return {
+      taskQueue,
+      async stop() {
+        // Temporal's runtime already shuts workers down on SIGINT/SIGTERM.
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+      },
+    };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => log(message),
+  error: (message: string) => log(message),
+};
+
+/** Stops what was started, last first, once, also when called again from a signal. */
+class Cleanup {
+  private readonly steps: Array<{ name: string; stop: () => Promise<unknown> }> = [];
+  private running: Promise<void> | undefined;
+
+  push(name: string, stop: () => Promise<unknown>): void {
+    this.steps.push({ name, stop });
+  }
+
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      for (const { name, stop } of this.steps.splice(0).reverse()) {
+        log(`stopping ${name}`);
+        await stop().catch((err: unknown) => log(`error while stopping ${name}: ${String(err)}`));
+      }
+    })();
+    return this.running;
+  }
+}
+
+function printLoad(options: Options, [trellis, baseline]: LoadResult[], [trellisHistory, baselineHistory]: HistoryStats[]): void {
+  if (!trellis || !baseline || !trellisHistory || !baselineHistory) throw new Error('both variants must have been measured');
+  const cpus = os.cpus();
+  print(`\nTrellis vs the same graph as a hand-written Temporal workflow (${new Date().toISOString()})`);
+  print(`${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}; ` +
+    `${options.runs} runs per variant, ${options.concurrency} at a time, after ${options.warmup} warm-up runs`);
+  print('graph: 4 parallel http calls -> transform -> condition -> http call (local stub, immediate answers)\n');
+  const rows: Array<[string, number, number]> = [
+    ['wall time (ms)', trellis.wallMs, baseline.wallMs],
+    ['throughput (runs/s)', trellis.runsPerSecond, baseline.runsPerSecond],
+    ['latency p50 (ms)', trellis.latency.p50, baseline.latency.p50],
+    ['latency p95 (ms)', trellis.latency.p95, baseline.latency.p95],
+    ['latency max (ms)', trellis.latency.max, baseline.latency.max],
+    ['CPU of this process / run (ms)', trellis.cpuMsPerRun, baseline.cpuMsPerRun],
+    ['machine busy (%)', trellis.machineBusy * 100, baseline.machineBusy * 100],
+    ['  start call p50 (ms)', trellis.startLatency.p50, baseline.startLatency.p50],
+    ['  server-side p50 (ms)', trellisHistory.durationMs.p50, baselineHistory.durationMs.p50],
+    ['history events / run', trellisHistory.events, baselineHistory.events],
+  ];
+  const types = new Set([...Object.keys(trellisHistory.byType), ...Object.keys(baselineHistory.byType)]);
+  for (const type of [...types].sort()) {
+    rows.push([`  ${type.toLowerCase()}`, trellisHistory.byType[type] ?? 0, baselineHistory.byType[type] ?? 0]);
+  }
+  print(table(['', 'trellis', 'baseline', 'trellis/baseline'], rows.map(([label, t, b]) => [label, fmt(t), fmt(b), ratio(t, b)])));
+  print(`\nratio trellis/baseline: p50 latency ${ratio(trellis.latency.p50, baseline.latency.p50)}, ` +
+    `throughput ${ratio(trellis.runsPerSecond, baseline.runsPerSecond)}`);
+  print(`(history figures average ${trellisHistory.runs} runs of each variant; "start call" is GraphQL startRun vs client.workflow.start; ` +
+    '"server-side" is first to last history event)');
+}
+
+function printMicro(micro: Awaited<ReturnType<typeof benchTemplate>>): void {
+  const { template, plain } = micro;
+  print(`\nTemplate evaluation in isolation: the "quote" transform (${micro.expressions} JSONata expressions), ${template.iterations} iterations\n`);
+  print(table(['', 'evaluateTemplate', 'plain function', 'template/plain'], [
+    ['ops/s', fmt(template.opsPerSecond), fmt(plain.opsPerSecond), ratio(template.opsPerSecond, plain.opsPerSecond)],
+    ['µs/op', fmt(template.microsPerOp), fmt(plain.microsPerOp), ratio(template.microsPerOp, plain.microsPerOp)],
+    ['total (ms)', fmt(template.totalMs), fmt(plain.totalMs), ''],
+  ]));
+}
+
+function fmt(value: number): string {
+  if (value >= 100) return Math.round(value).toLocaleString('en-US');
+  if (value >= 1) return value.toFixed(1);
+  return value.toFixed(3);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
+  return all
+    .map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('   '))
+    .join('\n');
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
