@@ -36,7 +36,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, limi
 }
 
 describe('a PostgreSQL outage', () => {
-  it('pauses a run that must record an event, which then resumes and loses nothing', async () => {
+  it('pauses a run that must record an event and reports itself degraded; the run then resumes and loses nothing', async () => {
     const spec = {
       name: 'outage',
       output: '{% $steps.after.output %}',
@@ -58,9 +58,13 @@ describe('a PostgreSQL outage', () => {
     const refusedAtFire = proxy.refused;
     await until('the audit sink has retried against the cut database', () => proxy.refused >= refusedAtFire + 3);
     expect((await handle.describe()).status.name).toBe('RUNNING');
+    const health = await fetch(ctx.graphqlUrl.replace(/\/graphql$/, '/health'));
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: 'degraded', database: { status: 'down' }, temporal: { status: 'up' } });
 
     proxy.restore();
     expect(await handle.result()).toEqual({ status: 'COMPLETED', output: 50 });
+    expect((await fetch(ctx.graphqlUrl.replace(/\/graphql$/, '/health'))).status).toBe(200);
 
     const run = await getRun(ctx, startRun.id);
     expect(run.status).toBe('COMPLETED');
