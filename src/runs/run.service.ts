@@ -10,7 +10,7 @@ import { findRun, insertRun, setTemporalRunId } from '../db/runs.repository';
 import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
 import { canonicalJson } from '../support/canonical-json';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
-import { validateAgainstSchema } from './input-validator';
+import { validateAgainstSchema } from '../support/json-schema';
 
 export type StartRunRequest = {
   definition: string;

@@ -164,6 +164,19 @@ describe('the GraphQL API', () => {
     expect((await ctx.gql(`query { definition(name: "broken") { name } }`)).definition).toBeNull();
   });
 
+  it('refuses a definition whose input or output JSON Schema does not compile, naming where', async () => {
+    const spec = {
+      name: 'bad-schemas',
+      input: { type: 'strng' },
+      steps: { a: { type: 'transform', value: 1, output: { type: 'object', required: 'id' } } },
+    };
+    const result = await graphql(ctx.graphqlUrl, SAVE, { spec });
+    expect(result.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    const errors = result.errors![0]!.extensions!.errors as Array<{ path: string; message: string }>;
+    expect(errors.map((e) => e.path)).toEqual(['/input', '/steps/a/output']);
+    expect(errors.every((e) => e.message.startsWith('is not a valid JSON Schema'))).toBe(true);
+  });
+
   it('refuses a subscription to a run that does not exist with NOT_FOUND', async () => {
     const client = wsClient(ctx.graphqlUrl);
     try {

@@ -2,7 +2,21 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FieldError } from '../errors';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
+// Compiled validators by the caller's key; versions are immutable, so entries never go stale.
 const cache = new Map<string, ValidateFunction>();
+
+/**
+ * Why `schema` is not a usable JSON Schema, located at `pointer`; empty when it compiles.
+ * @example jsonSchemaErrors({ type: 'strng' }, '/input') // [{ path: '/input', message: 'is not a valid JSON Schema: …' }]
+ */
+export function jsonSchemaErrors(schema: unknown, pointer: string): FieldError[] {
+  try {
+    ajv.compile(schema as object);
+    return [];
+  } catch (err) {
+    return [{ path: pointer, message: `is not a valid JSON Schema: ${err instanceof Error ? err.message : String(err)}` }];
+  }
+}
 
 /**
  * Checks `value` against a user's JSON Schema (a definition's `input`), returning every violation
