@@ -1,10 +1,18 @@
 import pg from 'pg';
 import { AUDIT_CHANNEL, type AuditNotification } from '../src/db/audit.repository';
 
-/** Wakes a subscriber when its run may have new events. Wake-ups coalesce; none is lost. */
+/**
+ * Wakes a subscriber when its run may have new events. Wake-ups coalesce; none is lost.
+ * Once closed, every wait returns at once, so a waiting subscriber can notice and stop.
+ */
 export class Wakeup {
   private pending = false;
+  private isClosed = false;
   private resolve: (() => void) | undefined;
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
 
   notify(): void {
     if (this.resolve) {
@@ -16,14 +24,46 @@ export class Wakeup {
     }
   }
 
-  /** Resolves at the next notification, or at once if one came since the last wait. */
+  close(): void {
+    this.isClosed = true;
+    this.notify();
+  }
+
+  /** Resolves at the next notification, at once if one came since the last wait or when closed. */
   wait(): Promise<void> {
-    if (this.pending) {
+    if (this.pending || this.isClosed) {
       this.pending = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => (this.resolve = resolve));
   }
+}
+
+/**
+ * Runs `produce` as a subscription source that its consumer can stop even while it waits.
+ * An async generator suspended at an `await` handles `return()` only once it next yields, so a
+ * subscription to a quiet run would otherwise hold its listener for good after the client left;
+ * here `return()` first closes the generator's {@link Wakeup}, which must end the generator.
+ */
+export function closeableStream<T>(produce: (wakeup: Wakeup) => AsyncGenerator<T>): AsyncGenerator<T> {
+  const wakeup = new Wakeup();
+  const source = produce(wakeup);
+  const stream: AsyncGenerator<T> = {
+    next: (...args) => source.next(...args),
+    return: (value) => {
+      wakeup.close();
+      return source.return(value);
+    },
+    throw: (error) => {
+      wakeup.close();
+      return source.throw(error);
+    },
+    [Symbol.asyncIterator]: () => stream,
+    [Symbol.asyncDispose]: async () => {
+      await stream.return(undefined);
+    },
+  };
+  return stream;
 }
 
 /**

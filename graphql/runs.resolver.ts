@@ -6,7 +6,7 @@ import { NotFoundError } from '../src/errors';
 import type { Actor } from '../interpreter/run-types';
 import type { GraphQLContext } from './context';
 import { toGraphQLError } from './errors';
-import { Wakeup } from './audit-event-hub';
+import { closeableStream, type Wakeup } from './audit-event-hub';
 import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 
 const FINAL_EVENTS = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
@@ -67,19 +67,19 @@ export const runsResolvers = {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
         const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
-        return streamEvents(ctx, run.id, args.afterSeq ?? 0);
+        return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0));
       },
     },
     runUpdated: {
       async subscribe(_: unknown, args: { runId: string }, ctx: GraphQLContext) {
         const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
-        return streamRunUpdates(ctx, run);
+        return closeableStream((wakeup) => streamRunUpdates(ctx, wakeup, run));
       },
     },
     runsChanged: {
       subscribe(_: unknown, args: { definition?: string | null }, ctx: GraphQLContext) {
-        return streamRunsChanged(ctx, args.definition ?? undefined);
+        return closeableStream((wakeup) => streamRunsChanged(ctx, wakeup, args.definition ?? undefined));
       },
     },
   },
@@ -129,8 +129,12 @@ export const runsResolvers = {
  * final event. Events committed out of order (parallel steps) are held back until the gap before
  * them is filled, so subscribers never see a gap or a duplicate.
  */
-async function* streamEvents(ctx: GraphQLContext, runId: string, afterSeq: number): AsyncGenerator<{ runEvents: ReturnType<typeof eventNode> }> {
-  const wakeup = new Wakeup();
+async function* streamEvents(
+  ctx: GraphQLContext,
+  wakeup: Wakeup,
+  runId: string,
+  afterSeq: number,
+): AsyncGenerator<{ runEvents: ReturnType<typeof eventNode> }> {
   // Subscribe before the first read: an event committed in between then still wakes us.
   const unsubscribe = ctx.hub.subscribe(runId, wakeup);
   try {
@@ -149,6 +153,7 @@ async function* streamEvents(ctx: GraphQLContext, runId: string, afterSeq: numbe
       }
       if (contiguous && rows.length === 500) continue;
       await wakeup.wait();
+      if (wakeup.closed) return;
     }
   } finally {
     unsubscribe();
@@ -156,8 +161,7 @@ async function* streamEvents(ctx: GraphQLContext, runId: string, afterSeq: numbe
 }
 
 /** The run now, then after every change to it or its steps, until it has finished. */
-async function* streamRunUpdates(ctx: GraphQLContext, first: RunRow): AsyncGenerator<{ runUpdated: RunRow }> {
-  const wakeup = new Wakeup();
+async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: RunRow): AsyncGenerator<{ runUpdated: RunRow }> {
   const unsubscribe = ctx.hub.subscribe(first.id, wakeup);
   try {
     let run: RunRow | undefined = first;
@@ -166,6 +170,7 @@ async function* streamRunUpdates(ctx: GraphQLContext, first: RunRow): AsyncGener
       yield { runUpdated: run };
       if (FINAL_RUN_STATUSES.has(run.status)) return;
       await wakeup.wait();
+      if (wakeup.closed) return;
       run = await findRun(ctx.db, ctx.tenantId, first.id);
     }
   } finally {
@@ -177,8 +182,7 @@ async function* streamRunUpdates(ctx: GraphQLContext, first: RunRow): AsyncGener
  * Each run of the caller's tenant (of one definition, when given) whose events change, as it is
  * after the change. Runs that change while one is being read are queued once each.
  */
-async function* streamRunsChanged(ctx: GraphQLContext, definition: string | undefined): AsyncGenerator<{ runsChanged: RunRow }> {
-  const wakeup = new Wakeup();
+async function* streamRunsChanged(ctx: GraphQLContext, wakeup: Wakeup, definition: string | undefined): AsyncGenerator<{ runsChanged: RunRow }> {
   const pending = new Set<string>();
   const stop = ctx.hub.watchAll((note) => {
     if (!note || note.tenantId !== ctx.tenantId) return;
@@ -188,6 +192,7 @@ async function* streamRunsChanged(ctx: GraphQLContext, definition: string | unde
   try {
     for (;;) {
       await wakeup.wait();
+      if (wakeup.closed) return;
       const ids = [...pending];
       pending.clear();
       for (const id of ids) {

@@ -29,8 +29,9 @@ export function findRun(db: Kysely<Database>, tenantId: string, id: string): Pro
   return db.selectFrom('runs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
 }
 
-export function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<unknown> {
-  return db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).execute();
+/** Records the Temporal run id of a run's workflow; returns the updated run. */
+export function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow> {
+  return db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
 export function listRunSteps(db: Kysely<Database>, runId: string): Promise<RunStepRow[]> {

@@ -94,7 +94,8 @@ export class RunService {
       requestedAt: row.started_at.toISOString(),
     };
     const temporalRunId = await this.startWorkflow(row.workflow_id, snapshot);
-    if (temporalRunId) await setTemporalRunId(db, row.id, temporalRunId);
+    // Undefined when the workflow had already been started, by a concurrent repeat of this call.
+    if (temporalRunId) return setTemporalRunId(db, row.id, temporalRunId);
     return (await findRun(db, tenantId, row.id))!;
   }
 
