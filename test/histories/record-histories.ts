@@ -87,6 +87,29 @@ const SCENARIOS: Scenario[] = [
     }),
     expectedStatus: 'COMPENSATED',
   },
+  {
+    // Failure paths: a guard skips a step, an expression fails its step for good while a sibling
+    // is cancelled, and a compensation with its own retry policy fails twice: the run ends FAILED.
+    name: 'failure-paths',
+    routes: (stub) => {
+      stub
+        .on('POST /book', { body: { id: 'bk_1' } })
+        .on('POST /unbook', { status: 500, body: {} })
+        .on('GET /slow', { delayMs: 2000, body: {} });
+    },
+    spec: (url) => ({
+      name: 'history-failure-paths',
+      steps: {
+        book: { type: 'http', method: 'POST', url: `${url}/book`,
+          compensate: { type: 'http', method: 'POST', url: `${url}/unbook`, retry: { maxAttempts: 2, initialInterval: '100ms' } } },
+        vip: { type: 'transform', needs: ['book'], if: '{% $input.vip %}', value: 'vip' },
+        slow: { type: 'http', needs: ['book'], url: `${url}/slow` },
+        broken: { type: 'transform', needs: ['book'], value: "{% $steps.book.output.body.id + 1 %}" },
+      },
+    }),
+    input: { vip: false },
+    expectedStatus: 'FAILED',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;
