@@ -43,7 +43,10 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
   const stack: Array<{ name: string; stop: () => Promise<unknown> }> = [];
   const stop = async () => {
     for (const { name, stop: stopOne } of stack.splice(0).reverse()) {
+      const startedAt = Date.now();
+      log(`stopping ${name}…`);
       await stopOne().catch((err: unknown) => log(`error while stopping ${name}: ${String(err)}`));
+      log(`stopped ${name} in ${Date.now() - startedAt} ms`);
     }
   };
 

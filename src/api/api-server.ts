@@ -55,6 +55,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     formatError,
+    // The process owns shutdown (src/main.ts stops every part in order); Apollo's own signal
+    // handlers would race it and, with a terminal's Ctrl+C, leave stop() waiting forever.
+    stopOnTerminationSignals: false,
     plugins: [
       fastifyApolloDrainPlugin(app),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },

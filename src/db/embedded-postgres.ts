@@ -250,7 +250,10 @@ async function startWithRetry(server: EmbeddedPostgresCluster, logTail: () => st
 async function stopCluster(server: EmbeddedPostgresCluster, dataDir: string): Promise<void> {
   const pidFile = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
   const pid = Number(pidFile?.split('\n')[0]);
-  // The package's stop() never settles when the server has already exited, so it gets a deadline.
+  // Already gone, e.g. a terminal's Ctrl+C reached the whole process group: nothing to stop, and
+  // the package's stop() would never settle.
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  // For the same reason, stopping a server that dies meanwhile gets a deadline.
   await withTimeout(server.stop(), 10_000).catch(() => undefined);
   if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
     process.kill(pid, 'SIGQUIT');

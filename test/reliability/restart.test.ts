@@ -13,7 +13,8 @@ type Started = { child: ChildProcess; graphqlUrl: string; output: () => string }
 
 /** Runs `npm start`'s entry point as a separate process and waits for its banner. */
 async function startProcess(env: NodeJS.ProcessEnv): Promise<Started> {
-  const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, as under a terminal: Ctrl+C there signals every process in the group.
+  const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const graphqlUrl = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -68,7 +69,7 @@ describe('npm start', () => {
     await fs.rm(dataDir, { recursive: true, force: true });
   });
 
-  it('stops cleanly on SIGTERM and finishes a run in flight after a restart, without repeating finished steps', async () => {
+  it('stops cleanly on SIGTERM or Ctrl+C and finishes a run in flight after a restart, without repeating finished steps', async () => {
     current = await startProcess(env);
     const gql = <T = any>(query: string, variables?: Record<string, unknown>) => graphqlData<T>(current!.graphqlUrl, query, variables);
     await gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, {
@@ -125,7 +126,8 @@ describe('npm start', () => {
     const run = await graphqlData<any>(current.graphqlUrl, `query($id: ID!) { run(id: $id) { status output } }`, { id: startRun.id });
     expect(run.run).toEqual({ status: 'COMPLETED', output: 41 });
 
-    current.child.kill('SIGINT');
+    // Ctrl+C in a terminal: SIGINT reaches the whole group, Temporal and PostgreSQL included.
+    process.kill(-current.child.pid!, 'SIGINT');
     expect(await exitOf(current.child)).toBe(0);
     expect(processesMentioning(dataDir)).toEqual([]);
   });

@@ -43,6 +43,11 @@ export default async function globalSetup(): Promise<void> {
     globalThis.__trellisTestServers = undefined;
     throw failed.length === 1 ? failed[0]?.reason : new AggregateError(failed.map((f) => f.reason), 'Test set-up failed');
   }
+  // A signal would otherwise end jest without its 'exit' event, and the servers' exit hooks
+  // (which stop them) would not run: exiting on the signal leaves no server behind.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    process.once(signal, () => process.exit(code));
+  }
   log(`ready in ${Date.now() - startedAt} ms`);
 }
 
