@@ -99,3 +99,30 @@ export function formatRunResult(run: { output: unknown; error: unknown }): strin
   if (run.error !== null && run.error !== undefined) lines.push('error:', ...formatJson(run.error).split('\n'));
   return lines;
 }
+
+/** `YYYY-MM-DD hh:mm:ss` in local time; the input unchanged when it is not a timestamp. */
+export function formatDateTime(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const date = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+  return `${date} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`;
+}
+
+/**
+ * The time from `startIso` to `endIso`, short: `850ms`, `12.3s`, `4m 05s`, `2h 05m`, `3d 04h`.
+ * @example formatDuration('2025-01-01T10:00:00Z', '2025-01-01T10:04:05Z') // '4m 05s'
+ */
+export function formatDuration(startIso: string, endIso: string): string {
+  const ms = new Date(endIso).getTime() - new Date(startIso).getTime();
+  if (Number.isNaN(ms)) return '?';
+  if (ms < 1000) return `${Math.max(0, ms)}ms`;
+  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${pad(seconds % 60)}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)}h ${pad(minutes % 60)}m`;
+  const hours = Math.floor(minutes / 60);
+  return `${Math.floor(hours / 24)}d ${pad(hours % 24)}h`;
+}

@@ -6,12 +6,20 @@ import type { CliCommand, CliIo } from './command';
 import { applyCommand } from './commands/apply.command';
 import { cancelCommand } from './commands/cancel.command';
 import { runCommand } from './commands/run.command';
+import { runsCommand } from './commands/runs.command';
 import { statusCommand } from './commands/status.command';
 import { validateCommand } from './commands/validate.command';
 import { formatFieldErrors } from './format';
 
 /** Every command, in the order the usage lists them. */
-export const COMMANDS: readonly CliCommand[] = [validateCommand, applyCommand, runCommand, statusCommand, cancelCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  validateCommand,
+  applyCommand,
+  runCommand,
+  runsCommand,
+  statusCommand,
+  cancelCommand,
+];
 
 const GLOBAL_OPTIONS = {
   url: { type: 'string' },

@@ -112,6 +112,92 @@ describe('the trellis CLI', () => {
     expect((await cli('status', runId)).out).toContain('status      CANCELLED');
   });
 
+  describe('runs', () => {
+    const RUN_ROW = /^([0-9a-f-]{36}) +(\S+ v\d+) +(\S+) +(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) +(\S.*)$/;
+    // Started oldest first: COMPLETED (v1), FAILED (v1), COMPLETED (v1), RUNNING (v2).
+    const started: Array<{ id: string; status: string }> = [];
+
+    /** The rows of a `runs` table, and its `more:` line if any. */
+    function parseRuns(result: CliResult) {
+      expect(result).toMatchObject({ code: 0, err: [] });
+      expect(result.out[0]).toMatch(/^RUN +DEFINITION +STATUS +STARTED +DURATION$/);
+      const more = result.out.at(-1)!.startsWith('more: ') ? result.out.at(-1)!.slice('more: '.length) : undefined;
+      const rows = result.out.slice(1, more === undefined ? undefined : -1).map((line) => {
+        const match = RUN_ROW.exec(line);
+        expect(match).not.toBeNull();
+        return { id: match![1]!, definition: match![2]!, status: match![3]!, duration: match![5]! };
+      });
+      return { rows, more };
+    }
+
+    async function startRun(...argv: string[]): Promise<string> {
+      const result = await cli('run', 'cli-listed', ...argv);
+      return /^run +(\S+)$/.exec(result.out[0]!)![1]!;
+    }
+
+    beforeAll(async () => {
+      const listed = { name: 'cli-listed', steps: { check: { type: 'transform', value: '{% $input.fail ? $error("no") : "ok" %}' } } };
+      await cli('apply', await writeJson('listed.json', listed));
+      for (const fail of [false, true, false]) {
+        const id = await startRun('--input', JSON.stringify({ fail }), '--follow');
+        started.push({ id, status: fail ? 'FAILED' : 'COMPLETED' });
+      }
+      await cli('apply', await writeJson('listed-v2.json', { name: 'cli-listed', steps: { nap: { type: 'delay', duration: '1h' } } }));
+      started.push({ id: await startRun(), status: 'RUNNING' });
+    });
+
+    afterAll(async () => {
+      const sleeping = started.at(-1);
+      if (!sleeping) return;
+      await cli('cancel', sleeping.id);
+      const { temporal } = (await ctx.gql(`query($id: ID!) { run(id: $id) { temporal { workflowId } } }`, { id: sleeping.id })).run;
+      await ctx.trellis.client.workflow.getHandle(temporal.workflowId).result().catch(() => undefined);
+    });
+
+    it('lists the runs of a definition newest first, with version, status, start and duration', async () => {
+      const { rows, more } = parseRuns(await cli('runs', '--definition', 'cli-listed'));
+      expect(more).toBeUndefined();
+      expect(rows.map((r) => [r.id, r.status])).toEqual([...started].reverse().map((r) => [r.id, r.status]));
+      expect(rows.map((r) => r.definition)).toEqual(['cli-listed v2', 'cli-listed v1', 'cli-listed v1', 'cli-listed v1']);
+      expect(rows[0]!.duration).toBe('running');
+      for (const row of rows.slice(1)) expect(row.duration).toMatch(/^\d+(ms|\.\ds)$/);
+    });
+
+    it('filters by --status, comma-separated and in any case', async () => {
+      const failed = parseRuns(await cli('runs', '--definition', 'cli-listed', '--status', 'failed'));
+      expect(failed.rows.map((r) => r.id)).toEqual([started[1]!.id]);
+
+      const finished = parseRuns(await cli('runs', '--definition', 'cli-listed', '--status', 'COMPLETED,failed'));
+      expect(finished.rows.map((r) => r.id)).toEqual([started[2]!.id, started[1]!.id, started[0]!.id]);
+    });
+
+    it('prints a `more:` line, with the same filters, that prints the next page', async () => {
+      const first = parseRuns(await cli('runs', '--definition', 'cli-listed', '--status', 'completed,Failed', '--first', '2'));
+      expect(first.rows.map((r) => r.id)).toEqual([started[2]!.id, started[1]!.id]);
+      expect(first.more).toMatch(/^trellis runs --definition cli-listed --status COMPLETED,FAILED --first 2 --after \S+ --url \S+$/);
+
+      const [program, ...argv] = first.more!.split(' ');
+      expect(program).toBe('trellis');
+      const second = parseRuns(await cli(...argv));
+      expect(second).toEqual({ rows: [expect.objectContaining({ id: started[0]!.id, status: 'COMPLETED' })], more: undefined });
+    });
+
+    it('says so when there are no runs, and when the definition does not exist', async () => {
+      expect(await cli('runs', '--definition', 'cli-listed', '--status', 'timed_out')).toEqual({ code: 0, out: ['no runs'], err: [] });
+      expect(await cli('runs', '--definition', 'cli-ghost')).toEqual({ code: 1, out: [], err: ['error: definition "cli-ghost" not found'] });
+    });
+
+    it('exits 1 naming a --status that is not a run status, or a --first out of range', async () => {
+      const status = await cli('runs', '--status', 'completed,done');
+      expect(status).toMatchObject({ code: 1, out: [] });
+      expect(status.err).toEqual([expect.stringMatching(/^error: --status: "done" is not a run status; use one or more of RUNNING, COMPLETED, /)]);
+
+      for (const first of ['0', '1001', '2.5', 'ten']) {
+        expect(await cli('runs', '--first', first)).toEqual({ code: 1, out: [], err: [`error: --first must be a whole number from 1 to 1000, not "${first}"`] });
+      }
+    });
+  });
+
   it('validates a definition: valid prints a check mark, invalid prints each error at its JSON pointer and exits 1', async () => {
     const valid = await cli('validate', await writeJson('valid.json', greetingSpec));
     expect(valid).toEqual({ code: 0, out: ['✓ cli-greeting is valid'], err: [] });
@@ -168,7 +254,7 @@ describe('the trellis CLI', () => {
     const all = await cli('--help');
     expect(all).toMatchObject({ code: 0, err: [] });
     expect(all.out.join('\n')).toMatch(/^Usage: trellis <command> \[options\]/);
-    for (const command of ['validate <file>', 'apply <file>', 'run <definition>', 'status <runId>', 'cancel <runId>']) {
+    for (const command of ['validate <file>', 'apply <file>', 'run <definition>', 'runs', 'status <runId>', 'cancel <runId>']) {
       expect(all.out.join('\n')).toContain(`  ${command} `);
     }
     const run = await cli('help', 'run');
