@@ -57,9 +57,10 @@ export const runsResolvers = {
       const trigger: Actor = { type: 'api', id: ctx.tenantId };
       return ctx.runs.startRun(ctx.tenantId, { ...args, trigger });
     },
-    cancelRun(_: unknown, args: { id: string }, ctx: GraphQLContext) {
+    cancelRun(_: unknown, args: { id: string; reason?: string | null }, ctx: GraphQLContext) {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
-      return ctx.runs.cancelRun(ctx.tenantId, args.id);
+      const actor: Actor = { type: 'api', id: ctx.tenantId };
+      return ctx.runs.cancelRun(ctx.tenantId, args.id, args.reason ? { reason: args.reason, actor } : { actor });
     },
   },
   Subscription: {

@@ -7,6 +7,7 @@ import {
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
+  setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -18,6 +19,7 @@ import type { RunStatus } from '../definition/step-types';
 import { evaluateTemplate } from '../definition/template';
 import { GraphScheduler } from './graph-scheduler';
 import type { AuditEventInput, ErrorInfo, RunSnapshot } from './run-types';
+import { cancelRequestedSignal, type CancelRequest } from './signals';
 
 /** What the interpreter workflow returns when a run completes. */
 export type RunResult = { status: RunStatus; output: unknown };
@@ -69,10 +71,14 @@ class RunInterpreter {
   private readonly stepsScope = new CancellationScope();
   private seq = 0;
   private failure: StepFailure | undefined;
+  private cancelRequest: CancelRequest | undefined;
 
   constructor(private readonly snapshot: RunSnapshot) {
     this.definition = snapshot.definition;
     this.scheduler = new GraphScheduler(snapshot.definition);
+    setHandler(cancelRequestedSignal, (request) => {
+      this.cancelRequest = request;
+    });
   }
 
   async run(): Promise<RunResult> {
@@ -93,7 +99,9 @@ class RunInterpreter {
     });
     await this.runGraph();
     if (CancellationScope.current().consideredCancelled) {
-      await this.emit({ type: 'RUN_CANCELLED', runStatus: 'CANCELLED', message: 'run cancelled' });
+      const by = this.cancelRequest;
+      const message = by ? `cancelled by ${by.actor.type} ${by.actor.id}${by.reason ? `: ${by.reason}` : ''}` : 'run cancelled';
+      await this.emit({ type: 'RUN_CANCELLED', runStatus: 'CANCELLED', message });
       throw new CancelledFailure('run cancelled');
     }
     if (this.failure) return this.failed(this.failure);

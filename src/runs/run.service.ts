@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Definition } from '../../definition/definition-schema';
+import { cancelRequestedSignal, type CancelRequest } from '../../interpreter/signals';
 import type { trellisRun } from '../../interpreter/workflows';
 import type { Actor, RunSnapshot } from '../../interpreter/run-types';
 import type { Database, RunRow } from '../db/database';
@@ -101,14 +102,17 @@ export class RunService {
 
   /**
    * Requests cancellation of a run. The interpreter cancels running steps and records
-   * RUN_CANCELLED; a run that already finished is returned unchanged.
+   * RUN_CANCELLED with who asked and why; a run that already finished is returned unchanged.
    * @throws NotFoundError when the tenant has no such run
    */
-  async cancelRun(tenantId: string, runId: string): Promise<RunRow> {
+  async cancelRun(tenantId: string, runId: string, request: CancelRequest): Promise<RunRow> {
     const run = await findRun(this.options.db, tenantId, runId);
     if (!run) throw new NotFoundError(`run "${runId}"`);
     if (run.status === 'RUNNING') {
-      await this.options.client.workflow.getHandle(run.workflow_id).cancel();
+      const handle = this.options.client.workflow.getHandle(run.workflow_id);
+      // Temporal's cancellation carries no reason: the signal, delivered first, does.
+      await handle.signal(cancelRequestedSignal, request);
+      await handle.cancel();
     }
     return run;
   }

@@ -186,13 +186,15 @@ describe('the GraphQL API', () => {
     }
   });
 
-  it('cancels a running run: running steps are cancelled and RUN_CANCELLED is recorded', async () => {
+  it('cancels a running run: running steps are cancelled and RUN_CANCELLED records who asked and why', async () => {
     await ctx.gql(SAVE, { spec: { name: 'sleepy', steps: { nap: { type: 'delay', duration: '1h' } } } });
     const { startRun } = await ctx.gql(START, { name: 'sleepy', input: {} });
     const client = wsClient(ctx.graphqlUrl);
     try {
       const events = collectSubscription<Event>(client, EVENTS, { runId: startRun.id }, (e) => {
-        if (e.runEvents.type === 'STEP_STARTED') void ctx.gql(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: startRun.id });
+        if (e.runEvents.type === 'STEP_STARTED') {
+          void ctx.gql(`mutation($id: ID!) { cancelRun(id: $id, reason: "customer withdrew") { id } }`, { id: startRun.id });
+        }
       });
       expect((await events).map((e) => e.runEvents.type)).toEqual(['RUN_STARTED', 'STEP_STARTED', 'STEP_FAILED', 'RUN_CANCELLED']);
     } finally {
@@ -201,6 +203,7 @@ describe('the GraphQL API', () => {
     const run = await getRun(ctx, startRun.id);
     expect(run.status).toBe('CANCELLED');
     expect(run.steps[0]!.status).toBe('CANCELLED');
+    expect(run.events.at(-1)!.message).toBe('cancelled by api default: customer withdrew');
   });
 
   it('reports Temporal and PostgreSQL as up on GET /health', async () => {
