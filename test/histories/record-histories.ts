@@ -10,7 +10,8 @@ import path from 'node:path';
 import globalSetup from '../support/global-setup';
 import globalTeardown from '../support/global-teardown';
 import { HttpStub } from '../support/http-stub';
-import { runToEnd } from '../support/runs';
+import { temporal } from '@temporalio/proto';
+import { getRun, runToEnd, type RunView } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
@@ -21,6 +22,8 @@ type Scenario = {
   spec: (stubUrl: string) => Record<string, unknown>;
   input?: unknown;
   expectedStatus: string;
+  /** Cancel the run, with this reason, once its first durable timer has started. */
+  cancelWithReason?: string;
 };
 
 const SCENARIOS: Scenario[] = [
@@ -110,13 +113,32 @@ const SCENARIOS: Scenario[] = [
     input: { vip: false },
     expectedStatus: 'FAILED',
   },
+  {
+    // Cancelled while a durable timer and an http call are pending: the cancel-request signal,
+    // then Temporal's cancellation; both steps are cancelled and RUN_CANCELLED says why.
+    name: 'cancelled',
+    routes: (stub) => {
+      stub.on('GET /slow', { delayMs: 5000, body: {} });
+    },
+    spec: (url) => ({
+      name: 'history-cancelled',
+      steps: {
+        nap: { type: 'delay', duration: '1h' },
+        fetch: { type: 'http', url: `${url}/slow`, timeout: '30s' },
+        after: { type: 'transform', needs: ['nap', 'fetch'], value: 'never' },
+      },
+    }),
+    expectedStatus: 'CANCELLED',
+    cancelWithReason: 'recorded for replay',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;
 
 async function record(ctx: TestContext, stub: HttpStub, scenario: Scenario): Promise<string> {
   scenario.routes(stub);
-  const run = await runToEnd(ctx, scenario.spec(stub.url), scenario.input ?? {});
+  const spec = scenario.spec(stub.url);
+  const run = scenario.cancelWithReason === undefined ? await runToEnd(ctx, spec, scenario.input ?? {}) : await runAndCancel(ctx, spec, scenario);
   if (run.status !== scenario.expectedStatus) {
     throw new Error(`${scenario.name}: run ended ${run.status}, expected ${scenario.expectedStatus}: ${JSON.stringify(run.error)}`);
   }
@@ -124,6 +146,23 @@ async function record(ctx: TestContext, stub: HttpStub, scenario: Scenario): Pro
   const file = path.join(HISTORIES_DIR, `${scenario.name}.json`);
   await fs.writeFile(file, historyToJSON(history));
   return `${path.relative(process.cwd(), file)} (${history.events?.length ?? 0} events)`;
+}
+
+async function runAndCancel(ctx: TestContext, spec: Record<string, unknown>, scenario: Scenario): Promise<RunView> {
+  await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec });
+  const { startRun } = await ctx.gql<{ startRun: { id: string; temporal: { workflowId: string } } }>(
+    `mutation($name: String!, $input: JSON) { startRun(definition: $name, input: $input) { id temporal { workflowId } } }`,
+    { name: spec.name, input: scenario.input ?? {} },
+  );
+  const handle = ctx.trellis.client.workflow.getHandle(startRun.temporal.workflowId);
+  const timerStarted = temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED;
+  for (let polls = 0; !((await handle.fetchHistory()).events ?? []).some((e) => e.eventType === timerStarted); polls++) {
+    if (polls > 200) throw new Error(`${scenario.name}: no timer started`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await ctx.gql(`mutation($id: ID!, $reason: String) { cancelRun(id: $id, reason: $reason) { id } }`, { id: startRun.id, reason: scenario.cancelWithReason });
+  await handle.result().catch(() => undefined);
+  return getRun(ctx, startRun.id);
 }
 
 async function main(): Promise<void> {
