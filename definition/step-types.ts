@@ -22,6 +22,9 @@ export const RUN_STATUSES = [
 /** One of {@link RUN_STATUSES}. */
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+/** Run statuses a run never leaves. */
+export const FINAL_RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED', 'TIMED_OUT']);
+
 /** Status of one step within a run (SPEC §3). */
 export const STEP_STATUSES = [
   'PENDING',
@@ -37,6 +40,16 @@ export const STEP_STATUSES = [
 ] as const;
 /** One of {@link STEP_STATUSES}. */
 export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** Step statuses that end a step's execution (it has a finish time). */
+export const FINISHED_STEP_STATUSES: ReadonlySet<string> = new Set<StepStatus>([
+  'SUCCEEDED',
+  'FAILED',
+  'SKIPPED',
+  'CANCELLED',
+  'COMPENSATED',
+  'COMPENSATION_FAILED',
+]);
 
 /** Kinds of audit event, one per run or step transition (SPEC §4). */
 export const AUDIT_EVENT_TYPES = [
@@ -55,3 +68,6 @@ export const AUDIT_EVENT_TYPES = [
 ] as const;
 /** One of {@link AUDIT_EVENT_TYPES}. */
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** The events that close a run's audit trail: nothing follows them. */
+export const FINAL_AUDIT_EVENT_TYPES: ReadonlySet<string> = new Set<AuditEventType>(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);

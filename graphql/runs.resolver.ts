@@ -1,4 +1,5 @@
 import type { Definition } from '../definition/definition-schema';
+import { FINAL_AUDIT_EVENT_TYPES, FINAL_RUN_STATUSES } from '../definition/step-types';
 import type { AuditEventRow, RunRow } from '../src/db/database';
 import { findVersion } from '../src/db/definitions.repository';
 import { findRun, listEvents, listRunSteps, listRuns, type RunFilter } from '../src/db/runs.repository';
@@ -9,8 +10,6 @@ import { toGraphQLError } from './errors';
 import { closeableStream, type Wakeup } from './audit-event-hub';
 import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 
-const FINAL_EVENTS = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
-const FINAL_RUN_STATUSES = new Set(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED', 'TIMED_OUT']);
 
 export const eventNode = (row: AuditEventRow) => ({
   seq: row.seq,
@@ -150,7 +149,7 @@ async function* streamEvents(
         }
         last = row.seq;
         yield { runEvents: eventNode(row) };
-        if (FINAL_EVENTS.has(row.type)) return;
+        if (FINAL_AUDIT_EVENT_TYPES.has(row.type)) return;
       }
       if (contiguous && rows.length === 500) continue;
       await wakeup.wait();

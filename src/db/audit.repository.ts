@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { FINAL_RUN_STATUSES, FINISHED_STEP_STATUSES } from '../../definition/step-types';
 import type { AuditEventInput } from '../../interpreter/run-types';
 import type { Database } from './database';
 
@@ -10,8 +11,6 @@ export type AuditNotification = { tenantId: string; runId: string; seq: number; 
 /** An audit event ready to store: the input already reduced to its hash, snapshots already capped. */
 export type AuditEventRecord = Omit<AuditEventInput, 'input'> & { inputHash?: string; stepOutput?: unknown };
 
-const TERMINAL_STEP_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED', 'COMPENSATED', 'COMPENSATION_FAILED']);
-const TERMINAL_RUN_STATUSES = new Set(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED', 'TIMED_OUT']);
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
@@ -80,7 +79,7 @@ async function upsertRun(trx: Transaction<Database>, event: AuditEventRecord): P
 
 async function projectStep(trx: Transaction<Database>, event: AuditEventRecord): Promise<void> {
   const status = event.stepStatus!;
-  const finished = TERMINAL_STEP_STATUSES.has(status) ? event.at : null;
+  const finished = FINISHED_STEP_STATUSES.has(status) ? event.at : null;
   const output = status === 'SUCCEEDED' ? json(event.stepOutput) : null;
   const error = event.error ? json(event.error) : null;
   await trx
@@ -114,7 +113,7 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
 
 async function projectRun(trx: Transaction<Database>, event: AuditEventRecord): Promise<void> {
   const status = event.runStatus!;
-  const terminal = TERMINAL_RUN_STATUSES.has(status);
+  const terminal = FINAL_RUN_STATUSES.has(status);
   await trx
     .updateTable('runs')
     .set({

@@ -1,3 +1,4 @@
+import { RUN_STATUSES } from '../../../definition/step-types';
 import type { ApiClient } from '../api-client';
 import { CliError, EXIT_CODES } from '../cli-error';
 import { stringOption, type CliCommand, type CliOptions } from '../command';
@@ -9,8 +10,6 @@ const RUNS = `query Runs($filter: RunFilter, $first: Int, $after: String) {
     pageInfo { hasNextPage endCursor } } }`;
 const DEFINITION = `query Definition($name: String!) { definition(name: $name) { name } }`;
 
-/** The values of the API's RunStatus enum. */
-export const RUN_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'COMPENSATING', 'COMPENSATED', 'CANCELLED', 'TIMED_OUT'] as const;
 
 /** The largest page the API serves. */
 const MAX_FIRST = 1000;
