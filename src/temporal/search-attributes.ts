@@ -10,15 +10,19 @@ export const SEARCH_ATTRIBUTES = {
   trigger: defineSearchAttributeKey('TrellisTrigger', SearchAttributeType.KEYWORD),
 } as const;
 
-/** The same attributes in the `Name=Type` form of `temporal server start-dev --search-attribute`. */
-export const SEARCH_ATTRIBUTE_FLAGS: Record<string, 'Keyword' | 'Int'> = {
-  TrellisDefinition: 'Keyword',
-  TrellisVersion: 'Int',
-  TrellisTenant: 'Keyword',
-  TrellisTrigger: 'Keyword',
-};
+const KEYS = Object.values(SEARCH_ATTRIBUTES);
 
-const INDEXED_TYPES = { Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT };
+// The CLI's spelling of each type, and the operator API's enum value for it.
+const CLI_TYPE_NAMES = { KEYWORD: 'Keyword', INT: 'Int' } as const;
+const INDEXED_TYPES = {
+  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+} as const;
+
+/** The same attributes in the `Name=Type` form of `temporal server start-dev --search-attribute`. */
+export const SEARCH_ATTRIBUTE_FLAGS: Record<string, 'Keyword' | 'Int'> = Object.fromEntries(
+  KEYS.map((key) => [key.name, CLI_TYPE_NAMES[key.type]]),
+);
 
 /**
  * Registers the search attributes that `namespace` lacks (an existing cluster, where the embedded
@@ -27,10 +31,10 @@ const INDEXED_TYPES = { Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set(Object.keys(existing.customAttributes ?? {}));
-  const missing = Object.entries(SEARCH_ATTRIBUTE_FLAGS).filter(([name]) => !known.has(name));
+  const missing = KEYS.filter((key) => !known.has(key.name));
   if (missing.length === 0) return;
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_TYPES[type]])),
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_TYPES[key.type]])),
   });
 }
