@@ -1,5 +1,14 @@
 import { z } from 'zod';
+import {
+  checkCustomStepTypes,
+  COMMON_STEP_FIELDS,
+  customStepConfig,
+  type CommonStepField,
+  type CustomStepTypeName,
+  type CustomStepTypeSchema,
+} from './custom-step-type';
 import { parseDuration } from './duration';
+import { isTemplate } from './expression';
 import type { StepType } from './step-types';
 
 /**
@@ -28,6 +37,9 @@ export type OnErrorMode = (typeof ON_ERROR_MODES)[number];
 
 /** Method of an `http` step or action without one. */
 export const DEFAULT_HTTP_METHOD = 'GET';
+
+/** Highest `maxConcurrency` of a `map` step: more items at once would swamp the workers, not speed up. */
+export const MAX_MAP_CONCURRENCY = 1000;
 
 const DURATION_HINT = 'use e.g. "500ms", "90s", "15m", "1h30m", "3d" or ISO-8601 "PT2H"';
 
@@ -185,59 +197,144 @@ export interface InlineGraph {
   output?: JsonValue;
 }
 
-const inlineGraphSchema: z.ZodType<InlineGraph> = z.lazy(() =>
-  z.strictObject({ steps: stepsSchema, output: jsonValueSchema.optional() }),
-);
-
 /** What a `map` step runs per item. */
 export type MapAction = HttpAction | WorkflowAction | InlineGraph;
 
-const mapStepSchema = z.strictObject({
-  type: z.literal('map'),
-  ...stepFields,
-  items: z.string().describe('An expression giving an array'),
-  maxConcurrency: z.int().min(1).optional(),
-  do: z.union([compensateActionSchema, inlineGraphSchema]),
-});
+/** The `map` step schema whose inline graphs hold `steps()` (a getter: the schemas are recursive). */
+function mapStepSchemaOver(steps: () => z.ZodType<Record<string, Step>>) {
+  const inlineGraphSchema: z.ZodType<InlineGraph> = z.lazy(() =>
+    z.strictObject({ steps: steps(), output: jsonValueSchema.optional() }),
+  );
+  return z.strictObject({
+    type: z.literal('map'),
+    ...stepFields,
+    items: z.string().describe('An expression giving an array'),
+    maxConcurrency: z.int().min(1).max(MAX_MAP_CONCURRENCY).optional(),
+    do: z.union([compensateActionSchema, inlineGraphSchema]),
+  });
+}
+
+function stepsSchemaOf(step: z.ZodType<Step>): z.ZodType<Record<string, Step>> {
+  return z.record(stepIdSchema, step).refine((steps) => Object.keys(steps).length > 0, { error: 'needs at least one step' });
+}
+
+function definitionSchemaOver(steps: z.ZodType<Record<string, Step>>) {
+  return z.strictObject({
+    $schema: z.string().optional().describe('URL of this JSON Schema, for editors'),
+    name: z.string().regex(DEFINITION_NAME_PATTERN, {
+      error: 'name must be lowercase letters, digits, "-" or "_", starting with a letter or digit, at most 63 characters',
+    }),
+    description: z.string().optional(),
+    input: jsonSchemaObject.optional().describe("A JSON Schema for the run's input"),
+    output: jsonValueSchema.optional().describe("The run's output; may reference any step"),
+    defaults: stepDefaultsSchema.optional(),
+    steps,
+  });
+}
+
+const mapStepSchema = mapStepSchemaOver(() => stepsSchema);
 /** Runs `do` for each item of `items`; output is the results in item order. */
 export type MapStep = z.infer<typeof mapStepSchema>;
 
-/** One step of any built-in type, discriminated by `type`. */
-export const stepSchema = z.discriminatedUnion('type', [
+// The built-in step types but `map`, whose schema depends on the step types its inline graphs allow.
+const leafStepSchemas = [
   httpStepSchema,
   transformStepSchema,
   conditionStepSchema,
   delayStepSchema,
   workflowStepSchema,
   waitStepSchema,
-  mapStepSchema,
-]);
-/** One step of any built-in type. */
-export type Step = z.infer<typeof stepSchema>;
+] as const;
 
-const stepsSchema = z
-  .record(stepIdSchema, stepSchema)
-  .refine((steps) => Object.keys(steps).length > 0, { error: 'needs at least one step' });
+/** One step of any built-in type, discriminated by `type`. */
+export const stepSchema = z.discriminatedUnion('type', [...leafStepSchemas, mapStepSchema]);
+/** One step of a built-in type; `step.type === 'http'` narrows it to {@link HttpStep}. */
+export type BuiltInStep = z.infer<typeof stepSchema>;
 
-/** A whole workflow definition (SPEC §2), rejecting unknown fields at every level. */
-export const definitionSchema = z.strictObject({
-  $schema: z.string().optional().describe('URL of this JSON Schema, for editors'),
-  name: z.string().regex(DEFINITION_NAME_PATTERN, {
-    error: 'name must be lowercase letters, digits, "-" or "_", starting with a letter or digit, at most 63 characters',
-  }),
-  description: z.string().optional(),
-  input: jsonSchemaObject.optional().describe("A JSON Schema for the run's input"),
-  output: jsonValueSchema.optional().describe("The run's output; may reference any step"),
-  defaults: stepDefaultsSchema.optional(),
-  steps: stepsSchema,
-});
+/** The fields every step may have, whatever its type. */
+export type CommonStepFields = z.infer<z.ZodObject<typeof stepFields>>;
+
+/**
+ * A step of a custom type registered by the deployment: the common fields, and the type's own
+ * config fields (checked against its registered schema by {@link definitionSchemaFor}).
+ */
+export type CustomStep = CommonStepFields & { type: CustomStepTypeName; [field: string]: unknown };
+
+/** One step of any type, built-in or custom. */
+export type Step = BuiltInStep | CustomStep;
+
+const stepsSchema = stepsSchemaOf(stepSchema);
+
+/**
+ * A whole workflow definition (SPEC §2) with the built-in step types only, rejecting unknown
+ * fields at every level. For a deployment with custom step types, see {@link definitionSchemaFor}.
+ */
+export const definitionSchema = definitionSchemaOver(stepsSchema);
 /** A parsed workflow definition. */
 export type Definition = z.infer<typeof definitionSchema>;
 
+const customSchemas = new WeakMap<readonly CustomStepTypeSchema[], z.ZodType<Definition>>();
+
+/**
+ * The definition schema that also accepts the given custom step types, in `map` inline graphs
+ * too: their common fields are checked as for built-in steps, their other fields against the
+ * type's `config` as a strict object, ignoring problems located at a string holding `{%` (an
+ * expression, resolved and checked again at run time). Built once per array of types (cached by
+ * the array's identity) and the built-in {@link definitionSchema} for an empty array.
+ *
+ * @throws {Error} when a registration is invalid (see {@link checkCustomStepTypes}).
+ */
+export function definitionSchemaFor(stepTypes: readonly CustomStepTypeSchema[]): z.ZodType<Definition> {
+  if (stepTypes.length === 0) return definitionSchema;
+  const cached = customSchemas.get(stepTypes);
+  if (cached) return cached;
+  checkCustomStepTypes(stepTypes);
+  const steps: z.ZodType<Record<string, Step>> = z.lazy(() => stepsSchemaOf(union));
+  // The options' static types cannot follow a list known only at run time; the parsed value is
+  // typed by the annotation on `steps` instead.
+  const options = [...leafStepSchemas, mapStepSchemaOver(() => steps), ...stepTypes.map(customStepSchema)];
+  const union = z.discriminatedUnion('type', options as unknown as [typeof mapStepSchema]);
+  const schema = definitionSchemaOver(steps);
+  customSchemas.set(stepTypes, schema);
+  return schema;
+}
+
+function customStepSchema(stepType: CustomStepTypeSchema) {
+  const config = stepType.config.strict();
+  return z
+    .looseObject({ type: z.literal(stepType.name), ...stepFields })
+    .superRefine(
+      (step, context) => {
+        const fields = customStepConfig(step);
+        const result = config.safeParse(fields);
+        if (result.success) return;
+        for (const issue of result.error.issues) {
+          if (!isTemplate(valueAt(fields, issue.path))) context.addIssue(issue as Parameters<typeof context.addIssue>[0]);
+        }
+      },
+      // Checked even when a common field is wrong too, so that every error is reported at once.
+      { when: (payload) => payload.value !== null && typeof payload.value === 'object' },
+    )
+    .describe(stepType.description ?? `A "${stepType.name}" step`);
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object' || typeof key === 'symbol' || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  return node;
+}
+
 // Compile-time guard: the union above and STEP_TYPES must list the same step types.
 type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const stepTypesMatch: SameSet<Step['type'], StepType> = true;
+const stepTypesMatch: SameSet<BuiltInStep['type'], StepType> = true;
 void stepTypesMatch;
+// ... and COMMON_STEP_FIELDS the fields of every step.
+const commonFieldsMatch: SameSet<keyof typeof stepFields | 'type', CommonStepField> = true;
+void commonFieldsMatch;
+void COMMON_STEP_FIELDS;
 
 /**
  * The JSON Schema of a definition, for editors and documentation (draft 2020-12, describing the

@@ -1,9 +1,19 @@
 import type { z } from 'zod';
+import { isCommonStepField, type CustomStepTypeSchema } from './custom-step-type';
 import { ancestors, findCycles, type GraphSteps } from './definition-graph';
-import { definitionSchema, type Definition } from './definition-schema';
+import { definitionSchemaFor, type Definition } from './definition-schema';
 import { isExpressionError } from './expression-error';
-import { findExpressions, parseExpression, referencedSteps, wholeExpression } from './expression';
+import {
+  expressionReferences,
+  findExpressions,
+  parseExpression,
+  SECRET_NAME_PATTERN,
+  wholeExpression,
+  type ExpressionReferences,
+  type StepReference,
+} from './expression';
 import { pointerFromPath, pointerJoin, pointerTokens } from './json-pointer';
+import { undeclaredField } from './json-schema-fields';
 
 /** One problem in a definition: where (an RFC 6901 JSON pointer) and what, for a human. */
 export type DefinitionError = { path: string; message: string };
@@ -13,7 +23,7 @@ export type ValidationResult =
   | { valid: true; definition: Definition; errors: [] }
   | { valid: false; errors: DefinitionError[] };
 
-/** Limits checked by {@link validateDefinition}. */
+/** Limits and registrations checked by {@link validateDefinition}. */
 export interface ValidateOptions {
   /**
    * Most steps a definition may have, counting those inside `map` steps' inline graphs.
@@ -25,14 +35,28 @@ export interface ValidateOptions {
    * @default 3
    */
   maxDepth?: number;
+  /**
+   * Largest document, in bytes of its UTF-8 JSON text (`JSON.stringify`, no indentation).
+   * @default 262144 (256 KiB)
+   */
+  maxDefinitionBytes?: number;
+  /**
+   * Custom step types the deployment registered; steps may use their names as `type`. Pass the
+   * same array on every call: the schema built for it is cached by the array's identity.
+   * @default []
+   */
+  stepTypes?: readonly CustomStepTypeSchema[];
 }
 
 /** Default of {@link ValidateOptions.maxSteps}. */
 export const DEFAULT_MAX_STEPS = 500;
 /** Default of {@link ValidateOptions.maxDepth}. */
 export const DEFAULT_MAX_DEPTH = 3;
+/** Default of {@link ValidateOptions.maxDefinitionBytes}: 256 KiB. */
+export const DEFAULT_MAX_DEFINITION_BYTES = 256 * 1024;
 
-// Fields whose strings are templates, per step type; everything else is taken literally.
+// Fields whose strings are templates, per built-in step type; everything else is taken literally.
+// (A step's `if` is an expression too, checked apart; every config field of a custom step is a template.)
 const TEMPLATED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   http: ['method', 'url', 'query', 'headers', 'body'],
   transform: ['value'],
@@ -43,13 +67,27 @@ const TEMPLATED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   map: ['items'],
 };
 
+// What an http step's output always is.
+const HTTP_OUTPUT_FIELDS: readonly string[] = ['status', 'headers', 'body'];
+// What `$steps.<id>` exposes of a step.
+const STEP_FIELDS_READABLE: readonly string[] = ['output', 'status'];
+// Variables bound only while a map step runs its action for one item.
+const ITEM_VARIABLES = ['item', 'index'] as const;
+
 type RawRecord = Record<string, unknown>;
+
+interface Check {
+  options: ValidateOptions;
+  errors: DefinitionError[];
+  /** Names of the registered custom step types. */
+  customTypes: ReadonlySet<string>;
+}
 
 interface GraphScope {
   /** JSON pointer of the graph's `steps` object. */
   pointer: string;
-  /** Ids of steps in enclosing graphs; inner ids may not reuse them. */
-  enclosingIds: ReadonlySet<string>;
+  /** Steps of enclosing graphs, by id; inner ids may not reuse them. */
+  enclosingSteps: ReadonlyMap<string, unknown>;
   /** Enclosing steps an expression in this graph may read (upstream of the `map` step). */
   enclosingUpstream: ReadonlySet<string>;
   /** 1 for the definition's own steps. */
@@ -57,38 +95,62 @@ interface GraphScope {
 }
 
 interface ExpressionScope {
-  /** Steps that exist as far as this expression is concerned. */
-  known: ReadonlySet<string>;
+  /** Steps that exist as far as this expression is concerned, by id (raw, as written). */
+  steps: ReadonlyMap<string, unknown>;
   /** Steps it may read. */
   allowed: ReadonlySet<string>;
   /** Who reads them, for messages (`step "ship"`). */
   reader: string;
+  /** True where an activity resolves the expression, the only place `$secret` may be used. */
+  secrets: boolean;
+  /** True inside a map step's `do`, where `$item` and `$index` are bound. */
+  item: boolean;
 }
 
 /**
  * Checks a definition before anything runs (SPEC §2 "Definition-time checks") and reports every
- * problem at once, each with a JSON pointer, sorted by pointer.
+ * problem at once, each with a JSON pointer, sorted by pointer. Never throws for a bad document.
  *
- * Checks: the shape (unknown fields, types, durations, delay `duration`/`until`), step ids,
- * `needs` (missing, self, duplicates, cycles), condition `then`/`else`, guards and `map.items`
- * being expressions, expressions that do not parse or read `$steps.<id>` of a step that is not
- * upstream (the top-level `output` may read any step; a `compensate` action also its own step),
- * `map` nesting depth and the number of steps. Not checked here (they need I/O or ajv): whether
- * child workflow definitions exist or recurse, and whether embedded JSON Schemas compile.
+ * Checks:
+ * - the shape: unknown fields, types, durations, delay `duration`/`until`, `map.maxConcurrency`
+ *   (1 to 1000), custom steps' config against their registered schema, the document's size;
+ * - the graph: step ids, `needs` (missing, self, duplicates, cycles), condition `then`/`else`,
+ *   `map` nesting depth, the number of steps; inside a `map` inline graph no `wait` step and no
+ *   `compensate` on a step;
+ * - expressions: guards, conditions and `map.items` are one expression; every expression parses
+ *   and does not use `$eval`; `$steps.<id>` names an upstream step (the top-level `output` may
+ *   read any step, a `compensate` action also its own step) and only its `output` or `status`;
+ *   `$steps.<id>.output.<field>…` names a field the step's output can have (see below);
+ *   `$secret('NAME')` takes a literal name and appears only where an activity resolves it (an
+ *   http step's or action's `method`, `url`, `query`, `headers`, `body`, a custom step's config);
+ *   `$item`/`$index` appear only inside a map step's `do`.
  *
+ * Output fields: an http step's output is `{status, headers, body}`; below that, or for any step
+ * declaring an `output` JSON Schema, the path is followed through the schema and a name is an
+ * error when the object schema declares `properties` without it, has no `patternProperties` and
+ * no `additionalProperties` other than `false` (see {@link undeclaredField}, which stops at
+ * anything it cannot follow, so open or composed schemas are never reported).
+ *
+ * Not checked here (they need I/O or ajv): whether child workflow definitions exist or recurse,
+ * and whether embedded JSON Schemas compile.
+ *
+ * @throws {Error} only for a bad `options.stepTypes` registration (a programming error).
  * @example
  * ```ts
- * const result = validateDefinition(JSON.parse(text));
+ * const result = validateDefinition(JSON.parse(text), { stepTypes: [sendEmail] });
  * if (!result.valid) throw new Error(formatErrors(result.errors));
  * ```
  */
 export function validateDefinition(spec: unknown, options: ValidateOptions = {}): ValidationResult {
+  const stepTypes = options.stepTypes ?? [];
+  const schema = definitionSchemaFor(stepTypes);
   const errors: DefinitionError[] = [];
-  const parsed = definitionSchema.safeParse(spec);
+  checkSize(spec, options, errors);
+  const parsed = schema.safeParse(spec);
   if (!parsed.success) errors.push(...fromZodIssues(parsed.error.issues, spec, []));
   // The graph checks run on the raw document as well, so a typo in one step does not hide a
   // cycle in another; they skip whatever the shape check already reported as malformed.
-  if (isRecord(spec)) checkDefinition(spec, options, errors);
+  if (isRecord(spec)) checkDefinition(spec, { options, errors, customTypes: new Set(stepTypes.map((type) => type.name)) });
   const sorted = sortErrors(errors);
   if (parsed.success && sorted.length === 0) return { valid: true, definition: parsed.data, errors: [] };
   return { valid: false, errors: sorted };
@@ -99,46 +161,67 @@ export function formatErrors(errors: readonly DefinitionError[]): string {
   return errors.map((error) => `${error.path === '' ? '/' : error.path}: ${error.message}`).join('\n');
 }
 
-function checkDefinition(spec: RawRecord, options: ValidateOptions, errors: DefinitionError[]): void {
-  const steps = spec.steps;
-  if (!isRecord(steps)) return;
-  const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
-  const count = countSteps(steps);
-  if (count > maxSteps) {
-    errors.push({ path: '/steps', message: `the definition has ${count} steps (counting those inside map steps); the limit is ${maxSteps}` });
+function checkSize(spec: unknown, options: ValidateOptions, errors: DefinitionError[]): void {
+  const limit = options.maxDefinitionBytes ?? DEFAULT_MAX_DEFINITION_BYTES;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(spec);
+  } catch {
+    return; // not JSON at all (a cycle, a BigInt): the shape check reports what it can
   }
-  checkGraph(steps, options, errors, { pointer: '/steps', enclosingIds: new Set(), enclosingUpstream: new Set(), depth: 1 });
-  const ids = new Set(Object.keys(steps));
-  checkExpressions(spec.output, '/output', { known: ids, allowed: ids, reader: 'the definition output' }, errors);
+  if (text === undefined) return;
+  const size = utf8Length(text);
+  if (size > limit) {
+    errors.push({ path: '', message: `the definition is ${size} bytes of JSON; the limit is ${limit} bytes` });
+  }
 }
 
-function checkGraph(steps: RawRecord, options: ValidateOptions, errors: DefinitionError[], scope: GraphScope): void {
+function checkDefinition(spec: RawRecord, check: Check): void {
+  const steps = spec.steps;
+  if (!isRecord(steps)) return;
+  const maxSteps = check.options.maxSteps ?? DEFAULT_MAX_STEPS;
+  const count = countSteps(steps);
+  if (count > maxSteps) {
+    check.errors.push({ path: '/steps', message: `the definition has ${count} steps (counting those inside map steps); the limit is ${maxSteps}` });
+  }
+  checkGraph(steps, check, { pointer: '/steps', enclosingSteps: new Map(), enclosingUpstream: new Set(), depth: 1 });
+  const ids = new Set(Object.keys(steps));
+  const scope = { steps: new Map(Object.entries(steps)), allowed: ids, reader: 'the definition output', secrets: false, item: false };
+  checkExpressions(spec.output, '/output', scope, check.errors);
+}
+
+function checkGraph(steps: RawRecord, check: Check, scope: GraphScope): void {
+  const { errors } = check;
   const ids = new Set(Object.keys(steps));
   const graph: Record<string, { needs: string[] }> = {};
   for (const [id, step] of Object.entries(steps)) {
     graph[id] = { needs: isRecord(step) ? strings(step.needs).map(([need]) => need) : [] };
   }
-  const known = new Set([...ids, ...scope.enclosingIds]);
+  const visible = new Map([...scope.enclosingSteps, ...Object.entries(steps)]);
+  const inMap = scope.depth > 1;
 
   for (const [id, step] of Object.entries(steps)) {
     if (!isRecord(step)) continue;
     const at = pointerJoin(scope.pointer, id);
-    if (scope.enclosingIds.has(id)) {
+    if (scope.enclosingSteps.has(id)) {
       errors.push({ path: at, message: `step id "${id}" is already used by an enclosing step; use another id` });
     }
     checkNeeds(id, step, at, ids, errors);
     const upstream = new Set([...ancestors(graph, id), ...scope.enclosingUpstream]);
     upstream.delete(id);
-    const expressionScope: ExpressionScope = { known, allowed: upstream, reader: `step "${id}"` };
+    const expressionScope: ExpressionScope = { steps: visible, allowed: upstream, reader: `step "${id}"`, secrets: false, item: inMap };
 
     const type = typeof step.type === 'string' ? step.type : '';
+    const custom = check.customTypes.has(type);
+    if (inMap) checkInlineStep(step, at, type, errors);
     checkGuard(step, at, type, errors);
-    for (const field of TEMPLATED_FIELDS[type] ?? []) {
-      checkExpressions(step[field], pointerJoin(at, field), expressionScope, errors);
-    }
+    if (typeof step.if === 'string') checkExpressions(step.if, pointerJoin(at, 'if'), expressionScope, errors);
+    const templated = custom ? Object.keys(step).filter((field) => !isCommonStepField(field)) : (TEMPLATED_FIELDS[type] ?? []);
+    const fieldScope = { ...expressionScope, secrets: type === 'http' || custom };
+    for (const field of templated) checkExpressions(step[field], pointerJoin(at, field), fieldScope, errors);
     if (type === 'condition') checkBranches(id, step, at, graph, errors);
     if (type === 'delay') checkUntil(step, at, errors);
-    if (type === 'map') checkMap(id, step, at, options, errors, scope, { ...expressionScope, known }, ids);
+    if (type === 'map') checkMap(id, step, at, check, scope, expressionScope);
     if (isRecord(step.compensate)) {
       const compensateScope = { ...expressionScope, allowed: new Set([...upstream, id]), reader: `the compensation of "${id}"` };
       checkAction(step.compensate, pointerJoin(at, 'compensate'), compensateScope, errors);
@@ -153,6 +236,22 @@ function checkGraph(steps: RawRecord, options: ValidateOptions, errors: Definiti
     errors.push({
       path: pointerJoin(scope.pointer, closer, 'needs', index),
       message: `"${closer}" needs "${start}", which closes the cycle ${cycle.join(' → ')}`,
+    });
+  }
+}
+
+/** What a step inside a map step's inline graph may not do. */
+function checkInlineStep(step: RawRecord, at: string, type: string, errors: DefinitionError[]): void {
+  if (type === 'wait') {
+    errors.push({
+      path: pointerJoin(at, 'type'),
+      message: 'a wait step cannot run inside a map step\'s "do": signals are addressed to the run, not to one item; wait before or after the map step',
+    });
+  }
+  if (step.compensate !== undefined) {
+    errors.push({
+      path: pointerJoin(at, 'compensate'),
+      message: 'a step inside a map step\'s "do" cannot have "compensate": put "compensate" on the map step itself',
     });
   }
 }
@@ -196,24 +295,17 @@ function checkUntil(step: RawRecord, at: string, errors: DefinitionError[]): voi
   errors.push({ path: pointerJoin(at, 'until'), message: 'until must be an expression or an ISO-8601 timestamp' });
 }
 
-function checkMap(
-  id: string,
-  step: RawRecord,
-  at: string,
-  options: ValidateOptions,
-  errors: DefinitionError[],
-  scope: GraphScope,
-  expressionScope: ExpressionScope,
-  ids: ReadonlySet<string>,
-): void {
+function checkMap(id: string, step: RawRecord, at: string, check: Check, scope: GraphScope, expressionScope: ExpressionScope): void {
+  const { errors, options } = check;
   if (typeof step.items === 'string' && wholeExpression(step.items) === undefined) {
     errors.push({ path: pointerJoin(at, 'items'), message: 'items must be one expression giving an array, like "{% $input.orders %}"' });
   }
   const action = step.do;
   const doAt = pointerJoin(at, 'do');
   if (!isRecord(action)) return;
+  const itemScope = { ...expressionScope, item: true };
   if (action.type !== undefined) {
-    checkAction(action, doAt, { ...expressionScope, reader: `the action of "${id}"` }, errors);
+    checkAction(action, doAt, { ...itemScope, reader: `the action of "${id}"` }, errors);
     return;
   }
   if (!isRecord(action.steps)) return;
@@ -222,20 +314,19 @@ function checkMap(
     errors.push({ path: doAt, message: `map graphs nest ${scope.depth + 1} deep; the limit is ${maxDepth}` });
     return;
   }
-  const innerPointer = pointerJoin(doAt, 'steps');
-  checkGraph(action.steps, options, errors, {
-    pointer: innerPointer,
-    enclosingIds: new Set([...scope.enclosingIds, ...ids]),
+  checkGraph(action.steps, check, {
+    pointer: pointerJoin(doAt, 'steps'),
+    enclosingSteps: expressionScope.steps,
     enclosingUpstream: expressionScope.allowed,
     depth: scope.depth + 1,
   });
-  const inner = new Set(Object.keys(action.steps));
   checkExpressions(
     action.output,
     pointerJoin(doAt, 'output'),
     {
-      known: new Set([...expressionScope.known, ...inner]),
-      allowed: new Set([...expressionScope.allowed, ...inner]),
+      ...itemScope,
+      steps: new Map([...expressionScope.steps, ...Object.entries(action.steps)]),
+      allowed: new Set([...expressionScope.allowed, ...Object.keys(action.steps)]),
       reader: `the output of "${id}"`,
     },
     errors,
@@ -246,34 +337,80 @@ function checkAction(action: RawRecord, at: string, scope: ExpressionScope, erro
   const type = typeof action.type === 'string' ? action.type : '';
   checkGuard(action, at, type, errors);
   for (const field of type === 'http' || type === 'workflow' ? (TEMPLATED_FIELDS[type] ?? []) : []) {
-    checkExpressions(action[field], pointerJoin(at, field), scope, errors);
+    checkExpressions(action[field], pointerJoin(at, field), { ...scope, secrets: type === 'http' }, errors);
   }
   if (typeof action.if === 'string') checkExpressions(action.if, pointerJoin(at, 'if'), scope, errors);
 }
 
 function checkExpressions(value: unknown, at: string, scope: ExpressionScope, errors: DefinitionError[]): void {
   for (const location of findExpressions(value, at)) {
+    const path = location.pointer;
     if (location.unterminated) {
-      errors.push({ path: location.pointer, message: '"{%" has no closing "%}"' });
+      errors.push({ path, message: '"{%" has no closing "%}"' });
       continue;
     }
+    let references: ExpressionReferences;
     try {
-      parseExpression(location.source, location.pointer);
+      references = expressionReferences(parseExpression(location.source, path).ast());
     } catch (error) {
-      errors.push({ path: location.pointer, message: isExpressionError(error) ? error.message : String(error) });
+      errors.push({ path, message: isExpressionError(error) ? error.message : String(error) });
       continue;
     }
-    for (const ref of referencedSteps(location.source)) {
-      if (!scope.known.has(ref)) {
-        errors.push({ path: location.pointer, message: `reads $steps.${ref}, but there is no step "${ref}"` });
-      } else if (!scope.allowed.has(ref)) {
-        errors.push({
-          path: location.pointer,
-          message: `reads $steps.${ref}, but "${ref}" is not upstream of ${scope.reader}: add it to needs, directly or through another step`,
-        });
+    for (const reference of references.steps) {
+      const message = stepReferenceProblem(reference, scope);
+      if (message !== undefined) errors.push({ path, message });
+    }
+    errors.push(...secretProblems(references, scope).map((message) => ({ path, message })));
+    for (const name of ITEM_VARIABLES) {
+      if (!scope.item && references.variables.has(name) && !references.bound.has(name)) {
+        errors.push({ path, message: `$${name} is only bound inside a map step's "do"` });
       }
     }
   }
+}
+
+function stepReferenceProblem(reference: StepReference, scope: ExpressionScope): string | undefined {
+  const { id, fields } = reference;
+  if (!scope.steps.has(id)) return `reads $steps.${id}, but there is no step "${id}"`;
+  if (!scope.allowed.has(id)) {
+    return `reads $steps.${id}, but "${id}" is not upstream of ${scope.reader}: add it to needs, directly or through another step`;
+  }
+  const [field, ...path] = fields;
+  if (field === undefined) return undefined;
+  if (!STEP_FIELDS_READABLE.includes(field)) return `reads $steps.${id}.${field}, but a step has only "output" and "status"`;
+  const step = scope.steps.get(id);
+  if (field !== 'output' || path.length === 0 || !isRecord(step)) return undefined;
+  const [first] = path as [string];
+  if (step.type === 'http' && !HTTP_OUTPUT_FIELDS.includes(first)) {
+    return `reads $steps.${id}.output.${first}, but the output of http step "${id}" has only status, headers and body`;
+  }
+  const missing = undeclaredField(step.output, path);
+  if (!missing) return undefined;
+  const where = missing.depth === 0 ? '' : ` in output.${path.slice(0, missing.depth).join('.')}`;
+  const declared = missing.declared.length === 0 ? 'none' : missing.declared.join(', ');
+  return (
+    `reads $steps.${id}.output.${path.slice(0, missing.depth + 1).join('.')}, but the output schema of "${id}" ` +
+    `declares no field "${missing.name}"${where} (it declares: ${declared})`
+  );
+}
+
+function secretProblems(references: ExpressionReferences, scope: ExpressionScope): string[] {
+  if (references.secrets.length === 0) return [];
+  if (!scope.secrets) {
+    return [
+      '$secret is resolved only inside activities, so a secret here would enter the workflow history: use it in an http ' +
+        "step's method, url, query, headers or body (or a custom step's fields) and pass on the result, not the secret",
+    ];
+  }
+  return references.secrets.flatMap((use): string[] => {
+    if (use.name === undefined) {
+      return ["$secret takes one string literal naming the secret, like $secret('PAY_TOKEN'): names must be known before the run"];
+    }
+    if (!SECRET_NAME_PATTERN.test(use.name)) {
+      return [`$secret(${JSON.stringify(use.name)}): a secret name is a letter or "_", then letters, digits or "_", at most 128 characters`];
+    }
+    return [];
+  });
 }
 
 /** Maps zod issues to pointers and plain messages; `root` is the document, to look values up. */
@@ -371,6 +508,24 @@ function comparePointers(a: string, b: string): number {
     return x < y ? -1 : 1;
   }
   return left.length - right.length;
+}
+
+/** Bytes of `text` in UTF-8, counted without TextEncoder (not every sandbox has it). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        index += 1;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 function isRecord(value: unknown): value is RawRecord {

@@ -1,8 +1,16 @@
 import jsonata from 'jsonata';
 import { ExpressionError } from './expression-error';
+import { astNodes, expressionReferences, type AstNode } from './expression-references';
 import { pointerJoin } from './json-pointer';
 
 export { ExpressionError } from './expression-error';
+export {
+  expressionReferences,
+  SECRET_NAME_PATTERN,
+  type ExpressionReferences,
+  type SecretUse,
+  type StepReference,
+} from './expression-references';
 
 /** Opening delimiter of an expression inside a string (as in AWS Step Functions). */
 export const TEMPLATE_OPEN = '{%';
@@ -127,8 +135,9 @@ export function findExpressions(value: unknown, pointer = ''): ExpressionLocatio
 
 /**
  * Compiles an expression body with JSONata, bounded to {@link MAX_SEQUENCE_LENGTH} items per
- * sequence and {@link MAX_EVALUATION_DEPTH} nested evaluations, and rejects regular expressions that nest repetition (`(a+)+`), which can take
- * exponential time on a crafted string.
+ * sequence and {@link MAX_EVALUATION_DEPTH} nested evaluations. Rejects regular expressions that
+ * nest repetition (`(a+)+`), which can take exponential time on a crafted string, and any use of
+ * `$eval`, which would compile text at run time past every check made here and by the validator.
  *
  * @throws {ExpressionError} naming the expression, the character position and JSONata's reason.
  */
@@ -146,7 +155,16 @@ export function parseExpression(source: string, pointer?: string): jsonata.Expre
       source,
     );
   }
-  for (const regex of astNodes(compiled.ast()).filter(isRegexNode)) {
+  const nodes = astNodes(compiled.ast());
+  if (nodes.some((node) => node.type === 'variable' && node.value === 'eval')) {
+    throw new ExpressionError(
+      `${quoteSource(source)}: $eval is not available: it would evaluate text that is never checked ` +
+        '(step references, secrets, regular expressions); write the expression itself',
+      pointer,
+      source,
+    );
+  }
+  for (const regex of nodes.filter(isRegexNode)) {
     if (nestsRepetition(regex.value.source)) {
       throw new ExpressionError(
         `${quoteSource(source)}: the regular expression /${regex.value.source}/ repeats a group that ` +
@@ -166,21 +184,32 @@ export function parseExpression(source: string, pointer?: string): jsonata.Expre
  * parse references nothing.
  */
 export function referencedSteps(source: string): string[] {
-  let ast: jsonata.ExprNode;
+  const ast = tryParse(source);
+  return ast ? [...new Set(expressionReferences(ast).steps.map((reference) => reference.id))] : [];
+}
+
+/**
+ * Secret names an expression reads as `$secret('NAME')` (a string literal argument), in order of
+ * first appearance. Other uses of `$secret` (a computed name, `$f := $secret`) name nothing here;
+ * `validateDefinition` refuses them. An expression that does not parse references nothing.
+ *
+ * @example
+ * ```ts
+ * referencedSecrets(" 'Bearer ' & $secret('PAY_TOKEN') "); // ['PAY_TOKEN']
+ * ```
+ */
+export function referencedSecrets(source: string): string[] {
+  const ast = tryParse(source);
+  if (!ast) return [];
+  return [...new Set(expressionReferences(ast).secrets.flatMap((use) => (use.name === undefined ? [] : [use.name])))];
+}
+
+function tryParse(source: string): jsonata.ExprNode | undefined {
   try {
-    ast = jsonata(source).ast();
+    return jsonata(source).ast();
   } catch {
-    return [];
+    return undefined;
   }
-  const ids = new Set<string>();
-  for (const node of astNodes(ast)) {
-    if ((node.type as string) !== 'path' || !Array.isArray(node.steps)) continue;
-    const [head, id] = node.steps;
-    if (head?.type === 'variable' && head.value === 'steps' && id?.type === 'name' && typeof id.value === 'string') {
-      ids.add(id.value);
-    }
-  }
-  return [...ids];
 }
 
 /** Quotes an expression body for an error message, shortened when long. */
@@ -193,25 +222,6 @@ export function quoteSource(source: string): string {
 export function jsonataMessage(error: unknown): string {
   const message = (error as { message?: unknown } | null)?.message;
   return typeof message === 'string' && message !== '' ? message : String(error);
-}
-
-type AstNode = jsonata.ExprNode & Record<string, unknown>;
-
-function astNodes(root: jsonata.ExprNode): AstNode[] {
-  const nodes: AstNode[] = [];
-  const seen = new Set<object>();
-  const visit = (value: unknown): void => {
-    if (value === null || typeof value !== 'object' || value instanceof RegExp || seen.has(value)) return;
-    seen.add(value);
-    if (Array.isArray(value)) {
-      value.forEach(visit);
-      return;
-    }
-    if (typeof (value as { type?: unknown }).type === 'string') nodes.push(value as AstNode);
-    Object.values(value).forEach(visit);
-  };
-  visit(root);
-  return nodes;
 }
 
 function isRegexNode(node: AstNode): node is AstNode & { value: RegExp } {

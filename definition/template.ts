@@ -1,4 +1,4 @@
-import type jsonata from 'jsonata';
+import jsonata from 'jsonata';
 import { ExpressionError } from './expression-error';
 import { jsonataMessage, parseExpression, quoteSource, splitTemplate, wholeExpression } from './expression';
 import { pointerJoin } from './json-pointer';
@@ -27,6 +27,15 @@ export interface TemplateOptions {
 // never be written as `$name` in an expression, so the budget stays out of the user's reach.
 const BUDGET_BINDING = 'trellis step budget';
 const EVALUATE_ENTRY = Symbol.for('jsonata.__evaluate_entry');
+const EVALUATE_EXIT = Symbol.for('jsonata.__evaluate_exit');
+
+/**
+ * Longest string an expression may build, in UTF-16 code units (1 MiB of characters, the step
+ * output limit). A few cheap steps can otherwise build huge strings (`$pad('', 1e8)`, or doubling
+ * `$s & $s` thirty times) and exhaust a worker's memory; each evaluation's result is checked, and
+ * `$pad` checks its width before it allocates.
+ */
+export const MAX_STRING_LENGTH = 1024 * 1024;
 const CACHE_LIMIT = 500;
 
 interface Budget {
@@ -35,6 +44,23 @@ interface Budget {
 }
 
 class BudgetExceeded extends Error {}
+
+class StringTooLong extends Error {}
+
+function checkResult(_node: unknown, _input: unknown, _environment: unknown, result: unknown): void {
+  if (typeof result === 'string' && result.length > MAX_STRING_LENGTH) throw new StringTooLong(`a string of ${result.length} characters`);
+}
+
+// JSONata's own $pad, reached through an expression that does not see the guard below.
+const builtInPad = jsonata('$pad($s, $w, $c)');
+
+/** `$pad` bound over the built-in, refusing widths that would build too long a string. */
+async function guardedPad(str: unknown, width: unknown, char: unknown): Promise<unknown> {
+  if (typeof width === 'number' && Math.abs(width) > MAX_STRING_LENGTH) {
+    throw new StringTooLong(`$pad to width ${width}`);
+  }
+  return builtInPad.evaluate({}, { s: str, w: width, c: char });
+}
 
 interface JsonataEnvironment {
   base: { lookup(name: string): unknown };
@@ -58,6 +84,7 @@ function compile(source: string, pointer: string): jsonata.Expression {
   // The hook is the same for every call; per-call state lives in the bindings (see countStep),
   // which is what makes a compiled expression safe to share between concurrent evaluations.
   expression.assign(EVALUATE_ENTRY as unknown as string, countStep);
+  expression.assign(EVALUATE_EXIT as unknown as string, checkResult);
   compiledCache.set(source, expression);
   if (compiledCache.size > CACHE_LIMIT) {
     const oldest = compiledCache.keys().next();
@@ -95,7 +122,7 @@ export async function evaluateTemplate(
   options: TemplateOptions = {},
 ): Promise<unknown> {
   const budget: Budget = { used: 0, max: options.maxSteps ?? DEFAULT_MAX_EXPRESSION_STEPS };
-  return resolve(value, options.pointer ?? '', { ...bindings, [BUDGET_BINDING]: budget });
+  return resolve(value, options.pointer ?? '', { pad: guardedPad, ...bindings, [BUDGET_BINDING]: budget });
 }
 
 async function resolve(value: unknown, pointer: string, bindings: Record<string, unknown>): Promise<unknown> {
@@ -142,6 +169,13 @@ async function evaluate(source: string, pointer: string, bindings: Record<string
   try {
     result = await expression.evaluate({}, { ...bindings });
   } catch (error) {
+    if (error instanceof StringTooLong) {
+      throw new ExpressionError(
+        `${quoteSource(source)}: ${error.message} exceeds the longest string an expression may build (${MAX_STRING_LENGTH} characters)`,
+        pointer,
+        source,
+      );
+    }
     if (error instanceof BudgetExceeded) {
       const { max } = bindings[BUDGET_BINDING] as Budget;
       throw new ExpressionError(

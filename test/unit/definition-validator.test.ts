@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import type { CustomStepTypeSchema } from '../../definition/custom-step-type';
 import { definitionJsonSchema, definitionSchema } from '../../definition/definition-schema';
 import { formatErrors, validateDefinition, type DefinitionError } from '../../definition/definition-validator';
 
@@ -53,8 +55,8 @@ function errorsOf(spec: unknown, options?: Parameters<typeof validateDefinition>
   return result.errors;
 }
 
-function expectValid(spec: unknown): void {
-  const result = validateDefinition(spec);
+function expectValid(spec: unknown, options?: Parameters<typeof validateDefinition>[1]): void {
+  const result = validateDefinition(spec, options);
   expect(result.valid ? [] : formatErrors(result.errors)).toEqual([]);
 }
 
@@ -472,6 +474,460 @@ describe('validateDefinition', () => {
           { path: '', message: 'expected object, got null' },
         ]),
       ).toBe('/steps/a/needs/0: needs "b", which is not a step\n/: expected object, got null');
+    });
+  });
+
+  describe('what $steps.<id> paths read', () => {
+    const charge = { type: 'http', url: 'https://pay.example/charges' };
+
+    it('allows only "output" and "status" after the step id', () => {
+      const spec = definition({
+        charge,
+        use: { type: 'transform', needs: ['charge'], value: { ok: '{% $steps.charge.status %}', bad: '{% $steps.charge.outptu.body %}' } },
+      });
+      expect(errorsOf(spec)).toEqual([
+        { path: '/steps/use/value/bad', message: 'reads $steps.charge.outptu, but a step has only "output" and "status"' },
+      ]);
+    });
+
+    it('allows only status, headers and body in the output of an http step', () => {
+      const spec = definition({
+        charge,
+        use: {
+          type: 'transform',
+          needs: ['charge'],
+          value: { ok: '{% $steps.charge.output.body.anything & $steps.charge.output.headers.etag %}', bad: '{% $steps.charge.output.bdy %}' },
+        },
+      });
+      expect(errorsOf(spec)).toEqual([
+        {
+          path: '/steps/use/value/bad',
+          message: 'reads $steps.charge.output.bdy, but the output of http step "charge" has only status, headers and body',
+        },
+      ]);
+    });
+
+    it('reports a field that a closed output schema does not declare, naming the fields it does', () => {
+      const spec = definition({
+        quote: {
+          type: 'transform',
+          value: { price: 1 },
+          output: { type: 'object', properties: { price: { type: 'number' }, currency: { type: 'string' } }, additionalProperties: false },
+        },
+        use: { type: 'transform', needs: ['quote'], value: '{% $steps.quote.output.prise * 2 %}' },
+      });
+      expect(errorsOf(spec)).toEqual([
+        {
+          path: '/steps/use/value',
+          message: 'reads $steps.quote.output.prise, but the output schema of "quote" declares no field "prise" (it declares: price, currency)',
+        },
+      ]);
+    });
+
+    it('treats declared properties without additionalProperties as the list of fields', () => {
+      const spec = definition({
+        quote: { type: 'transform', value: {}, output: { type: 'object', properties: { price: {} } } },
+        use: { type: 'transform', needs: ['quote'], value: '{% $steps.quote.output.cost %}' },
+      });
+      expect(errorsOf(spec)).toEqual([
+        { path: '/steps/use/value', message: expect.stringContaining('declares no field "cost" (it declares: price)') },
+      ]);
+    });
+
+    it('follows nested properties and array items, and names where the field is missing', () => {
+      const spec = definition({
+        charge: {
+          ...charge,
+          output: {
+            type: 'object',
+            properties: {
+              body: {
+                type: 'object',
+                properties: { id: { type: 'string' }, lines: { type: 'array', items: { type: 'object', properties: { sku: {} } } } },
+              },
+            },
+          },
+        },
+        use: {
+          type: 'transform',
+          needs: ['charge'],
+          value: { id: '{% $steps.charge.output.body.idd %}', sku: '{% $steps.charge.output.body.lines.skuu %}' },
+        },
+      });
+      expect(errorsOf(spec)).toEqual([
+        {
+          path: '/steps/use/value/id',
+          message: 'reads $steps.charge.output.body.idd, but the output schema of "charge" declares no field "idd" in output.body (it declares: id, lines)',
+        },
+        {
+          path: '/steps/use/value/sku',
+          message:
+            'reads $steps.charge.output.body.lines.skuu, but the output schema of "charge" declares no field "skuu" in output.body.lines (it declares: sku)',
+        },
+      ]);
+    });
+
+    it('does not report fields of open, composed or referenced schemas, or after a predicate, wildcard or function', () => {
+      const object = (extra: Json): Json => ({ type: 'object', properties: { known: { type: 'object', properties: { a: {} }, additionalProperties: false } }, ...extra });
+      expectValid(
+        definition({
+          open: { type: 'transform', value: {}, output: object({ additionalProperties: true }) },
+          typed: { type: 'transform', value: {}, output: object({ additionalProperties: { type: 'string' } }) },
+          patterned: { type: 'transform', value: {}, output: object({ patternProperties: { '^x-': {} } }) },
+          required: { type: 'transform', value: {}, output: object({ required: ['extra'] }) },
+          composed: { type: 'transform', value: {}, output: { anyOf: [object({}), { type: 'object' }] } },
+          referenced: { type: 'transform', value: {}, output: { $ref: '#/$defs/x', $defs: { x: object({}) } } },
+          untyped: { type: 'transform', value: {}, output: { type: 'object' } },
+          use: {
+            type: 'transform',
+            needs: ['open', 'typed', 'patterned', 'required', 'composed', 'referenced', 'untyped'],
+            value: [
+              '{% $steps.open.output.extra & $steps.typed.output.extra & $steps.patterned.output."x-extra" %}',
+              '{% $steps.required.output.extra & $steps.composed.output.extra & $steps.referenced.output.extra %}',
+              '{% $steps.untyped.output.extra %}',
+              '{% $steps.open.output.known[a = 1].b & $steps.open.output.known.*.b & $steps.open.output.known.$lookup($, "b") %}',
+              '{% $lookup($steps.open.output.known, "b") %}',
+            ],
+          },
+        }),
+      );
+    });
+
+    it('checks the output schemas of enclosing steps from inside a map inline graph, and the definition output', () => {
+      const spec = definition(
+        {
+          quote: { type: 'transform', value: {}, output: { type: 'object', properties: { price: {} } } },
+          each: {
+            type: 'map',
+            needs: ['quote'],
+            items: '{% [1] %}',
+            do: { steps: { inner: { type: 'transform', value: '{% $steps.quote.output.cost %}' } } },
+          },
+        },
+        { output: '{% $steps.quote.output.total %}' },
+      );
+      expect(errorsOf(spec).map((error) => error.path)).toEqual(['/output', '/steps/each/do/steps/inner/value']);
+    });
+  });
+
+  describe('$secret', () => {
+    const secretHeader = { Authorization: "Bearer {% $secret('PAY_TOKEN') %}" };
+
+    it('is allowed in the fields an activity resolves: http steps, http compensations and map http actions', () => {
+      expectValid(
+        definition({
+          call: {
+            type: 'http',
+            method: "{% $secret('METHOD') %}",
+            url: "https://a.example/{% $secret('PATH') %}",
+            query: { key: "{% $secret('API_KEY') %}" },
+            headers: secretHeader,
+            body: { signature: "{% $uppercase($secret('SIGNING_KEY')) %}" },
+            compensate: { type: 'http', url: 'https://a.example/undo', headers: secretHeader },
+          },
+          each: { type: 'map', items: '{% [1, 2] %}', do: { type: 'http', url: 'https://b.example/{% $item %}', headers: secretHeader } },
+        }),
+      );
+    });
+
+    it('is refused wherever the workflow itself would evaluate it', () => {
+      const secret = "{% $secret('PAY_TOKEN') %}";
+      const guard = "{% $secret('FLAG') = 'on' %}";
+      const spec = definition(
+        {
+          shape: { type: 'transform', value: { token: secret } },
+          guarded: { type: 'http', url: 'https://a.example', if: guard },
+          gate: { type: 'condition', if: guard },
+          later: { type: 'delay', until: secret },
+          child: { type: 'workflow', definition: 'child', input: { token: secret } },
+          undo: { type: 'transform', value: 1, compensate: { type: 'workflow', definition: 'undo', input: secret } },
+          each: { type: 'map', items: "{% $split($secret('LIST'), ',') %}", do: { steps: { inner: { type: 'transform', value: secret } }, output: secret } },
+        },
+        { output: secret },
+      );
+      const message = expect.stringMatching(/^\$secret is resolved only inside activities, so a secret here would enter the workflow history: use it in an http step/);
+      expect(errorsOf(spec)).toEqual(
+        [
+          '/output',
+          '/steps/child/input/token',
+          '/steps/each/do/output',
+          '/steps/each/do/steps/inner/value',
+          '/steps/each/items',
+          '/steps/gate/if',
+          '/steps/guarded/if',
+          '/steps/later/until',
+          '/steps/shape/value/token',
+          '/steps/undo/compensate/input',
+        ].map((path) => ({ path, message })),
+      );
+    });
+
+    it('needs one string literal that is a valid secret name', () => {
+      const spec = definition({
+        call: {
+          type: 'http',
+          url: 'https://a.example',
+          headers: {
+            computed: '{% $secret($input.name) %}',
+            joined: "{% $secret('PAY' & '_TOKEN') %}",
+            aliased: "{% ($s := $secret; $s('PAY_TOKEN')) %}",
+            piped: "{% 'PAY_TOKEN' ~> $secret %}",
+            badName: "{% $secret('pay-token') %}",
+          },
+        },
+      });
+      const dynamic = "$secret takes one string literal naming the secret, like $secret('PAY_TOKEN'): names must be known before the run";
+      expect(errorsOf(spec)).toEqual([
+        { path: '/steps/call/headers/aliased', message: dynamic },
+        {
+          path: '/steps/call/headers/badName',
+          message: '$secret("pay-token"): a secret name is a letter or "_", then letters, digits or "_", at most 128 characters',
+        },
+        { path: '/steps/call/headers/computed', message: dynamic },
+        { path: '/steps/call/headers/joined', message: dynamic },
+        { path: '/steps/call/headers/piped', message: dynamic },
+      ]);
+    });
+  });
+
+  describe('$item and $index', () => {
+    it('are bound in a map action, in every step of an inline graph and in its output', () => {
+      expectValid(
+        definition({
+          direct: { type: 'map', items: '{% [1] %}', do: { type: 'workflow', definition: 'child', input: { n: '{% $item %}', at: '{% $index %}' } } },
+          graph: {
+            type: 'map',
+            items: '{% [[1]] %}',
+            do: {
+              steps: {
+                first: { type: 'transform', if: '{% $index > 0 %}', value: '{% $item %}' },
+                nested: { type: 'map', needs: ['first'], items: '{% $item %}', do: { steps: { deep: { type: 'transform', value: '{% $item %}' } } } },
+              },
+              output: '{% $index %}',
+            },
+          },
+        }),
+      );
+    });
+
+    it('are refused outside a map step\'s "do", the map step\'s own items, guard and compensation included', () => {
+      const spec = definition(
+        {
+          top: { type: 'transform', value: '{% $item.id %}' },
+          each: {
+            type: 'map',
+            if: '{% $index = 0 %}',
+            items: '{% $item %}',
+            do: { type: 'http', url: 'https://a.example' },
+            compensate: { type: 'http', url: 'https://a.example/{% $index %}' },
+          },
+        },
+        { output: '{% $item %}' },
+      );
+      expect(errorsOf(spec)).toEqual([
+        { path: '/output', message: '$item is only bound inside a map step\'s "do"' },
+        { path: '/steps/each/compensate/url', message: '$index is only bound inside a map step\'s "do"' },
+        { path: '/steps/each/if', message: '$index is only bound inside a map step\'s "do"' },
+        { path: '/steps/each/items', message: '$item is only bound inside a map step\'s "do"' },
+        { path: '/steps/top/value', message: '$item is only bound inside a map step\'s "do"' },
+      ]);
+    });
+
+    it('may be bound by the expression itself anywhere', () => {
+      expectValid(
+        definition({
+          a: {
+            type: 'transform',
+            value: [
+              '{% ($item := 1; $item + 1) %}',
+              '{% $map([1, 2], function($item, $index) { $item * $index }) %}',
+              '{% [1, 2]#$index.($index) %}',
+              '{% [{"a": 1}].a@$item.($item) %}',
+            ],
+          },
+        }),
+      );
+    });
+  });
+
+  describe('map inline graphs', () => {
+    it('refuse a wait step and a compensation on an inner step, naming the alternative', () => {
+      const spec = definition({
+        each: {
+          type: 'map',
+          items: '{% [1] %}',
+          compensate: { type: 'http', url: 'https://a.example/undo' },
+          do: {
+            steps: {
+              approve: { type: 'wait', signal: 'approval' },
+              call: { type: 'http', url: 'https://a.example', compensate: { type: 'http', url: 'https://a.example/undo' } },
+            },
+          },
+        },
+      });
+      expect(errorsOf(spec)).toEqual([
+        {
+          path: '/steps/each/do/steps/approve/type',
+          message: 'a wait step cannot run inside a map step\'s "do": signals are addressed to the run, not to one item; wait before or after the map step',
+        },
+        {
+          path: '/steps/each/do/steps/call/compensate',
+          message: 'a step inside a map step\'s "do" cannot have "compensate": put "compensate" on the map step itself',
+        },
+      ]);
+    });
+  });
+
+  describe('$eval', () => {
+    it('is refused, since the text it evaluates escapes every check', () => {
+      const spec = definition({ a: { type: 'transform', value: { direct: "{% $eval('$steps.b.output') %}", piped: "{% '1' ~> $eval %}" } } });
+      expect(errorsOf(spec)).toEqual([
+        { path: '/steps/a/value/direct', message: expect.stringContaining('$eval is not available') },
+        { path: '/steps/a/value/piped', message: expect.stringContaining('$eval is not available') },
+      ]);
+    });
+  });
+
+  describe('size limits', () => {
+    it('reports a document larger than maxDefinitionBytes at the root, along with its other errors', () => {
+      const spec = definition({ a: { type: 'transform', value: 'x'.repeat(300_000), retries: 1 } });
+      expect(errorsOf(spec)).toEqual([
+        { path: '', message: `the definition is ${JSON.stringify(spec).length} bytes of JSON; the limit is 262144 bytes` },
+        { path: '/steps/a/retries', message: 'unknown field "retries"' },
+      ]);
+    });
+
+    it('counts bytes of UTF-8, so a multi-byte character counts for more than one', () => {
+      const spec = definition({ a: { type: 'transform', value: 'é€😀' } });
+      const size = JSON.stringify(spec).length - 4 + 2 + 3 + 4;
+      expect(validateDefinition(spec, { maxDefinitionBytes: size }).valid).toBe(true);
+      expect(errorsOf(spec, { maxDefinitionBytes: size - 1 })).toEqual([
+        { path: '', message: `the definition is ${size} bytes of JSON; the limit is ${size - 1} bytes` },
+      ]);
+    });
+
+    it('caps a map step\'s maxConcurrency at 1000 and keeps it a positive integer', () => {
+      const each = (maxConcurrency: number): Json => ({ type: 'map', items: '{% [1] %}', maxConcurrency, do: { type: 'http', url: 'x' } });
+      expectValid(definition({ each: each(1000) }));
+      expect(errorsOf(definition({ a: each(1001), b: each(0), c: each(2.5) }))).toEqual([
+        { path: '/steps/a/maxConcurrency', message: 'must be at most 1000' },
+        { path: '/steps/b/maxConcurrency', message: 'must be at least 1' },
+        { path: '/steps/c/maxConcurrency', message: 'expected int, got 2.5' },
+      ]);
+    });
+  });
+
+  describe('custom step types', () => {
+    const sendEmail: CustomStepTypeSchema = {
+      name: 'send-email',
+      description: 'Sends one email',
+      config: z.object({ to: z.email(), subject: z.string().min(1), priority: z.int().optional(), cc: z.array(z.email()).optional() }),
+    };
+    const stepTypes = [sendEmail];
+
+    it('accepts a registered type with its config, templated config values and the common step fields', () => {
+      const spec = definition({
+        who: { type: 'transform', value: 'ana@example.com' },
+        notify: {
+          type: 'send-email',
+          needs: ['who'],
+          retry: { maxAttempts: 2 },
+          timeout: '10s',
+          to: '{% $steps.who.output %}',
+          subject: "Welcome, {% $input.name %} ({% $secret('SIGNATURE') %})",
+          priority: '{% $input.priority %}',
+          cc: ['{% $input.cc %}', 'ops@example.com'],
+        },
+      });
+      const result = validateDefinition(spec, { stepTypes });
+      expect(result).toEqual({ valid: true, definition: spec, errors: [] });
+    });
+
+    it('checks the config as a strict object and the common fields, reporting every problem at once', () => {
+      const spec = definition({ notify: { type: 'send-email', subject: 42, colour: 'red', priority: 1.5, cc: ['not an email'], retry: 'twice' } });
+      expect(errorsOf(spec, { stepTypes })).toEqual([
+        { path: '/steps/notify/cc/0', message: 'Invalid email address' },
+        { path: '/steps/notify/colour', message: 'unknown field "colour"' },
+        { path: '/steps/notify/priority', message: 'expected int, got 1.5' },
+        { path: '/steps/notify/retry', message: 'expected object, got "twice"' },
+        { path: '/steps/notify/subject', message: 'expected string, got 42' },
+        { path: '/steps/notify/to', message: 'missing required field "to"' },
+      ]);
+    });
+
+    it('checks expressions in the config like those of built-in steps', () => {
+      const spec = definition({
+        later: { type: 'transform', value: 1 },
+        notify: { type: 'send-email', to: '{% $steps.later.output %}', subject: '{% $item %}', priority: '{% 1 + %}' },
+      });
+      expect(errorsOf(spec, { stepTypes }).map((error) => error.path)).toEqual([
+        '/steps/notify/priority',
+        '/steps/notify/subject',
+        '/steps/notify/to',
+      ]);
+    });
+
+    it('lists the registered types after the built-in ones for an unknown type', () => {
+      expect(errorsOf(definition({ a: { type: 'send-emails', to: 'x' } }), { stepTypes })).toEqual([
+        { path: '/steps/a/type', message: 'unknown type "send-emails": expected one of http, transform, condition, delay, workflow, wait, map, send-email' },
+      ]);
+    });
+
+    it('is an unknown type when the deployment did not register it', () => {
+      expect(errorsOf(definition({ a: { type: 'send-email', to: 'a@example.com', subject: 'x' } }))[0]).toEqual({
+        path: '/steps/a/type',
+        message: 'unknown type "send-email": expected one of http, transform, condition, delay, workflow, wait, map',
+      });
+    });
+
+    it('may be used inside a map inline graph', () => {
+      const spec = definition({
+        each: {
+          type: 'map',
+          items: '{% $input.people %}',
+          do: { steps: { notify: { type: 'send-email', to: '{% $item.email %}', subject: 'Hello', colour: 'red' } } },
+        },
+      });
+      expect(errorsOf(spec, { stepTypes })).toEqual([{ path: '/steps/each/do/steps/notify/colour', message: 'unknown field "colour"' }]);
+    });
+
+    it('throws for a bad registration, a programming error rather than a bad document', () => {
+      const spec = definition({ a: { type: 'transform', value: 1 } });
+      expect(() => validateDefinition(spec, { stepTypes: [{ ...sendEmail, name: 'http' }] })).toThrow('custom step type "http"');
+      expect(() => validateDefinition(spec, { stepTypes: [{ ...sendEmail, name: 'Send_Email' }] })).toThrow('custom step type "Send_Email"');
+    });
+  });
+
+  describe('reporting', () => {
+    it('reports ten different mistakes in one definition as ten errors, each at its pointer', () => {
+      const spec = example((d) => {
+        d.steps.charge!.retries = 3; // 1. an unknown field
+        d.steps.ship!.needs = ['check', 'chek']; // 2. a need of a missing step
+        d.steps.loop1 = { type: 'transform', value: 1, needs: ['loop2'] }; // 3. a cycle
+        d.steps.loop2 = { type: 'transform', value: 2, needs: ['loop1'] };
+        d.steps.check!.then = ['ship', 'cooldown']; // 4. then naming a step that does not depend on the condition
+        (d.steps.ship!.body as Json).order = '{% $input.orderId + %}'; // 5. an expression that does not parse
+        (d.steps.ship!.body as Json).reviewer = '{% $steps.review.output.by %}'; // 6. a step that is not upstream
+        d.steps.cooldown!.duration = '2 hours'; // 7. a bad duration
+        d.steps.invoice!.output = { type: 'object', properties: { number: { type: 'string' } }, additionalProperties: false };
+        d.steps.summary!.value = {
+          invoice: '{% $steps.invoice.output.numbr %}', // 8. a field absent from an output schema
+          token: "{% $secret('PAY_TOKEN') %}", // 9. a secret in a transform
+          item: '{% $item %}', // 10. $item outside a map step
+        };
+      });
+      expect(errorsOf(spec)).toEqual([
+        { path: '/steps/charge/retries', message: 'unknown field "retries"' },
+        { path: '/steps/check/then/1', message: 'then names "cooldown", which does not need "check": add "check" to its needs' },
+        { path: '/steps/cooldown/duration', message: expect.stringContaining('invalid duration "2 hours"') },
+        { path: '/steps/loop2/needs/0', message: '"loop2" needs "loop1", which closes the cycle loop1 → loop2 → loop1' },
+        { path: '/steps/ship/body/order', message: expect.stringContaining('syntax error') },
+        { path: '/steps/ship/body/reviewer', message: expect.stringContaining('"review" is not upstream of step "ship"') },
+        { path: '/steps/ship/needs/1', message: 'needs "chek", which is not a step' },
+        { path: '/steps/summary/value/invoice', message: expect.stringContaining('declares no field "numbr"') },
+        { path: '/steps/summary/value/item', message: '$item is only bound inside a map step\'s "do"' },
+        { path: '/steps/summary/value/token', message: expect.stringContaining('$secret is resolved only inside activities') },
+      ]);
     });
   });
 });

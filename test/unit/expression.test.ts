@@ -1,8 +1,11 @@
+import jsonata from 'jsonata';
 import {
   ExpressionError,
+  expressionReferences,
   findExpressions,
   isTemplate,
   parseExpression,
+  referencedSecrets,
   referencedSteps,
   splitTemplate,
   wholeExpression,
@@ -74,9 +77,64 @@ describe('referencedSteps', () => {
   });
 });
 
+describe('referencedSecrets', () => {
+  it('finds the names of $secret calls with a literal name, once each, in order', () => {
+    expect(referencedSecrets(" 'Bearer ' & $secret('PAY_TOKEN') & $secret(\"SIGN\") & $secret('PAY_TOKEN') ")).toEqual(['PAY_TOKEN', 'SIGN']);
+  });
+
+  it('finds calls inside functions and blocks', () => {
+    expect(referencedSecrets("( $k := $secret('KEY'); $map([1], function($v) { $v & $secret('OTHER') }) )")).toEqual(['KEY', 'OTHER']);
+  });
+
+  it('names nothing for a computed name, a string that merely mentions $secret, or an expression that does not parse', () => {
+    expect(referencedSecrets('$secret($input.name)')).toEqual([]);
+    expect(referencedSecrets('"$secret(\'X\')"')).toEqual([]);
+    expect(referencedSecrets("$secret('X'")).toEqual([]);
+  });
+});
+
+describe('expressionReferences', () => {
+  const references = (source: string) => expressionReferences(jsonata(source).ast());
+
+  it('gives the static path of names read after each $steps.<id>', () => {
+    expect(references('$steps.charge.output.body.id & $steps."get-user".status & $steps.a').steps).toEqual([
+      { id: 'charge', fields: ['output', 'body', 'id'] },
+      { id: 'get-user', fields: ['status'] },
+      { id: 'a', fields: [] },
+    ]);
+  });
+
+  it('ends the path at a predicate, a wildcard, a function or a block', () => {
+    expect(
+      references('$steps.a.output.items[0].name & $steps.b.output.*.x & $steps.c.output.$lookup($, "x") & $steps.d.output.(x)').steps,
+    ).toEqual([
+      { id: 'a', fields: ['output', 'items'] },
+      { id: 'b', fields: ['output'] },
+      { id: 'c', fields: ['output'] },
+      { id: 'd', fields: ['output'] },
+    ]);
+  });
+
+  it('tells a literal $secret call from any other use of $secret', () => {
+    expect(references("$secret('A') & $secret($x) & ($f := $secret; 1)").secrets).toEqual([{ name: 'A' }, {}, {}]);
+  });
+
+  it('lists the variables read and those the expression binds itself', () => {
+    const found = references('( $x := $item; $map($input, function($v, $i) { $v }) ; $list#$index.$index )');
+    expect([...found.variables].sort()).toEqual(['index', 'input', 'item', 'list', 'map', 'v']);
+    expect([...found.bound].sort()).toEqual(['i', 'index', 'v', 'x']);
+  });
+});
+
 describe('parseExpression', () => {
   it('names the position and the JSONata reason of a syntax error', () => {
     expect(() => parseExpression('1 +', '/x')).toThrow('"1 +": syntax error at character 3: Unexpected end of expression');
+  });
+
+  it('refuses $eval however it is reached, as the text it evaluates would escape every check', () => {
+    for (const source of ["$eval('1 + 1')", "'1' ~> $eval", '($f := $eval; $f("1"))', "$map(['1'], $eval)"]) {
+      expect(() => parseExpression(source)).toThrow('$eval is not available');
+    }
   });
 
   it('rejects an empty expression', () => {
