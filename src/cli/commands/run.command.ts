@@ -2,7 +2,7 @@ import type { ApiClient } from '../api-client';
 import { CliError, EXIT_CODES } from '../cli-error';
 import { stringOption, type CliCommand, type CliIo, type CliOptions } from '../command';
 import { formatEvent, formatFields, formatRunResult, type EventView } from '../format';
-import { parseJson, readJsonFile } from '../json-file';
+import { parseDocumentArgument, readDocumentFile } from '../document-file';
 import { fetchRun } from '../run-query';
 
 const START = `mutation Start($definition: String!, $version: Int, $input: JSON, $idempotencyKey: String) {
@@ -29,8 +29,8 @@ export const runCommand: CliCommand = {
     follow: { type: 'boolean', short: 'f' },
   },
   optionHelp: [
-    ['--input <json>', 'the run input as JSON (default {})'],
-    ['--input-file <file>', 'read the run input from a JSON file instead'],
+    ['--input <json>', 'the run input as JSON or YAML (default {})'],
+    ['--input-file <file>', 'read the run input from a JSON or YAML file instead'],
     ['--version <n>', 'run this version instead of the latest'],
     ['--idempotency-key <k>', 'a repeated key returns the run it first started'],
     ['-f, --follow', 'print events until the run ends; exit 0 only if it COMPLETED'],
@@ -73,8 +73,8 @@ async function readInput(options: CliOptions): Promise<unknown> {
   const text = stringOption(options, 'input');
   const file = stringOption(options, 'input-file');
   if (text !== undefined && file !== undefined) throw new CliError('give either --input or --input-file, not both');
-  if (text !== undefined) return parseJson(text, '--input');
-  if (file !== undefined) return readJsonFile(file, '--input-file');
+  if (text !== undefined) return parseDocumentArgument(text, '--input');
+  if (file !== undefined) return readDocumentFile(file, '--input-file');
   return undefined;
 }
 
