@@ -1,5 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { DeferredTemplates } from '../interpreter/deferred-templates';
+import { redactSecrets, resolveDeferred, type SecretResolver } from './deferred-values';
 
 /** A fully resolved `http` step or compensation, as the interpreter hands it over. */
 export type HttpRequest = {
@@ -12,6 +14,10 @@ export type HttpRequest = {
   expectStatus?: number | number[];
   /** Sent as `Idempotency-Key`: `<run id>:<step id>`, stable across retries and worker crashes. */
   idempotencyKey: string;
+  /** Strings that read secrets, resolved here rather than in the workflow. */
+  deferred?: DeferredTemplates;
+  /** Whose secrets `deferred` reads. */
+  tenantId?: string;
 };
 
 export type HttpResponse = { status: number; headers: Record<string, string>; body: unknown };
@@ -20,6 +26,38 @@ export type HttpResponse = { status: number; headers: Record<string, string>; bo
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 const RETRYABLE_4XX = new Set([408, 429]);
+
+/** The `httpRequest` activity, able to resolve the secrets a request reads. */
+export function createHttpActivity(secrets: SecretResolver | undefined): (request: HttpRequest) => Promise<HttpResponse> {
+  return async (request) => {
+    let used = new Map<string, string>();
+    try {
+      const { deferred, tenantId, ...rest } = request;
+      const resolved = await resolveDeferred(rest, deferred, tenantId, secrets);
+      used = resolved.used;
+      return redactSecrets(await httpRequest(resolved.value), used);
+    } catch (err) {
+      if (Context.current().cancellationSignal.aborted) throw err;
+      throw redactFailure(err, used);
+    }
+  };
+}
+
+/** A failure whose message and details carry no secret value (they reach history and the audit trail). */
+export function redactFailure(err: unknown, used: ReadonlyMap<string, string>): unknown {
+  if (used.size === 0 && !(err instanceof Error && err.name === 'SecretNotFoundError')) return err;
+  if (err instanceof ApplicationFailure) {
+    return ApplicationFailure.create({
+      message: redactSecrets(err.message, used),
+      type: err.type ?? undefined,
+      nonRetryable: err.nonRetryable ?? undefined,
+      details: redactSecrets(err.details ?? [], used) as unknown[],
+    });
+  }
+  const message = redactSecrets(err instanceof Error ? err.message : String(err), used);
+  const type = err instanceof Error && err.name !== 'Error' ? err.name : 'SecretResolutionError';
+  return ApplicationFailure.create({ message, type, nonRetryable: true });
+}
 
 /**
  * Performs one HTTP request (one attempt: the interpreter owns retries, so that every attempt is

@@ -1,11 +1,28 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database';
+import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import { createAuditActivities } from './audit.activity';
-import { httpRequest } from './http.activity';
+import { createCustomStepActivity } from './custom-step.activity';
+import type { SecretResolver } from './deferred-values';
+import { createHttpActivity } from './http.activity';
+import { checkJsonSchema } from './json-schema.activity';
+
+export type ActivityDependencies = {
+  db: Kysely<Database>;
+  /** Resolves `$secret()` for http and custom steps; without it such steps fail. */
+  secrets?: SecretResolver;
+  /** Custom step types this worker runs. */
+  stepTypes?: readonly StepTypeDefinition[];
+};
 
 /** Every activity the interpreter calls, bound to their dependencies. */
-export function createActivities(db: Kysely<Database>) {
-  return { httpRequest, ...createAuditActivities(db) };
+export function createActivities({ db, secrets, stepTypes = [] }: ActivityDependencies) {
+  return {
+    httpRequest: createHttpActivity(secrets),
+    runCustomStep: createCustomStepActivity(stepTypes, secrets),
+    checkJsonSchema,
+    ...createAuditActivities(db),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

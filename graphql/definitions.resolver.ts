@@ -1,7 +1,9 @@
 import type { DefinitionRow, DefinitionVersionRow } from '../src/db/database';
 import { archiveDefinition, findDefinition, findVersion, listDefinitions, listVersions } from '../src/db/definitions.repository';
-import { NotFoundError } from '../src/errors';
-import { checkDefinition, saveDefinition } from '../src/definitions/definition.service';
+import { BadUserInputError, NotFoundError } from '../src/errors';
+import { checkDefinitionForTenant, saveDefinition } from '../src/definitions/definition.service';
+import { isDocumentSyntaxError } from '../src/support/document-syntax-error';
+import { parseDocumentText } from '../src/support/document-text';
 import type { GraphQLContext } from './context';
 import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 
@@ -24,6 +26,21 @@ const definitionNode = (row: DefinitionRow) => ({
 
 type DefinitionNode = ReturnType<typeof definitionNode>;
 
+/**
+ * A `spec: JSON!` argument as a document: a string is the definition's YAML or JSON text (what
+ * a client read from a file), anything else is the document itself.
+ * @throws BadUserInputError with the syntax error at path "" (the text's line and column in its message)
+ */
+function specDocument(spec: unknown): unknown {
+  if (typeof spec !== 'string') return spec;
+  try {
+    return parseDocumentText(spec);
+  } catch (err) {
+    if (!isDocumentSyntaxError(err)) throw err;
+    throw new BadUserInputError(`spec is not valid ${err.format}`, [{ path: '', message: err.message }]);
+  }
+}
+
 export const definitionsResolvers = {
   Query: {
     async definitions(
@@ -44,8 +61,8 @@ export const definitionsResolvers = {
       const row = await findDefinition(ctx.db, ctx.tenantId, args.name);
       return row && definitionNode(row);
     },
-    validateDefinition(_: unknown, args: { spec: unknown }) {
-      const result = checkDefinition(args.spec);
+    async validateDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
+      const result = await checkDefinitionForTenant(ctx.db, ctx.tenantId, specDocument(args.spec), { stepTypes: ctx.stepTypes });
       return { valid: result.valid, errors: result.errors };
     },
   },
@@ -56,7 +73,7 @@ export const definitionsResolvers = {
       return definitionNode(row);
     },
     async saveDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
-      const { row } = await saveDefinition(ctx.db, ctx.tenantId, args.spec);
+      const { row } = await saveDefinition(ctx.db, ctx.tenantId, specDocument(args.spec), { stepTypes: ctx.stepTypes });
       return versionNode(row);
     },
   },

@@ -61,6 +61,11 @@ export const runsResolvers = {
       const actor: Actor = { type: 'api', id: ctx.tenantId };
       return ctx.runs.cancelRun(ctx.tenantId, args.id, args.reason ? { reason: args.reason, actor } : { actor });
     },
+    signalRun(_: unknown, args: { id: string; signal: string; payload?: unknown }, ctx: GraphQLContext) {
+      if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
+      const actor: Actor = { type: 'api', id: ctx.tenantId };
+      return ctx.runs.signalRun(ctx.tenantId, args.id, { signal: args.signal, payload: args.payload, actor });
+    },
   },
   Subscription: {
     runEvents: {

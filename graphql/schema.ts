@@ -4,6 +4,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { definitionsResolvers } from './definitions.resolver';
 import { runsResolvers } from './runs.resolver';
+import { secretsResolvers } from './secrets.resolver';
 import { DateTimeScalar, JSONScalar } from './scalars';
 
 /** The SDL files of this folder, in name order. */
@@ -19,6 +20,6 @@ export function loadTypeDefs(): string {
 export function createSchema(): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ JSON: JSONScalar, DateTime: DateTimeScalar }, definitionsResolvers, runsResolvers],
+    resolvers: [{ JSON: JSONScalar, DateTime: DateTimeScalar }, definitionsResolvers, runsResolvers, secretsResolvers],
   });
 }

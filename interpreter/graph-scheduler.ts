@@ -1,4 +1,4 @@
-import type { Definition, Step } from '../definition/definition-schema';
+import type { Step } from '../definition/definition-schema';
 import type { StepStatus } from '../definition/step-types';
 import type { ErrorInfo } from './run-types';
 
@@ -32,7 +32,7 @@ export class GraphScheduler {
   readonly states = new Map<string, StepState>();
   private finishedCount = 0;
 
-  constructor(private readonly definition: Definition) {
+  constructor(private readonly definition: { readonly steps: Readonly<Record<string, Step>> }) {
     for (const id of Object.keys(definition.steps)) this.states.set(id, { status: 'PENDING', attempts: 0 });
   }
 

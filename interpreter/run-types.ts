@@ -1,8 +1,25 @@
 import type { Definition } from '../definition/definition-schema';
 import type { AuditEventType, RunStatus, StepStatus } from '../definition/step-types';
 
-/** Who or what triggered a run; recorded on the run and on each of its audit events. */
-export type Actor = { type: 'api' | 'webhook' | 'schedule' | 'test'; id: string };
+/**
+ * Who or what triggered a run; recorded on the run and on each of its audit events. A run started
+ * by a `workflow` step has type `workflow`, the parent run's id, and the step that started it.
+ */
+export type Actor = { type: 'api' | 'webhook' | 'schedule' | 'test' | 'workflow'; id: string; stepId?: string };
+
+/** A definition version pinned when a run was triggered. */
+export type PinnedDefinition = { name: string; version: number; definition: Definition };
+
+/**
+ * The sub-workflow definitions a run may start, pinned when the run was triggered, keyed by
+ * {@link libraryKey} of the reference as written (`send-invoice@latest`, `send-invoice@2`).
+ */
+export type DefinitionLibrary = Record<string, PinnedDefinition>;
+
+/** Key of a sub-workflow reference in a {@link DefinitionLibrary}. */
+export function libraryKey(definition: string, version: number | 'latest' | undefined): string {
+  return `${definition}@${version ?? 'latest'}`;
+}
 
 /**
  * Everything a run needs, fixed when it is triggered: the interpreter never reads the definition
@@ -18,6 +35,10 @@ export type RunSnapshot = {
   trigger: Actor;
   /** ISO-8601 time the run was requested. */
   requestedAt: string;
+  /** Every sub-workflow this run or its children may start; absent in runs started before sub-workflows ran. */
+  library?: DefinitionLibrary;
+  /** 1 for a run started by a trigger, 2 for its child runs, and so on. @default 1 */
+  depth?: number;
 };
 
 /** A failure as stored and shown to users: plain JSON, no stack traces from other machines. */

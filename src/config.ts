@@ -20,7 +20,20 @@ const envSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: z.string().url().optional(),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  TRELLIS_SECRET_KEY: z
+    .string()
+    .refine((text) => decodeKey(text) !== undefined, { error: 'must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)' })
+    .optional(),
+  TRELLIS_STEP_TYPES: z.string().min(1).optional(),
 });
+
+/** Prefix of worker environment variables that serve as secrets (`TRELLIS_SECRET_PAY_TOKEN`). */
+export const SECRET_ENV_PREFIX = 'TRELLIS_SECRET_';
+
+function decodeKey(text: string): Buffer | undefined {
+  const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  return key.length === 32 ? key : undefined;
+}
 
 /** Process configuration, read once from the environment at start-up. */
 export type Config = Readonly<{
@@ -45,6 +58,12 @@ export type Config = Readonly<{
     uiUrl: string | undefined;
     cliPath: string | undefined;
   }>;
+  /** Key of the secret store (AES-256-GCM); `undefined` means: use or create `<dataDir>/secret.key`. */
+  secretKey: Buffer | undefined;
+  /** Secrets from `TRELLIS_SECRET_<NAME>` variables, by name; they serve when the store has no such secret. */
+  environmentSecrets: Readonly<Record<string, string>>;
+  /** Modules whose default export registers custom step types (`TRELLIS_STEP_TYPES`, comma-separated paths). */
+  stepTypeModules: readonly string[];
 }>;
 
 /**
@@ -76,5 +95,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiUrl: e.TEMPORAL_UI_URL ?? embeddedUi,
       cliPath: e.TEMPORAL_CLI_PATH,
     }),
+    secretKey: e.TRELLIS_SECRET_KEY === undefined ? undefined : decodeKey(e.TRELLIS_SECRET_KEY),
+    environmentSecrets: Object.freeze(environmentSecrets(env)),
+    stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),
   });
+}
+
+function environmentSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    // TRELLIS_SECRET_KEY is the store's encryption key, not a secret runs may read.
+    if (!name.startsWith(SECRET_ENV_PREFIX) || name === 'TRELLIS_SECRET_KEY' || value === undefined) continue;
+    secrets[name.slice(SECRET_ENV_PREFIX.length)] = value;
+  }
+  return secrets;
 }

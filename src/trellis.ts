@@ -10,6 +10,10 @@ import { createDatabase } from './db/create-database';
 import type { Database } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { RunService } from './runs/run.service';
+import { loadOrCreateSecretKey } from './secrets/secret-key';
+import { SecretStore } from './secrets/secret-store';
+import type { StepTypeDefinition } from './step-types/define-step-type';
+import { checkStepTypes, loadStepTypes } from './step-types/load-step-types';
 import { startTemporalDevServer } from './temporal/dev-server';
 import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from './temporal/search-attributes';
 import { resolveTemporalCli } from './temporal/temporal-cli';
@@ -19,6 +23,8 @@ export type TrellisOptions = {
   /** A prebuilt interpreter bundle (tests build one); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
   log?: (message: string) => void;
+  /** Custom step types, in addition to those of `config.stepTypeModules`. */
+  stepTypes?: readonly StepTypeDefinition[];
 };
 
 /** A running Trellis process: its addresses, its parts and how to stop it cleanly. */
@@ -62,6 +68,11 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const db = createDatabase(databaseUrl);
     stack.push({ name: 'database pool', stop: () => db.destroy() });
     await migrateToLatest(db);
+    const stepTypes = checkStepTypes([...(await loadStepTypes(config.stepTypeModules)), ...(options.stepTypes ?? [])]);
+    if (!config.secretKey && config.databaseUrl) {
+      log(`warning: TRELLIS_SECRET_KEY is not set; secrets are encrypted with ${path.join(config.dataDir, 'secret.key')}, which other instances do not share`);
+    }
+    const secrets = new SecretStore(db, config.secretKey ?? (await loadOrCreateSecretKey(config.dataDir)), config.environmentSecrets);
 
     let address = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;
@@ -92,6 +103,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         namespace: config.temporal.namespace,
         taskQueue: config.taskQueue,
         db,
+        secrets: (tenantId, names) => secrets.resolve(tenantId, names),
+        stepTypes,
         workflowBundle: options.workflowBundle,
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
@@ -107,7 +120,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       stack.push({ name: 'event hub', stop: () => hub.stop() });
       const temporal = { address, namespace: config.temporal.namespace, uiUrl };
       const api: ApiServer = await createApiServer({
-        services: { db, hub, runs: new RunService({ db, client, taskQueue: config.taskQueue }), temporal },
+        services: { db, hub, runs: new RunService({ db, client, taskQueue: config.taskQueue, stepTypes }), secrets, stepTypes, temporal },
         health: () => checkHealth({ db, connection, temporal }),
         allowRemote: config.allowRemote,
       });

@@ -7,6 +7,7 @@ import { applyCommand } from './commands/apply.command';
 import { cancelCommand } from './commands/cancel.command';
 import { runCommand } from './commands/run.command';
 import { runsCommand } from './commands/runs.command';
+import { signalCommand } from './commands/signal.command';
 import { statusCommand } from './commands/status.command';
 import { validateCommand } from './commands/validate.command';
 import { formatFieldErrors } from './format';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly CliCommand[] = [
   runsCommand,
   statusCommand,
   cancelCommand,
+  signalCommand,
 ];
 
 const GLOBAL_OPTIONS = {
@@ -90,7 +92,7 @@ function commandUsage(command: CliCommand): string {
 }
 
 const FOOTER = [
-  'Definition and input files are JSON (YAML is not supported yet).',
+  'Definition and input files are JSON (.json) or YAML (.yaml, .yml; other names: either).',
   'Exit codes: 0 done; 1 invalid, refused, or a followed run that did not complete;',
   '            2 the API could not be reached.',
 ];

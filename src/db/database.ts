@@ -74,6 +74,17 @@ export interface AuditEventsTable {
   actor: Json;
 }
 
+export interface SecretsTable {
+  tenant_id: string;
+  name: string;
+  /** AES-256-GCM ciphertext of the value; `<tenant>/<name>` is its additional authenticated data. */
+  ciphertext: Buffer;
+  iv: Buffer;
+  auth_tag: Buffer;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
 /** Every table Trellis owns; each row carries the `tenant_id` it belongs to. */
 export interface Database {
   definitions: DefinitionsTable;
@@ -81,6 +92,7 @@ export interface Database {
   runs: RunsTable;
   run_steps: RunStepsTable;
   audit_events: AuditEventsTable;
+  secrets: SecretsTable;
 }
 
 export type DefinitionRow = Selectable<DefinitionsTable>;

@@ -4,17 +4,41 @@ import { embeddedJsonSchemas } from '../../definition/definition-walk';
 import type { Database, DefinitionVersionRow } from '../db/database';
 import { saveDefinitionVersion } from '../db/definitions.repository';
 import { BadUserInputError } from '../errors';
+import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { sha256OfJson } from '../support/canonical-json';
 import { jsonSchemaErrors } from '../support/json-schema';
+import { pinSubWorkflows } from './sub-workflows';
+
+/** What a definition is checked against beyond its own text. */
+export type DefinitionCheckOptions = {
+  /** Custom step types the deployment registered. */
+  stepTypes?: readonly StepTypeDefinition[];
+};
 
 /**
  * Checks a definition document without saving it: the language's own checks, then that every
  * embedded JSON Schema (`input`, step `output`s) compiles.
  */
-export function checkDefinition(spec: unknown): ValidationResult {
-  const result = validateDefinition(spec);
+export function checkDefinition(spec: unknown, options: DefinitionCheckOptions = {}): ValidationResult {
+  const result = validateDefinition(spec, { stepTypes: options.stepTypes });
   if (!result.valid) return result;
   const errors = embeddedJsonSchemas(result.definition).flatMap(({ pointer, schema }) => jsonSchemaErrors(schema, pointer));
+  return errors.length > 0 ? { valid: false, errors } : result;
+}
+
+/**
+ * {@link checkDefinition}, then the checks that need the tenant's other definitions: every
+ * sub-workflow exists, none recurses, and chains stay within the depth limit.
+ */
+export async function checkDefinitionForTenant(
+  db: Kysely<Database>,
+  tenantId: string,
+  spec: unknown,
+  options: DefinitionCheckOptions = {},
+): Promise<ValidationResult> {
+  const result = checkDefinition(spec, options);
+  if (!result.valid) return result;
+  const { errors } = await pinSubWorkflows(db, tenantId, { name: result.definition.name, definition: result.definition });
   return errors.length > 0 ? { valid: false, errors } : result;
 }
 
@@ -27,8 +51,9 @@ export async function saveDefinition(
   db: Kysely<Database>,
   tenantId: string,
   spec: unknown,
+  options: DefinitionCheckOptions = {},
 ): Promise<{ row: DefinitionVersionRow; created: boolean }> {
-  const result = checkDefinition(spec);
+  const result = await checkDefinitionForTenant(db, tenantId, spec, options);
   if (!result.valid) throw new BadUserInputError('invalid definition', result.errors);
   const { definition } = result;
   return saveDefinitionVersion(db, tenantId, definition.name, spec, sha256OfJson(spec), definition.description ?? null);

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Definition } from '../../definition/definition-schema';
-import { cancelRequestedSignal, type CancelRequest } from '../../interpreter/signals';
+import { cancelRequestedSignal, runSignal, type CancelRequest } from '../../interpreter/signals';
 import type { trellisRun } from '../../interpreter/workflows';
 import type { Actor, RunSnapshot } from '../../interpreter/run-types';
 import type { Database, RunRow } from '../db/database';
 import { findDefinition, findVersion } from '../db/definitions.repository';
 import { findRun, insertRun, setTemporalRunId } from '../db/runs.repository';
 import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
+import { walkSteps } from '../../definition/definition-walk';
+import { pinSubWorkflows } from '../definitions/sub-workflows';
+import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { canonicalJson } from '../support/canonical-json';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { validateAgainstSchema } from '../support/json-schema';
@@ -22,7 +25,10 @@ export type StartRunRequest = {
   trigger: Actor;
 };
 
-export type RunServiceOptions = { db: Kysely<Database>; client: Client; taskQueue: string };
+export type RunServiceOptions = { db: Kysely<Database>; client: Client; taskQueue: string; stepTypes?: readonly StepTypeDefinition[] };
+
+/** A `signalRun` request: the signal a `wait` step waits for, and its payload (the step's output). */
+export type SignalRequest = { signal: string; payload?: unknown; actor: Actor };
 
 /** Readable, unique Temporal workflow id of a run (SPEC §3). */
 export function workflowIdOf(tenantId: string, definition: string, runId: string): string {
@@ -60,6 +66,11 @@ export class RunService {
       const errors = validateAgainstSchema(definition.input, input, cacheKey);
       if (errors.length > 0) throw new BadUserInputError(`input does not match the input schema of "${versionRow.name}" v${versionRow.version}`, errors);
     }
+    // Pinned before the run exists, so a run never starts that could not reach its sub-workflows.
+    const pinnedNow = await pinSubWorkflows(db, tenantId, { name: versionRow.name, definition });
+    if (pinnedNow.errors.length > 0) {
+      throw new BadUserInputError(`"${versionRow.name}" v${versionRow.version} cannot start: its sub-workflows changed since it was saved`, pinnedNow.errors);
+    }
     const runId = randomUUID();
     const now = new Date();
     const { row, created } = await insertRun(db, {
@@ -84,12 +95,16 @@ export class RunService {
     // A new run, or a repeat of one whose start may not have reached Temporal (a crash between
     // the insert and the start): starting is idempotent on the workflow id.
     const pinned = created ? versionRow : await findVersion(db, tenantId, row.definition_name, row.definition_version);
+    const pinnedDefinition = pinned!.spec as Definition;
+    const library = created ? pinnedNow.library : (await pinSubWorkflows(db, tenantId, { name: row.definition_name, definition: pinnedDefinition })).library;
     const snapshot: RunSnapshot = {
       runId: row.id,
       tenantId,
       definitionName: row.definition_name,
       definitionVersion: row.definition_version,
-      definition: pinned!.spec as Definition,
+      definition: pinnedDefinition,
+      library,
+      depth: 1,
       input: row.input,
       trigger: row.trigger as Actor,
       requestedAt: row.started_at.toISOString(),
@@ -117,6 +132,35 @@ export class RunService {
     return run;
   }
 
+  /**
+   * Sends a signal to a run's `wait` steps. Deliveries queue in the run until a step waiting for
+   * that name takes them, so a signal may arrive before its step starts.
+   * @throws NotFoundError when the tenant has no such run
+   * @throws BadUserInputError when the run's definition has no `wait` step for that signal
+   * @throws ConflictError when the run has already finished
+   */
+  async signalRun(tenantId: string, runId: string, request: SignalRequest): Promise<RunRow> {
+    const { db, client } = this.options;
+    const run = await findRun(db, tenantId, runId);
+    if (!run) throw new NotFoundError(`run "${runId}"`);
+    const version = await findVersion(db, tenantId, run.definition_name, run.definition_version);
+    const waits = version ? waitSignals(version.spec as Definition) : [];
+    if (!waits.includes(request.signal)) {
+      const known = waits.length > 0 ? `it waits for ${waits.map((name) => `"${name}"`).join(', ')}` : 'it has no wait steps';
+      throw new BadUserInputError(`run ${runId} (${run.definition_name} v${run.definition_version}) has no wait step for signal "${request.signal}": ${known}`, [
+        { path: '/signal', message: `no wait step waits for "${request.signal}"` },
+      ]);
+    }
+    if (run.status !== 'RUNNING') throw new ConflictError(`run ${runId} is ${run.status}: only a running run takes signals`);
+    try {
+      await client.workflow.getHandle(run.workflow_id).signal(runSignal, { signal: request.signal, payload: request.payload ?? null, actor: request.actor });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ConflictError(`run ${runId} has finished: only a running run takes signals`);
+      throw err;
+    }
+    return run;
+  }
+
   private async startWorkflow(workflowId: string, snapshot: RunSnapshot): Promise<string | undefined> {
     try {
       const handle = await this.options.client.workflow.start<typeof trellisRun>('trellisRun', {
@@ -136,4 +180,11 @@ export class RunService {
       throw err;
     }
   }
+}
+
+/** The signal names a definition's `wait` steps wait for, in order of appearance. */
+function waitSignals(definition: Definition): string[] {
+  const names = new Set<string>();
+  for (const { step } of walkSteps(definition.steps)) if (step.type === 'wait') names.add(step.signal);
+  return [...names];
 }

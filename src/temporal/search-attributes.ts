@@ -1,14 +1,8 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES } from '../../interpreter/search-attributes';
 
-/** Search attributes every run carries, so the Temporal Web UI can filter runs. */
-export const SEARCH_ATTRIBUTES = {
-  definition: defineSearchAttributeKey('TrellisDefinition', SearchAttributeType.KEYWORD),
-  version: defineSearchAttributeKey('TrellisVersion', SearchAttributeType.INT),
-  tenant: defineSearchAttributeKey('TrellisTenant', SearchAttributeType.KEYWORD),
-  trigger: defineSearchAttributeKey('TrellisTrigger', SearchAttributeType.KEYWORD),
-} as const;
+export { SEARCH_ATTRIBUTES };
 
 const KEYS = Object.values(SEARCH_ATTRIBUTES);
 

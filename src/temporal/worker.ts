@@ -1,7 +1,9 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { createActivities } from '../../activities';
+import type { SecretResolver } from '../../activities/deferred-values';
 import type { Database } from '../db/database';
+import type { StepTypeDefinition } from '../step-types/define-step-type';
 
 /** The workflow bundle's entry point: everything under `interpreter/`, nothing else. */
 export const WORKFLOWS_PATH = require.resolve('../../interpreter/workflows');
@@ -16,6 +18,8 @@ export type WorkerOptions = {
   namespace: string;
   taskQueue: string;
   db: Kysely<Database>;
+  secrets?: SecretResolver;
+  stepTypes?: readonly StepTypeDefinition[];
   /** A prebuilt bundle (tests build one per process); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
 };
@@ -30,7 +34,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities(options.db),
+    activities: createActivities({ db: options.db, secrets: options.secrets, stepTypes: options.stepTypes }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   return { worker, connection };

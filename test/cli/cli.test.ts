@@ -112,6 +112,22 @@ describe('the trellis CLI', () => {
     expect((await cli('status', runId)).out).toContain('status      CANCELLED');
   });
 
+  it('signals a waiting run, whose wait step takes the payload', async () => {
+    await cli('apply', await writeJson('approval.json', { name: 'cli-approval', steps: { review: { type: 'wait', signal: 'approval' } } }));
+    const runId = /^run +(\S+)$/.exec((await cli('run', 'cli-approval')).out[0]!)![1]!;
+    const { temporal } = (await ctx.gql(`query($id: ID!) { run(id: $id) { temporal { workflowId } } }`, { id: runId })).run;
+
+    const wrong = await cli('signal', runId, 'aproval');
+    expect(wrong.code).toBe(1);
+    expect(wrong.err.join('\n')).toContain('it waits for "approval"');
+    const sent = await cli('signal', runId, 'approval', '--payload', '{"approved": true}');
+    expect(sent).toMatchObject({ code: 0, err: [] });
+    expect(sent.out[0]).toBe(`signal "approval" sent to run ${runId}; \`trellis status ${runId}\` shows where it is`);
+    await ctx.trellis.client.workflow.getHandle(temporal.workflowId).result();
+    const { run } = await ctx.gql(`query($id: ID!) { run(id: $id) { status steps { output } } }`, { id: runId });
+    expect(run).toEqual({ status: 'COMPLETED', steps: [{ output: { approved: true } }] });
+  });
+
   describe('runs', () => {
     const RUN_ROW = /^([0-9a-f-]{36}) +(\S+ v\d+) +(\S+) +(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) +(\S.*)$/;
     // Started oldest first: COMPLETED (v1), FAILED (v1), COMPLETED (v1), RUNNING (v2).
@@ -229,7 +245,7 @@ describe('the trellis CLI', () => {
     const result = await cli('run', 'cli-greeting', '--input', '{"who":');
     expect(result.code).toBe(1);
     expect(result.out).toEqual([]);
-    expect(result.err).toEqual([expect.stringMatching(/^error: --input is not valid JSON: .+/)]);
+    expect(result.err).toEqual([expect.stringMatching(/^error: --input is not valid JSON: line 1, column 8: .+/)]);
   });
 
   it('lists the input schema violations of a run at their JSON pointers and exits 1', async () => {
@@ -239,9 +255,81 @@ describe('the trellis CLI', () => {
     expect(result.err).toContain('  /input/who  is required');
   });
 
-  it('says YAML is not supported yet for a .yaml file', async () => {
-    const result = await cli('validate', path.join(dir, 'order.yaml'));
-    expect(result).toEqual({ code: 1, out: [], err: [expect.stringContaining('YAML is not supported yet')] });
+  describe('YAML files', () => {
+    const greetingYaml = [
+      'name: cli-yaml-greeting',
+      'input: { type: object, required: [who], properties: { who: { type: string } } }',
+      'output: "{% $steps.greet.output %}"',
+      'steps:',
+      '  greet:',
+      '    type: transform',
+      '    value: "{% \'hello \' & $input.who %}"',
+      '',
+    ].join('\n');
+
+    async function writeText(name: string, text: string): Promise<string> {
+      const file = path.join(dir, name);
+      await fs.writeFile(file, text);
+      return file;
+    }
+
+    it('validates and applies a .yaml definition, and the same document as .json keeps its version', async () => {
+      const yamlFile = await writeText('greeting.yaml', greetingYaml);
+      expect(await cli('validate', yamlFile)).toEqual({ code: 0, out: ['✓ cli-yaml-greeting is valid'], err: [] });
+
+      const applied = await cli('apply', yamlFile);
+      expect(applied).toMatchObject({ code: 0, err: [] });
+      expect(applied.out).toEqual([expect.stringMatching(/^cli-yaml-greeting v1 \([0-9a-f]{12}\)$/)]);
+      const asJson = await cli('apply', await writeJson('greeting-yaml.json', {
+        name: 'cli-yaml-greeting',
+        input: { type: 'object', required: ['who'], properties: { who: { type: 'string' } } },
+        output: '{% $steps.greet.output %}',
+        steps: { greet: { type: 'transform', value: "{% 'hello ' & $input.who %}" } },
+      }));
+      expect(asJson).toEqual({ code: 0, out: applied.out, err: [] });
+    });
+
+    it('reads a .yml definition and lists its definition errors at their JSON pointers', async () => {
+      const file = await writeText('broken.yml', 'name: cli-yaml-broken\nsteps:\n  a: { type: transform, needs: [ghost], value: 1 }\n');
+      const result = await cli('validate', file);
+      expect(result.code).toBe(1);
+      expect(result.out).toEqual(['✗ cli-yaml-broken is not valid (1 error):', '  /steps/a/needs/0  needs "ghost", which is not a step']);
+    });
+
+    it('takes the run input as YAML, from --input and from a .yaml --input-file', async () => {
+      await cli('apply', await writeText('greeting-input.yaml', greetingYaml));
+      const inline = await cli('run', 'cli-yaml-greeting', '--input', 'who: Ada', '--follow');
+      expect(inline.code).toBe(0);
+      expect(inline.out.slice(-2)).toEqual(['output:', '"hello Ada"']);
+
+      const fromFile = await cli('run', 'cli-yaml-greeting', '--input-file', await writeText('input.yaml', '# the caller\nwho: Bo\n'), '--follow');
+      expect(fromFile.code).toBe(0);
+      expect(fromFile.out.slice(-2)).toEqual(['output:', '"hello Bo"']);
+    });
+
+    it('names the file, line and column of a YAML syntax error and shows the line, for validate and apply', async () => {
+      const file = await writeText('syntax.yaml', 'name: cli-yaml-syntax\nsteps:\n  a: type: transform\n');
+      for (const command of ['validate', 'apply']) {
+        expect(await cli(command, file)).toEqual({
+          code: 1,
+          out: [],
+          err: [
+            `error: definition file ${file} is not valid YAML: line 3, column 6: Nested mappings are not allowed in compact mappings\n` +
+              '      a: type: transform\n' +
+              '         ^',
+          ],
+        });
+      }
+    });
+
+    it('keeps JSON\'s own message, located, for a .json file that is not JSON', async () => {
+      const file = await writeText('trailing-comma.json', '{\n  "name": "cli-json",\n}\n');
+      expect(await cli('validate', file)).toEqual({
+        code: 1,
+        out: [],
+        err: [`error: definition file ${file} is not valid JSON: line 3, column 1: Expected double-quoted property name\n    }\n    ^`],
+      });
+    });
   });
 
   it('exits 2 with a hint when the API cannot be reached', async () => {
@@ -254,7 +342,7 @@ describe('the trellis CLI', () => {
     const all = await cli('--help');
     expect(all).toMatchObject({ code: 0, err: [] });
     expect(all.out.join('\n')).toMatch(/^Usage: trellis <command> \[options\]/);
-    for (const command of ['validate <file>', 'apply <file>', 'run <definition>', 'runs', 'status <runId>', 'cancel <runId>']) {
+    for (const command of ['validate <file>', 'apply <file>', 'run <definition>', 'runs', 'status <runId>', 'cancel <runId>', 'signal <runId> <signal>']) {
       expect(all.out.join('\n')).toContain(`  ${command} `);
     }
     const run = await cli('help', 'run');

@@ -2,6 +2,7 @@ import { temporal } from '@temporalio/proto';
 import { eventTrail, getRun } from '../support/runs';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestContext, type TestContext } from '../support/test-context';
+import { until } from '../support/until';
 
 let ctx: TestContext;
 let proxy: TcpProxy;
@@ -25,15 +26,6 @@ afterAll(async () => {
   await ctx?.stop();
   await proxy?.stop();
 });
-
-/** Polls `check` every 50 ms until it holds; fails after `limitMs`. */
-async function until(what: string, check: () => Promise<boolean> | boolean, limitMs = 30_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('a PostgreSQL outage', () => {
   it('pauses a run that must record an event and reports itself degraded; the run then resumes and loses nothing', async () => {

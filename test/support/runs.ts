@@ -22,6 +22,9 @@ export type AuditEventView = {
 
 export type RunView = {
   id: string;
+  definition: string;
+  version: number;
+  trigger: any;
   status: string;
   output: any;
   error: any;
@@ -30,15 +33,34 @@ export type RunView = {
   temporal: { workflowId: string; runId: string; uiUrl: string };
 };
 
-/** Saves `spec`, starts a run with `input`, waits for its workflow to close and returns the run. */
-export async function runToEnd(ctx: TestContext, spec: Record<string, unknown>, input: unknown = {}): Promise<RunView> {
-  await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec });
-  const { startRun } = await ctx.gql<{ startRun: { id: string; temporal: { workflowId: string } } }>(
+/** A run just started: its id and its Temporal workflow id. */
+export type StartedRun = { id: string; temporal: { workflowId: string } };
+
+/** Saves `spec` and returns the version saved. */
+export async function save(ctx: TestContext, spec: Record<string, unknown>): Promise<number> {
+  const { saveDefinition } = await ctx.gql<{ saveDefinition: { version: number } }>(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec });
+  return saveDefinition.version;
+}
+
+/** Saves `spec` and starts a run of it with `input`, without waiting for it. */
+export async function startRunOf(ctx: TestContext, spec: Record<string, unknown>, input: unknown = {}): Promise<StartedRun> {
+  await save(ctx, spec);
+  const { startRun } = await ctx.gql<{ startRun: StartedRun }>(
     `mutation($name: String!, $input: JSON) { startRun(definition: $name, input: $input) { id temporal { workflowId } } }`,
     { name: spec.name, input },
   );
-  await ctx.trellis.client.workflow.getHandle(startRun.temporal.workflowId).result().catch(() => undefined);
-  return getRun(ctx, startRun.id);
+  return startRun;
+}
+
+/** Waits for a run's workflow to close and returns the run. */
+export async function finished(ctx: TestContext, run: StartedRun): Promise<RunView> {
+  await ctx.trellis.client.workflow.getHandle(run.temporal.workflowId).result().catch(() => undefined);
+  return getRun(ctx, run.id);
+}
+
+/** Saves `spec`, starts a run with `input`, waits for its workflow to close and returns the run. */
+export async function runToEnd(ctx: TestContext, spec: Record<string, unknown>, input: unknown = {}): Promise<RunView> {
+  return finished(ctx, await startRunOf(ctx, spec, input));
 }
 
 export async function getRun(ctx: TestContext, id: string): Promise<RunView> {

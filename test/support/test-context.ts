@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig } from '../../src/config';
 import { installTemporalLogger } from '../../src/temporal/worker';
+import type { StepTypeDefinition } from '../../src/step-types/define-step-type';
 import { startTrellis, type Trellis } from '../../src/trellis';
 import { graphqlData } from './graphql-client';
 
@@ -19,7 +20,14 @@ export type TestContext = {
  * port. Nothing is shared with other test files but the servers. `rewriteDatabaseUrl` lets a
  * test route Trellis's database connections elsewhere (through a proxy that can cut them).
  */
-export async function createTestContext(options: { rewriteDatabaseUrl?: (url: URL) => URL } = {}): Promise<TestContext> {
+export async function createTestContext(
+  options: {
+    rewriteDatabaseUrl?: (url: URL) => URL;
+    /** Extra environment variables, e.g. `TRELLIS_SECRET_<NAME>`. */
+    env?: Record<string, string>;
+    stepTypes?: readonly StepTypeDefinition[];
+  } = {},
+): Promise<TestContext> {
   // Tests fail activities on purpose; the SDK's warnings about them would drown the results.
   if (!loggerInstalled) {
     installTemporalLogger('ERROR');
@@ -42,12 +50,15 @@ export async function createTestContext(options: { rewriteDatabaseUrl?: (url: UR
     TEMPORAL_ADDRESS: requiredEnv('TEMPORAL_ADDRESS'),
     TEMPORAL_UI_URL: 'http://temporal-ui.test',
     TRELLIS_TASK_QUEUE: `test-${suffix}`,
+    TRELLIS_SECRET_KEY: randomBytes(32).toString('base64'),
     PORT: '0',
+    ...options.env,
   });
   const bundlePath = process.env.TRELLIS_TEST_WORKFLOW_BUNDLE;
   const trellis = await startTrellis(config, {
     workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
     log: () => undefined,
+    stepTypes: options.stepTypes,
   });
   const graphqlUrl = trellis.graphqlUrl!;
   return {

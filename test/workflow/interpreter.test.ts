@@ -207,7 +207,8 @@ describe('the interpreter workflow', () => {
     const run = await runToEnd(ctx, {
       name: 'too-large',
       steps: {
-        big: { type: 'transform', value: "{% $pad('', 1100000, 'x') %}" },
+        // 300 strings of 4,000 characters: each string is small, the output is not.
+        big: { type: 'transform', value: "{% [1..300].($pad('', 4000, 'x')) %}" },
         next: { type: 'transform', needs: ['big'], value: '{% $count($steps.big.output) %}' },
       },
     });

@@ -1,0 +1,59 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { DeferredTemplates } from '../interpreter/deferred-templates';
+import type { StepTypeDefinition } from '../src/step-types/define-step-type';
+import { redactSecrets, resolveDeferred, type SecretResolver } from './deferred-values';
+import { redactFailure } from './http.activity';
+
+/** One attempt of a custom step, as the interpreter hands it over. */
+export type CustomStepCall = {
+  type: string;
+  /** The step's own fields, resolved except for `deferred` strings that read secrets. */
+  config: Record<string, unknown>;
+  deferred?: DeferredTemplates;
+  tenantId: string;
+  runId: string;
+  stepId: string;
+  attempt: number;
+  idempotencyKey: string;
+};
+
+/**
+ * The `runCustomStep` activity: finds the registered step type, checks the resolved config
+ * against its schema (a violation is not retried), and runs it.
+ */
+export function createCustomStepActivity(stepTypes: readonly StepTypeDefinition[], secrets: SecretResolver | undefined) {
+  const registry = new Map(stepTypes.map((type) => [type.name, type]));
+  return async function runCustomStep(call: CustomStepCall): Promise<unknown> {
+    const stepType = registry.get(call.type);
+    if (!stepType) {
+      throw ApplicationFailure.nonRetryable(`step type "${call.type}" is not registered in this worker`, 'UnknownStepType');
+    }
+    let used = new Map<string, string>();
+    try {
+      const resolved = await resolveDeferred(call.config, call.deferred, call.tenantId, secrets);
+      used = resolved.used;
+      const parsed = stepType.config.safeParse(resolved.value);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((issue) => `/${issue.path.join('/')} ${issue.message}`).join('; ');
+        throw ApplicationFailure.nonRetryable(`the resolved config of step "${call.stepId}" does not match step type "${call.type}": ${problems}`, 'ConfigContractViolation');
+      }
+      const output = await stepType.execute(parsed.data, {
+        tenantId: call.tenantId,
+        runId: call.runId,
+        stepId: call.stepId,
+        attempt: call.attempt,
+        idempotencyKey: call.idempotencyKey,
+        signal: Context.current().cancellationSignal,
+      });
+      return redactSecrets(output ?? null, used);
+    } catch (err) {
+      if (Context.current().cancellationSignal.aborted) throw err;
+      if (err instanceof ApplicationFailure) throw redactFailure(err, used);
+      const message = err instanceof Error ? err.message : String(err);
+      const retryable = (err as { retryable?: unknown } | null)?.retryable !== false;
+      const failure = ApplicationFailure.create({ message, type: err instanceof Error && err.name !== 'Error' ? err.name : 'CustomStepError', nonRetryable: !retryable });
+      throw redactFailure(failure, used);
+    }
+  };
+}

@@ -1,0 +1,78 @@
+import { CancellationScope, executeChild, workflowInfo } from '@temporalio/workflow';
+import type { MapAction } from '../definition/definition-schema';
+import type { RunContext, StepBinding } from './run-context';
+
+/**
+ * Items one batch child workflow runs. A `map` step with more items runs them in batches, each a
+ * child workflow, so no workflow has more than this many pending activities or children (Temporal
+ * allows 2,000) and each history stays far below its event and size limits.
+ */
+export const MAP_BATCH_SIZE = 100;
+
+/** A `map` step's fan-out, as a batch workflow receives it: plain JSON. */
+export type MapJob = {
+  context: RunContext;
+  stepId: string;
+  action: MapAction;
+  /** `$steps` of the graph the map step sits in, as they were when it started. */
+  outerSteps: Record<string, StepBinding>;
+  /** Idempotency-key prefix of the graph the map step sits in. */
+  keyPrefix: string;
+};
+
+/** Input of one batch: the job, a slice of its items and where the slice starts. */
+export type MapBatch = { job: MapJob; items: unknown[]; offset: number; concurrency: number };
+
+/** Runs one item; rejects with the item's failure. */
+export type ItemRunner = (item: unknown, index: number) => Promise<unknown>;
+
+/**
+ * Runs `runItem` for every item, at most `maxConcurrency` at a time, and returns the results in
+ * item order. Up to {@link MAP_BATCH_SIZE} items run in this workflow; more are split into batches
+ * run as `trellisMapBatch` child workflows, as many at once as keeps the total within
+ * `maxConcurrency`. The first item to fail cancels the others and fails the whole map.
+ */
+export async function runMap(job: MapJob, items: unknown[], maxConcurrency: number, runItem: ItemRunner): Promise<unknown[]> {
+  if (items.length <= MAP_BATCH_SIZE) return runPool(items.length, maxConcurrency, (index) => runItem(items[index], index));
+  const batchCount = Math.ceil(items.length / MAP_BATCH_SIZE);
+  const parallelBatches = Math.min(batchCount, Math.ceil(maxConcurrency / MAP_BATCH_SIZE));
+  const perBatch = Math.max(1, Math.floor(maxConcurrency / parallelBatches));
+  const { workflowId, taskQueue } = workflowInfo();
+  const results = await runPool(batchCount, parallelBatches, async (batch) => {
+    const offset = batch * MAP_BATCH_SIZE;
+    const input: MapBatch = { job, items: items.slice(offset, offset + MAP_BATCH_SIZE), offset, concurrency: perBatch };
+    return executeChild('trellisMapBatch', {
+      workflowId: `${workflowId}/${job.keyPrefix.slice(job.context.runId.length + 1)}${job.stepId}/batch-${batch}`,
+      taskQueue,
+      args: [input],
+    }) as Promise<unknown[]>;
+  });
+  return results.flat(1);
+}
+
+/**
+ * Runs `count` tasks, at most `concurrency` at a time, keeping results in task order. The first
+ * failure cancels the tasks still running and is rethrown once they have wound down.
+ */
+export async function runPool<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const scope = new CancellationScope();
+  const lane = async (): Promise<void> => {
+    while (next < count && !failure) {
+      const index = next++;
+      try {
+        results[index] = await task(index);
+      } catch (error) {
+        if (!failure) {
+          failure = { error };
+          scope.cancel();
+        }
+      }
+    }
+  };
+  await scope.run(() => Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane)));
+  if (failure) throw failure.error;
+  return results;
+}

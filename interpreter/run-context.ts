@@ -1,0 +1,26 @@
+import type { StepDefaults } from '../definition/definition-schema';
+import type { Actor, DefinitionLibrary } from './run-types';
+
+/** `$run` in expressions. */
+export type RunBinding = { id: string; definition: string; version: number; startedAt: string; attempt: number };
+
+/** `$steps.<id>` in expressions. */
+export type StepBinding = { output: unknown; status: string };
+
+/**
+ * What every step of a run can read and reach, whichever graph it sits in (the run's own, or a
+ * `map` item's inline graph, possibly inside a batch child workflow). Plain JSON, so a batch
+ * workflow receives it as its argument.
+ */
+export type RunContext = {
+  runId: string;
+  tenantId: string;
+  /** Temporal workflow id of the run; batch workflows' ids derive from it. */
+  workflowId: string;
+  input: unknown;
+  run: RunBinding;
+  defaults?: StepDefaults;
+  library: DefinitionLibrary;
+  depth: number;
+  actor: Actor;
+};

@@ -1,0 +1,90 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database';
+
+/** Secret names: what `$secret('NAME')` and `setSecret(name)` accept. */
+export const SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Largest secret value, in bytes of UTF-8. */
+export const MAX_SECRET_BYTES = 16 * 1024;
+
+/** Raised when a run reads secrets that neither the store nor the worker's environment has. */
+export class SecretNotFoundError extends Error {
+  constructor(
+    readonly tenantId: string,
+    readonly names: string[],
+  ) {
+    super(
+      `secret${names.length > 1 ? 's' : ''} ${names.map((n) => `"${n}"`).join(', ')} not set for tenant "${tenantId}": ` +
+        `set ${names.length > 1 ? 'them' : 'it'} with the setSecret mutation, or as TRELLIS_SECRET_<NAME> in the worker's environment`,
+    );
+    this.name = 'SecretNotFoundError';
+  }
+}
+
+/**
+ * Secrets per tenant, encrypted at rest with AES-256-GCM under one 32-byte key; the row's
+ * `<tenant>/<name>` is bound in as additional data, so a ciphertext copied to another row or
+ * tenant does not decrypt. Values from the worker's environment (`TRELLIS_SECRET_<NAME>`) serve
+ * any tenant when the store has no secret of that name.
+ */
+export class SecretStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly key: Buffer,
+    private readonly environment: Readonly<Record<string, string>> = {},
+  ) {
+    if (key.length !== 32) throw new Error(`the secret key must be 32 bytes, got ${key.length}`);
+  }
+
+  /** Creates or replaces a secret. */
+  async set(tenantId: string, name: string, value: string): Promise<void> {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(`${tenantId}/${name}`));
+    const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+    const row = { tenant_id: tenantId, name, ciphertext, iv, auth_tag: cipher.getAuthTag() };
+    await this.db
+      .insertInto('secrets')
+      .values(row)
+      .onConflict((oc) => oc.columns(['tenant_id', 'name']).doUpdateSet({ ciphertext, iv, auth_tag: row.auth_tag, updated_at: new Date() }))
+      .execute();
+  }
+
+  /** @returns whether a stored secret was deleted */
+  async delete(tenantId: string, name: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('secrets').where('tenant_id', '=', tenantId).where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Names of the tenant's stored secrets (never their values). */
+  async names(tenantId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('secrets').select('name').where('tenant_id', '=', tenantId).orderBy('name').execute();
+    return rows.map((row) => row.name);
+  }
+
+  /**
+   * The values of `names` for a tenant: stored secrets first, then the worker's environment.
+   * @throws SecretNotFoundError naming every secret found in neither
+   */
+  async resolve(tenantId: string, names: readonly string[]): Promise<Map<string, string>> {
+    const wanted = [...new Set(names)];
+    const values = new Map<string, string>();
+    if (wanted.length === 0) return values;
+    const rows = await this.db.selectFrom('secrets').selectAll().where('tenant_id', '=', tenantId).where('name', 'in', wanted).execute();
+    for (const row of rows) {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, row.iv);
+      decipher.setAAD(Buffer.from(`${tenantId}/${row.name}`));
+      decipher.setAuthTag(row.auth_tag);
+      values.set(row.name, Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8'));
+    }
+    const missing: string[] = [];
+    for (const name of wanted) {
+      if (values.has(name)) continue;
+      const fromEnvironment = this.environment[name];
+      if (fromEnvironment !== undefined) values.set(name, fromEnvironment);
+      else missing.push(name);
+    }
+    if (missing.length > 0) throw new SecretNotFoundError(tenantId, missing);
+    return values;
+  }
+}

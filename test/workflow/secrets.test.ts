@@ -1,0 +1,124 @@
+import { HttpStub } from '../support/http-stub';
+import { RUN_FIELDS, runToEnd, stepOf } from '../support/runs';
+import { createTestContext, type TestContext } from '../support/test-context';
+
+let ctx: TestContext;
+let stub: HttpStub;
+const output: string[] = [];
+const restores: Array<() => void> = [];
+
+const STORED = 'sk_live_7f3b9c2e4a1d8f6b';
+const FROM_ENV = 'env-token-5d2c8a9e';
+
+beforeAll(async () => {
+  // Everything this process writes, Trellis's and the Temporal SDK's logs included.
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write;
+    restores.push(() => (stream.write = write));
+  }
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    const spy = jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(' ')));
+    restores.push(() => spy.mockRestore());
+  }
+  [ctx, stub] = await Promise.all([createTestContext({ env: { TRELLIS_SECRET_ENV_TOKEN: FROM_ENV } }), new HttpStub().start()]);
+});
+
+afterAll(async () => {
+  await Promise.all([ctx?.stop(), stub?.stop()]);
+  restores.forEach((restore) => restore());
+});
+
+/** Every string in a Temporal history, payloads decoded. */
+function historyText(value: unknown): string {
+  const parts: string[] = [];
+  const visit = (node: unknown): void => {
+    if (typeof node === 'string') parts.push(node);
+    else if (node instanceof Uint8Array) parts.push(Buffer.from(node).toString('utf8'));
+    else if (Array.isArray(node)) node.forEach(visit);
+    else if (node !== null && typeof node === 'object') Object.values(node).forEach(visit);
+  };
+  visit(value);
+  return parts.join('\n');
+}
+
+describe('$secret()', () => {
+  it('reaches the target, and never Temporal history, the audit trail, logs or GraphQL', async () => {
+    await ctx.gql(`mutation { setSecret(name: "PAY_TOKEN", value: "${STORED}") }`);
+    // A careless target that echoes the credentials back, in a success and in a failure.
+    stub.on('POST /charges', (request) => ({ status: 201, body: { id: 'ch_1', echoed: request.headers.authorization, env: request.headers['x-env-token'] } }));
+    stub.on('POST /fails', (request) => ({ status: 500, body: { error: `bad token ${String(request.headers.authorization)}` } }));
+    const spec = {
+      name: 'secret-charge',
+      steps: {
+        charge: {
+          type: 'http',
+          method: 'POST',
+          url: `${stub.url}/charges`,
+          headers: { Authorization: "Bearer {% $secret('PAY_TOKEN') %}", 'X-Env-Token': "{% $secret('ENV_TOKEN') %}" },
+          body: { amount: '{% $input.amount %}', signature: "{% $uppercase($secret('PAY_TOKEN')) %}" },
+        },
+        audit: {
+          type: 'http',
+          needs: ['charge'],
+          method: 'POST',
+          url: `${stub.url}/fails`,
+          headers: { Authorization: "{% $secret('PAY_TOKEN') %}" },
+          retry: { maxAttempts: 1 },
+          onError: 'continue',
+        },
+      },
+    };
+    const run = await runToEnd(ctx, spec, { amount: 12 });
+    expect(run.status).toBe('COMPLETED');
+
+    const [charge] = stub.received('POST /charges');
+    expect(charge!.headers.authorization).toBe(`Bearer ${STORED}`);
+    expect(charge!.headers['x-env-token']).toBe(FROM_ENV);
+    expect(charge!.body).toEqual({ amount: 12, signature: STORED.toUpperCase() });
+    // What the target echoed is redacted before it becomes the step's output.
+    expect(stepOf(run, 'charge').output.body).toMatchObject({ echoed: 'Bearer [secret PAY_TOKEN]', env: '[secret ENV_TOKEN]' });
+    expect(stepOf(run, 'audit').error.details.body).toEqual({ error: 'bad token [secret PAY_TOKEN]' });
+
+    const history = await ctx.trellis.client.workflow.getHandle(`default/secret-charge/${run.id}`).fetchHistory();
+    const stored = await ctx.trellis.db.selectFrom('audit_events').selectAll().where('run_id', '=', run.id).execute();
+    const indexed = await ctx.trellis.db.selectFrom('run_steps').selectAll().where('run_id', '=', run.id).execute();
+    const secretRows = await ctx.trellis.db.selectFrom('secrets').selectAll().execute();
+    const { run: viaGraphql } = await ctx.gql(`query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`, { id: run.id });
+    const { secrets } = await ctx.gql(`{ secrets { name } }`);
+    const places = {
+      'Temporal history': historyText(history),
+      'the audit trail': JSON.stringify(stored),
+      'the run index': JSON.stringify(indexed),
+      'the secrets table': historyText(secretRows),
+      logs: output.join('\n'),
+      GraphQL: JSON.stringify([viaGraphql, secrets]),
+    };
+    for (const [place, text] of Object.entries(places)) {
+      for (const secret of [STORED, FROM_ENV, STORED.toUpperCase()]) {
+        expect({ place, leaks: text.includes(secret) }).toEqual({ place, leaks: false });
+      }
+    }
+    // The searches looked at real content: the history does hold the run's requests.
+    expect(places['Temporal history']).toContain(`${stub.url}/charges`);
+    expect(secrets).toEqual([{ name: 'PAY_TOKEN' }]);
+  });
+
+  it('fails the step, not retried, naming the secret that is not set', async () => {
+    const run = await runToEnd(ctx, {
+      name: 'secret-missing',
+      steps: { call: { type: 'http', url: `${stub.url}/charges`, headers: { Authorization: "{% $secret('NOT_SET') %}" } } },
+    });
+    expect(run.status).toBe('FAILED');
+    expect(stepOf(run, 'call')).toMatchObject({ attempts: 1, error: { type: 'SecretNotFoundError', message: expect.stringContaining('secret "NOT_SET" not set for tenant "default"') } });
+  });
+
+  it('is write-only: deleteSecret removes it and no query returns a value', async () => {
+    await ctx.gql(`mutation { setSecret(name: "TEMP", value: "temporary-value") }`);
+    expect(await ctx.gql(`mutation { deleteSecret(name: "TEMP") }`)).toEqual({ deleteSecret: true });
+    expect(await ctx.gql(`mutation { deleteSecret(name: "TEMP") }`)).toEqual({ deleteSecret: false });
+  });
+});
