@@ -37,12 +37,15 @@ export async function runMap(job: MapJob, items: unknown[], maxConcurrency: numb
   const batchCount = Math.ceil(items.length / MAP_BATCH_SIZE);
   const parallelBatches = Math.min(batchCount, Math.ceil(maxConcurrency / MAP_BATCH_SIZE));
   const perBatch = Math.max(1, Math.floor(maxConcurrency / parallelBatches));
-  const { workflowId, taskQueue } = workflowInfo();
+  const { taskQueue } = workflowInfo();
+  // Derived from the run, not from workflowInfo(): a batch inside a batch gets a unique id too,
+  // and the id is the same whichever workflow replays the history.
+  const stepPath = `${job.keyPrefix.slice(job.context.runId.length + 1)}${job.stepId}`;
   const results = await runPool(batchCount, parallelBatches, async (batch) => {
     const offset = batch * MAP_BATCH_SIZE;
     const input: MapBatch = { job, items: items.slice(offset, offset + MAP_BATCH_SIZE), offset, concurrency: perBatch };
     return executeChild('trellisMapBatch', {
-      workflowId: `${workflowId}/${job.keyPrefix.slice(job.context.runId.length + 1)}${job.stepId}/batch-${batch}`,
+      workflowId: `${job.context.workflowId}/${stepPath}/batch-${batch}`,
       taskQueue,
       args: [input],
     }) as Promise<unknown[]>;

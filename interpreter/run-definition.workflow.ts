@@ -1,4 +1,4 @@
-import { CancellationScope, CancelledFailure, ApplicationFailure, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, patched, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CompensateAction } from '../definition/definition-schema';
 import type { RunStatus } from '../definition/step-types';
@@ -40,6 +40,8 @@ class RunInterpreter {
   private readonly actions: StepActions;
   private readonly graph: GraphRunner;
   private seq = 0;
+  /** The last audit write; each waits for the one before it (see emit). */
+  private auditChain: Promise<unknown> = Promise.resolve();
   private cancelRequest: CancelRequest | undefined;
 
   constructor(private readonly snapshot: RunSnapshot) {
@@ -47,7 +49,8 @@ class RunInterpreter {
     this.context = {
       runId: snapshot.runId,
       tenantId: snapshot.tenantId,
-      workflowId: info.workflowId,
+      // The id the run was started with (see workflowIdOf); replays see the same one.
+      workflowId: `${snapshot.tenantId}/${snapshot.definitionName}/${snapshot.runId}`,
       input: snapshot.input,
       run: {
         id: snapshot.runId,
@@ -161,7 +164,13 @@ class RunInterpreter {
     }
   }
 
-  /** Records an audit event before the run moves on; never cancelled, so a cancelled run still records why. */
+  /**
+   * Records an audit event before the run moves on; never cancelled, so a cancelled run still
+   * records why. Writes go one at a time, in seq order: when parallel steps each wait for their
+   * own write, a replay may resolve several local activities in one activation where the first
+   * execution resolved them in several, and the steps would then issue their commands in
+   * another order (a nondeterminism error). One write at a time resolves the same way in both.
+   */
   private emit(event: GraphEvent): Promise<void> {
     const full: AuditEventInput = {
       ...event,
@@ -171,6 +180,11 @@ class RunInterpreter {
       at: new Date().toISOString(),
       actor: this.snapshot.trigger,
     };
-    return CancellationScope.nonCancellable(() => audit.recordAuditEvent(full));
+    const record = (): Promise<void> => CancellationScope.nonCancellable(() => audit.recordAuditEvent(full));
+    // Runs started before writes were serialised replay their concurrent writes as they were.
+    if (!patched('trellis-serial-audit')) return record();
+    const write = this.auditChain.then(record);
+    this.auditChain = write.catch(() => undefined);
+    return write;
   }
 }

@@ -11,7 +11,7 @@ import globalSetup from '../support/global-setup';
 import globalTeardown from '../support/global-teardown';
 import { HttpStub } from '../support/http-stub';
 import { temporal } from '@temporalio/proto';
-import { getRun, runToEnd, type RunView } from '../support/runs';
+import { finished, getRun, save, startRunOf, type RunView } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
@@ -24,6 +24,10 @@ type Scenario = {
   expectedStatus: string;
   /** Cancel the run, with this reason, once its first durable timer has started. */
   cancelWithReason?: string;
+  /** Definitions the run starts as sub-workflows, saved before it. */
+  children?: Array<Record<string, unknown>>;
+  /** Signals sent right after the run starts (they queue until their wait steps take them). */
+  signals?: Array<{ signal: string; payload: unknown }>;
 };
 
 const SCENARIOS: Scenario[] = [
@@ -131,6 +135,27 @@ const SCENARIOS: Scenario[] = [
     expectedStatus: 'CANCELLED',
     cancelWithReason: 'recorded for replay',
   },
+  {
+    // A signal taken by a wait step, a child run, a map of http actions and a map large enough
+    // (120 items) to run in two batch child workflows.
+    name: 'wait-workflow-map',
+    routes: (stub) => {
+      stub.on('POST /label', (request) => ({ body: { label: `item-${String((request.body as { n: unknown }).n)}` } }));
+    },
+    children: [{ name: 'history-child', output: '{% $input.n * 10 %}', steps: { noop: { type: 'transform', value: null } } }],
+    signals: [{ signal: 'approval', payload: { approved: true } }],
+    spec: (url) => ({
+      name: 'history-wait-workflow-map',
+      output: { child: '{% $steps.child.output %}', labels: '{% $steps.labels.output.body.label %}', total: '{% $sum($steps.many.output) %}' },
+      steps: {
+        review: { type: 'wait', signal: 'approval', timeout: '1h' },
+        child: { type: 'workflow', needs: ['review'], definition: 'history-child', input: { n: 4 } },
+        labels: { type: 'map', needs: ['review'], items: '{% [1..3] %}', maxConcurrency: 2, do: { type: 'http', method: 'POST', url: `${url}/label`, body: { n: '{% $item %}' } } },
+        many: { type: 'map', needs: ['review'], items: '{% [1..120] %}', maxConcurrency: 200, do: { steps: { double: { type: 'transform', value: '{% $item * 2 %}' } }, output: '{% $steps.double.output %}' } },
+      },
+    }),
+    expectedStatus: 'COMPLETED',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;
@@ -138,7 +163,17 @@ const HISTORIES_DIR = __dirname;
 async function record(ctx: TestContext, stub: HttpStub, scenario: Scenario): Promise<string> {
   scenario.routes(stub);
   const spec = scenario.spec(stub.url);
-  const run = scenario.cancelWithReason === undefined ? await runToEnd(ctx, spec, scenario.input ?? {}) : await runAndCancel(ctx, spec, scenario);
+  for (const child of scenario.children ?? []) await save(ctx, child);
+  let run: RunView;
+  if (scenario.cancelWithReason !== undefined) {
+    run = await runAndCancel(ctx, spec, scenario);
+  } else {
+    const started = await startRunOf(ctx, spec, scenario.input ?? {});
+    for (const { signal, payload } of scenario.signals ?? []) {
+      await ctx.gql(`mutation($id: ID!, $signal: String!, $payload: JSON) { signalRun(id: $id, signal: $signal, payload: $payload) { id } }`, { id: started.id, signal, payload });
+    }
+    run = await finished(ctx, started);
+  }
   if (run.status !== scenario.expectedStatus) {
     throw new Error(`${scenario.name}: run ended ${run.status}, expected ${scenario.expectedStatus}: ${JSON.stringify(run.error)}`);
   }
