@@ -1,11 +1,9 @@
-import { findExpressions } from '../definition/expression';
+import { findExpressions, referencedSecrets } from '../definition/expression';
 import { evaluateTemplate } from '../definition/template';
 import { DEFERRED_MARK, type DeferredTemplates } from '../interpreter/deferred-templates';
 
 /** Looks up a tenant's secrets by name (see `SecretStore.resolve`). */
 export type SecretResolver = (tenantId: string, names: readonly string[]) => Promise<Map<string, string>>;
-
-const SECRET_NAME = /\$secret\s*\(\s*(?:'([^']*)'|"([^"]*)")\s*\)/g;
 
 /**
  * Resolves, inside an activity, the strings the workflow deferred because they read `$secret()`,
@@ -21,9 +19,7 @@ export async function resolveDeferred<T>(
 ): Promise<{ value: T; used: Map<string, string> }> {
   if (!deferred) return { value, used: new Map() };
   if (!secrets || !tenantId) throw new Error('this worker cannot resolve secrets');
-  const names = deferred.templates.flatMap((text) =>
-    findExpressions(text).flatMap((location) => [...location.source.matchAll(SECRET_NAME)].map((match) => match[1] ?? match[2] ?? '')),
-  );
+  const names = deferred.templates.flatMap((text) => findExpressions(text).flatMap((location) => referencedSecrets(location.source)));
   const used = await secrets(tenantId, names);
   const secret = (name: unknown): string => {
     const found = typeof name === 'string' ? used.get(name) : undefined;

@@ -12,9 +12,8 @@ function checkName(name: string): void {
 
 export const secretsResolvers = {
   Query: {
-    async secrets(_: unknown, _args: unknown, ctx: GraphQLContext) {
-      const rows = await ctx.db.selectFrom('secrets').select(['name', 'updated_at']).where('tenant_id', '=', ctx.tenantId).orderBy('name').execute();
-      return rows.map((row) => ({ name: row.name, updatedAt: row.updated_at }));
+    secrets(_: unknown, _args: unknown, ctx: GraphQLContext) {
+      return ctx.secrets.list(ctx.tenantId);
     },
   },
   Mutation: {

@@ -2,8 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database';
 
-/** Secret names: what `$secret('NAME')` and `setSecret(name)` accept. */
-export const SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+export { SECRET_NAME_PATTERN } from '../../definition/expression';
 /** Largest secret value, in bytes of UTF-8. */
 export const MAX_SECRET_BYTES = 16 * 1024;
 
@@ -56,10 +55,10 @@ export class SecretStore {
     return Number(result.numDeletedRows) > 0;
   }
 
-  /** Names of the tenant's stored secrets (never their values). */
-  async names(tenantId: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('secrets').select('name').where('tenant_id', '=', tenantId).orderBy('name').execute();
-    return rows.map((row) => row.name);
+  /** The tenant's stored secrets by name, with when each was last set (never their values). */
+  async list(tenantId: string): Promise<Array<{ name: string; updatedAt: Date }>> {
+    const rows = await this.db.selectFrom('secrets').select(['name', 'updated_at']).where('tenant_id', '=', tenantId).orderBy('name').execute();
+    return rows.map((row) => ({ name: row.name, updatedAt: row.updated_at }));
   }
 
   /**
