@@ -15,14 +15,20 @@ export async function insertRun(db: Kysely<Database>, run: NewRun): Promise<{ ro
     .returningAll()
     .executeTakeFirst();
   if (inserted) return { row: inserted, created: true };
-  const existing = await db
+  const existing = await findRunByIdempotencyKey(db, run.tenant_id, run.definition_name, run.idempotency_key ?? '');
+  if (!existing) throw new Error(`run with idempotency key "${run.idempotency_key}" conflicted on insert but cannot be found`);
+  return { row: existing, created: false };
+}
+
+/** The tenant's run of `definition` started with `idempotencyKey`, if any. */
+export function findRunByIdempotencyKey(db: Kysely<Database>, tenantId: string, definition: string, idempotencyKey: string): Promise<RunRow | undefined> {
+  return db
     .selectFrom('runs')
     .selectAll()
-    .where('tenant_id', '=', run.tenant_id)
-    .where('definition_name', '=', run.definition_name)
-    .where('idempotency_key', '=', run.idempotency_key ?? null)
-    .executeTakeFirstOrThrow();
-  return { row: existing, created: false };
+    .where('tenant_id', '=', tenantId)
+    .where('definition_name', '=', definition)
+    .where('idempotency_key', '=', idempotencyKey)
+    .executeTakeFirst();
 }
 
 export function findRun(db: Kysely<Database>, tenantId: string, id: string): Promise<RunRow | undefined> {

@@ -7,7 +7,7 @@ import type { trellisRun } from '../../interpreter/workflows';
 import type { Actor, RunSnapshot } from '../../interpreter/run-types';
 import type { Database, RunRow } from '../db/database';
 import { findDefinition, findVersion } from '../db/definitions.repository';
-import { findRun, insertRun, setTemporalRunId } from '../db/runs.repository';
+import { findRun, findRunByIdempotencyKey, insertRun, setTemporalRunId } from '../db/runs.repository';
 import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
 import { walkSteps } from '../../definition/definition-walk';
 import { pinSubWorkflows } from '../definitions/sub-workflows';
@@ -68,7 +68,10 @@ export class RunService {
     }
     // Pinned before the run exists, so a run never starts that could not reach its sub-workflows.
     const pinnedNow = await pinSubWorkflows(db, tenantId, { name: versionRow.name, definition });
-    if (pinnedNow.errors.length > 0) {
+    // A repeat of a started run returns that run, whatever its sub-workflows have become since.
+    const isRepeat = async (): Promise<boolean> =>
+      !!request.idempotencyKey && (await findRunByIdempotencyKey(db, tenantId, versionRow.name, request.idempotencyKey)) !== undefined;
+    if (pinnedNow.errors.length > 0 && !(await isRepeat())) {
       throw new BadUserInputError(`"${versionRow.name}" v${versionRow.version} cannot start: its sub-workflows changed since it was saved`, pinnedNow.errors);
     }
     const runId = randomUUID();

@@ -296,3 +296,20 @@ describe('other step options', () => {
     expect(stepOf(run, 'fetch').error).toMatchObject({ type: 'ContractViolation', message: 'output of step "fetch" does not match its schema: /body/id must be string' });
   });
 });
+
+describe('startRun with an idempotencyKey', () => {
+  it('returns the run it started even when the sub-workflows have since grown too deep to start anew', async () => {
+    await save(ctx, { name: 'grow-c', steps: { x: { type: 'transform', value: 1 } } });
+    await save(ctx, { name: 'grow-p', steps: { c: { type: 'workflow', definition: 'grow-c' }, hold: { type: 'wait', signal: 'go' } } });
+    const START = `mutation { startRun(definition: "grow-p", idempotencyKey: "k-1") { id } }`;
+    const first = await ctx.gql(START);
+    await save(ctx, { name: 'grow-e', steps: { x: { type: 'transform', value: 1 } } });
+    await save(ctx, { name: 'grow-d', steps: { e: { type: 'workflow', definition: 'grow-e' } } });
+    await save(ctx, { name: 'grow-c', steps: { d: { type: 'workflow', definition: 'grow-d' } } });
+
+    expect(await ctx.gql(START)).toEqual(first);
+    const fresh = await graphqlResponse(ctx.graphqlUrl, `mutation { startRun(definition: "grow-p", idempotencyKey: "k-2") { id } }`);
+    expect(fresh.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', errors: [{ path: '/steps/c', message: expect.stringContaining('nest 4 deep') }] });
+    await ctx.gql(SIGNAL, { id: first.startRun.id, signal: 'go' });
+  });
+});
