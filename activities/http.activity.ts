@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeferredTemplates } from '../interpreter/deferred-templates';
@@ -25,7 +26,29 @@ export type HttpResponse = { status: number; headers: Record<string, string>; bo
 /** Bodies larger than this fail the step: they would bloat Temporal history (2 MB payload limit). */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
+/**
+ * `details[0]` of the `HttpStatusError` a non-expected status fails with. Small whatever the
+ * body's size: it reaches Temporal history, the audit trail and GraphQL.
+ */
+export type HttpStatusErrorDetails = {
+  status: number;
+  /** The parsed JSON value (or text) when its JSON text is at most {@link MAX_ERROR_BODY_CHARS} long, otherwise the raw text's first {@link MAX_ERROR_BODY_CHARS} characters. */
+  body: unknown;
+  /** Present when `body` is an excerpt. */
+  bodyTruncated?: true;
+  /** How long the target asked to wait before the next attempt (`Retry-After` on a 408, 429 or 503), at most {@link MAX_RETRY_AFTER_MS}. */
+  retryAfterMs?: number;
+};
+
+/** Longest body kept in a failure's details. */
+export const MAX_ERROR_BODY_CHARS = 2048;
+
+/** Longest `Retry-After` honoured: a target asking for more must not park a step for days. */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
 const RETRYABLE_4XX = new Set([408, 429]);
+const RETRY_AFTER_STATUSES = new Set([408, 429, 503]);
+const MESSAGE_EXCERPT_CHARS = 200;
 
 /** The `httpRequest` activity, able to resolve the secrets a request reads. */
 export function createHttpActivity(secrets: SecretResolver | undefined): (request: HttpRequest) => Promise<HttpResponse> {
@@ -35,7 +58,7 @@ export function createHttpActivity(secrets: SecretResolver | undefined): (reques
       const { deferred, tenantId, ...rest } = request;
       const resolved = await resolveDeferred(rest, deferred, tenantId, secrets);
       used = resolved.used;
-      return redactSecrets(await httpRequest(resolved.value), used);
+      return redactSecrets(await httpRequest(resolved.value, (text) => redactSecrets(text, used)), used);
     } catch (err) {
       if (Context.current().cancellationSignal.aborted) throw err;
       throw redactFailure(err, used);
@@ -61,10 +84,15 @@ export function redactFailure(err: unknown, used: ReadonlyMap<string, string>): 
 
 /**
  * Performs one HTTP request (one attempt: the interpreter owns retries, so that every attempt is
- * audited). Non-2xx answers (unless `expectStatus` lists them) fail; 4xx other than 408 and 429
- * fail with a non-retryable `HttpStatusError`, 5xx and network errors with a retryable one.
+ * audited). Non-2xx answers (unless `expectStatus` lists them) fail with an `HttpStatusError`
+ * whose message carries the status and a body excerpt and whose `details[0]` is
+ * {@link HttpStatusErrorDetails}; 4xx other than 408 and 429 are non-retryable, 5xx retryable.
+ * @param redactText applied to the response text before excerpts are cut from it, so that a
+ * secret the target echoes is not cut in half where the later, whole-value redaction misses it
+ * @throws `HttpNetworkError` (retryable) when no answer arrives, `HttpResponseTooLarge` and
+ * `HttpRequestError` (non-retryable) for an oversized body or an unusable url
  */
-export async function httpRequest(request: HttpRequest): Promise<HttpResponse> {
+export async function httpRequest(request: HttpRequest, redactText: (text: string) => string = (text) => text): Promise<HttpResponse> {
   const url = buildUrl(request);
   const method = request.method.toUpperCase();
   const headers = new Headers(request.headers ?? {});
@@ -93,16 +121,80 @@ export async function httpRequest(request: HttpRequest): Promise<HttpResponse> {
   const result: HttpResponse = { status: response.status, headers: Object.fromEntries(response.headers), body: parsed };
 
   if (!isExpected(response.status, request.expectStatus)) {
-    const message = `${method} ${url.origin}${url.pathname} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-    const nonRetryable = response.status >= 400 && response.status < 500 && !RETRYABLE_4XX.has(response.status);
-    throw ApplicationFailure.create({
-      message,
-      type: 'HttpStatusError',
-      nonRetryable,
-      details: [{ status: response.status, body: typeof parsed === 'string' ? parsed.slice(0, 2048) : parsed }],
-    });
+    const status = response.status;
+    const statusText = response.statusText || STATUS_CODES[status] || '';
+    const shown = redactText(text);
+    const excerpt = shown.replace(/\s+/g, ' ').trim();
+    const message = `${method} ${url.origin}${url.pathname} answered ${status}${statusText ? ` ${statusText}` : ''}${excerpt ? `: ${cut(excerpt, MESSAGE_EXCERPT_CHARS)}` : ''}`;
+    const details: HttpStatusErrorDetails = { status, body: parsed };
+    if ((typeof parsed === 'string' ? parsed.length : JSON.stringify(parsed).length) > MAX_ERROR_BODY_CHARS) {
+      details.body = cut(shown, MAX_ERROR_BODY_CHARS, '');
+      details.bodyTruncated = true;
+    }
+    if (RETRY_AFTER_STATUSES.has(status)) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+      if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
+    }
+    const nonRetryable = status >= 400 && status < 500 && !RETRYABLE_4XX.has(status);
+    throw ApplicationFailure.create({ message, type: 'HttpStatusError', nonRetryable, details: [details] });
   }
   return result;
+}
+
+/** The first `max` characters of `text` (not splitting a surrogate pair), with `ellipsis` when cut. */
+function cut(text: string, max: number, ellipsis = '…'): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return text.slice(0, end) + ellipsis;
+}
+
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTH = `(${MONTHS.join('|')})`;
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+// The three HTTP-date forms recipients must accept (RFC 9110 §5.6.7).
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+const RFC850_DATE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
+
+/**
+ * Reads a `Retry-After` value, delta-seconds (`120`) or an HTTP-date
+ * (`Wed, 21 Oct 2015 07:28:00 GMT`), as milliseconds from `now`.
+ * @returns a non-negative integer at most {@link MAX_RETRY_AFTER_MS} (0 for a date in the past),
+ * or `undefined` when the value is missing or unparsable
+ */
+export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
+  const at = parseHttpDate(text, now);
+  if (at === undefined) return undefined;
+  return Math.min(Math.max(0, Math.ceil(at - now)), MAX_RETRY_AFTER_MS);
+}
+
+/** Milliseconds since the epoch of an HTTP-date in any of its three forms, or `undefined`. */
+function parseHttpDate(text: string, now: number): number | undefined {
+  let fields: { day: string; month: string; year: number; time: string[] } | undefined;
+  const imf = IMF_FIXDATE.exec(text);
+  const rfc850 = RFC850_DATE.exec(text);
+  const asctime = ASCTIME_DATE.exec(text);
+  if (imf) {
+    fields = { day: imf[1]!, month: imf[2]!, year: Number(imf[3]), time: imf.slice(4, 7) };
+  } else if (rfc850) {
+    // A two-digit year more than 50 years ahead means the most recent past year ending so.
+    const currentYear = new Date(now).getUTCFullYear();
+    const year = Math.floor(currentYear / 100) * 100 + Number(rfc850[3]);
+    fields = { day: rfc850[1]!, month: rfc850[2]!, year: year > currentYear + 50 ? year - 100 : year, time: rfc850.slice(4, 7) };
+  } else if (asctime) {
+    fields = { day: asctime[2]!.trim(), month: asctime[1]!, year: Number(asctime[6]), time: asctime.slice(3, 6) };
+  }
+  if (!fields) return undefined;
+  const [hour, minute, second] = fields.time.map(Number) as [number, number, number];
+  const day = Number(fields.day);
+  const date = new Date(Date.UTC(fields.year, MONTHS.indexOf(fields.month), day, hour, minute, second));
+  // Date.UTC rolls 31 Feb over into March and 25:00 into the next day; neither is a date.
+  if (date.getUTCDate() !== day || date.getUTCHours() !== hour || date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second) return undefined;
+  return date.getTime();
 }
 
 function buildUrl(request: HttpRequest): URL {
@@ -148,9 +240,12 @@ async function readCapped(response: Response, what: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** `application/json`, `text/json` and any `+json` type (`application/problem+json`, `application/vnd.api+json`). */
+const JSON_MEDIA_TYPE = /^(?:application|text)\/(?:[\w.!#$&^`|~-]+\+)?json$/i;
+
 function parseBody(text: string, contentType: string | null): unknown {
   if (text === '') return null;
-  if (contentType && /\bjson\b/i.test(contentType)) {
+  if (contentType && JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim())) {
     try {
       return JSON.parse(text) as unknown;
     } catch {
