@@ -228,6 +228,9 @@ function definitionSchemaOver(steps: z.ZodType<Record<string, Step>>) {
     input: jsonSchemaObject.optional().describe("A JSON Schema for the run's input"),
     output: jsonValueSchema.optional().describe("The run's output; may reference any step"),
     defaults: stepDefaultsSchema.optional(),
+    timeout: durationSchema
+      .optional()
+      .describe('Longest the whole run may take; past it, running steps are cancelled, succeeded ones compensated, and the run ends TIMED_OUT'),
     steps,
   });
 }

@@ -31,7 +31,7 @@ type DefinitionNode = ReturnType<typeof definitionNode>;
  * a client read from a file), anything else is the document itself.
  * @throws BadUserInputError with the syntax error at path "" (the text's line and column in its message)
  */
-function specDocument(spec: unknown): unknown {
+export function specDocument(spec: unknown): unknown {
   if (typeof spec !== 'string') return spec;
   try {
     return parseDocumentText(spec);

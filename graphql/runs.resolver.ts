@@ -1,6 +1,8 @@
 import type { Definition } from '../definition/definition-schema';
 import { FINAL_AUDIT_EVENT_TYPES, FINAL_RUN_STATUSES } from '../definition/step-types';
-import type { AuditEventRow, RunRow } from '../src/db/database';
+import type { AuditEventRow, RunRow, RunStepRow } from '../src/db/database';
+import type { RetryPreview } from '../src/runs/run.service';
+import { specDocument } from './definitions.resolver';
 import { findVersion } from '../src/db/definitions.repository';
 import { findRun, listEvents, listRunSteps, listRuns, type RunFilter } from '../src/db/runs.repository';
 import { NotFoundError } from '../src/errors';
@@ -61,6 +63,15 @@ export const runsResolvers = {
       const actor: Actor = { type: 'api', id: ctx.tenantId };
       return ctx.runs.cancelRun(ctx.tenantId, args.id, args.reason ? { reason: args.reason, actor } : { actor });
     },
+    retryRun(_: unknown, args: { id: string; fromStep?: string | null; dryRun?: boolean | null }, ctx: GraphQLContext) {
+      if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
+      const actor: Actor = { type: 'api', id: ctx.tenantId };
+      return ctx.runs.retryRun(ctx.tenantId, args.id, { fromStep: args.fromStep, dryRun: args.dryRun, actor });
+    },
+    testRun(_: unknown, args: { spec: unknown; input?: unknown; mocks?: unknown }, ctx: GraphQLContext) {
+      const actor: Actor = { type: 'test', id: ctx.tenantId };
+      return ctx.runs.testRun(ctx.tenantId, { spec: specDocument(args.spec), input: args.input, mocks: args.mocks, actor });
+    },
     signalRun(_: unknown, args: { id: string; signal: string; payload?: unknown }, ctx: GraphQLContext) {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
       const actor: Actor = { type: 'api', id: ctx.tenantId };
@@ -94,19 +105,19 @@ export const runsResolvers = {
     startedAt: (run: RunRow) => run.started_at,
     finishedAt: (run: RunRow) => run.finished_at,
     retryOf: (run: RunRow) => run.retry_of,
+    retryPlan: (run: RunRow) => run.retry_plan,
     temporal: (run: RunRow, _: unknown, ctx: GraphQLContext) => ({
       workflowId: run.workflow_id,
       runId: run.temporal_run_id,
       uiUrl: temporalUiUrl(ctx.temporal.uiUrl, ctx.temporal.namespace, run.workflow_id, run.temporal_run_id),
     }),
-    async steps(run: RunRow, _: unknown, ctx: GraphQLContext) {
-      const [version, rows] = await Promise.all([
-        findVersion(ctx.db, run.tenant_id, run.definition_name, run.definition_version),
-        listRunSteps(ctx.db, run.id),
+    async steps(run: RunRow | RetryPreview, _: unknown, ctx: GraphQLContext) {
+      const [definition, rows] = await Promise.all([
+        run.spec !== null ? (run.spec as Definition) : findVersion(ctx.db, run.tenant_id, run.definition_name, run.definition_version).then((v) => v?.spec as Definition | undefined),
+        'preview' in run ? previewSteps(run) : listRunSteps(ctx.db, run.id),
       ]);
       const byId = new Map(rows.map((row) => [row.step_id, row]));
-      const steps = (version?.spec as Definition | undefined)?.steps ?? {};
-      return Object.entries(steps).map(([id, step]) => {
+      return Object.entries(definition?.steps ?? {}).map(([id, step]) => {
         const row = byId.get(id);
         return {
           id,
@@ -128,6 +139,19 @@ export const runsResolvers = {
     },
   },
 };
+
+/** The steps of a retry preview as the plan has them: reused ones SUCCEEDED with their outputs, the rest PENDING. */
+function previewSteps(preview: RetryPreview): Array<Pick<RunStepRow, 'step_id' | 'status' | 'attempts' | 'started_at' | 'finished_at' | 'output' | 'error'>> {
+  return (preview.retry_plan?.reused ?? []).map(({ stepId, output }) => ({
+    step_id: stepId,
+    status: 'SUCCEEDED',
+    attempts: 0,
+    started_at: null,
+    finished_at: null,
+    output,
+    error: null,
+  }));
+}
 
 /**
  * Yields a run's events after `afterSeq` in `seq` order, then live ones, and ends after the run's

@@ -8,9 +8,9 @@ import { deferSecretTemplates, type DeferredTemplates } from './deferred-templat
 import { GraphScheduler } from './graph-scheduler';
 import { resolveHttpRequest } from './http-request';
 import { runMap, type MapJob } from './map-step';
-import { backoff, effectivePolicy, withPolicy } from './retry-policy';
+import { effectivePolicy, retryDelay, withPolicy } from './retry-policy';
 import type { RunContext, StepBinding } from './run-context';
-import type { AuditEventInput, ErrorInfo } from './run-types';
+import type { AuditEventInput, ErrorInfo, ReusedOutputs } from './run-types';
 import type { SignalInbox } from './signal-inbox';
 import type { StepActions } from './step-actions';
 import { StepFailure, nonRetryable, toErrorInfo } from './step-failure';
@@ -48,6 +48,8 @@ export type GraphRunnerOptions = {
   keyPrefix: string;
   /** Where `wait` steps take their signals; absent inside `map` items. */
   inbox?: SignalInbox;
+  /** Outputs standing in for steps of this graph, by step id (a `testRun`). */
+  mocks?: Record<string, unknown>;
 };
 
 /**
@@ -62,14 +64,31 @@ export class GraphRunner {
   private readonly scope = new CancellationScope();
   /** The step whose failure stopped the graph. */
   failure: StepFailure | undefined;
+  /** Why the graph was stopped from outside (see {@link stop}). */
+  private stopReason: string | undefined;
 
   constructor(private readonly options: GraphRunnerOptions) {
     this.scheduler = new GraphScheduler({ steps: options.steps });
   }
 
-  /** Cancels every running step (a run-level cancellation reaches them through this scope). */
-  get cancelled(): boolean {
-    return this.scope.consideredCancelled;
+  /** Starts no more steps and cancels the running ones, which record `reason` (a run timeout). */
+  stop(reason: string): void {
+    this.stopReason = reason;
+    this.scope.cancel();
+  }
+
+  /** Records the reused outputs of an earlier run's steps as this graph's succeeded steps. */
+  async restore(reuse: ReusedOutputs): Promise<void> {
+    for (const { stepId, output } of reuse.steps) {
+      this.scheduler.markSucceeded(stepId, output);
+      const stepType = this.scheduler.step(stepId).type;
+      await this.emit({ type: 'STEP_SUCCEEDED', stepId, stepType, stepStatus: 'SUCCEEDED', output, message: `reused the output of run ${reuse.runId}` });
+    }
+  }
+
+  /** Whether the step's output is a mock: it called nothing, and has nothing to compensate. */
+  isMocked(id: string): boolean {
+    return this.options.mocks !== undefined && Object.hasOwn(this.options.mocks, id);
   }
 
   async run(): Promise<void> {
@@ -151,11 +170,12 @@ export class GraphRunner {
         }
       }
       this.scheduler.markSucceeded(id, output);
-      await this.emit({ type: 'STEP_SUCCEEDED', stepId: id, stepType: step.type, stepStatus: 'SUCCEEDED', attempt, output });
+      const mocked = this.isMocked(id) ? { message: 'mocked: nothing was called' } : {};
+      await this.emit({ type: 'STEP_SUCCEEDED', stepId: id, stepType: step.type, stepStatus: 'SUCCEEDED', attempt, output, ...mocked });
     } catch (err) {
       if (isCancellation(err)) {
         this.scheduler.markCancelled(id);
-        const why = this.failure ? `cancelled because step "${this.failure.stepId}" failed` : 'cancelled with the run';
+        const why = this.failure ? `cancelled because step "${this.failure.stepId}" failed` : (this.stopReason ?? 'cancelled with the run');
         await this.emit({ type: 'STEP_FAILED', stepId: id, stepType: step.type, stepStatus: 'CANCELLED', attempt: this.scheduler.state(id).attempts, message: why, error: { message: why, type: 'Cancelled', retryable: false } });
         return;
       }
@@ -203,7 +223,7 @@ export class GraphRunner {
         if (isCancellation(err)) throw err;
         const info = toErrorInfo(err);
         const willRetry = info.retryable !== false && attempt < maxAttempts;
-        const delay = willRetry ? backoff(policy, attempt) : 0;
+        const delay = willRetry ? retryDelay(policy, attempt, info) : 0;
         await this.emit({
           type: 'STEP_FAILED',
           stepId: id,
@@ -250,7 +270,8 @@ export class GraphRunner {
   }
 
   private async perform(id: string, step: Step, input: unknown, attempt: number): Promise<unknown> {
-    const { actions } = this.options;
+    const { actions, mocks } = this.options;
+    if (mocks && Object.hasOwn(mocks, id)) return mocks[id];
     switch (step.type) {
       case 'http':
         return actions.http(input as Parameters<StepActions['http']>[0], step.timeout);

@@ -1,4 +1,4 @@
-import { isCancellation, sleep } from '@temporalio/workflow';
+import { isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { RetryPolicy, StepDefaults } from '../definition/definition-schema';
 import { parseDuration } from '../definition/duration';
 import { toErrorInfo } from './step-failure';
@@ -20,6 +20,19 @@ export function backoff(policy: Required<RetryPolicy>, attempt: number): number 
 }
 
 /**
+ * Milliseconds to wait after failed attempt number `attempt`: the backoff, or longer when the
+ * target said how long to wait (an HTTP `Retry-After`, as the http activity reports it in
+ * `details.retryAfterMs`).
+ */
+export function retryDelay(policy: Required<RetryPolicy>, attempt: number, error: ErrorInfo): number {
+  const delay = backoff(policy, attempt);
+  const retryAfter = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  // Runs that retried before Retry-After was honoured replay their recorded backoff.
+  if (typeof retryAfter !== 'number' || retryAfter <= delay || !patched('trellis-retry-after')) return delay;
+  return retryAfter;
+}
+
+/**
  * Runs `attempt` until it succeeds, fails with a non-retryable error, or `policy.maxAttempts` is
  * spent, waiting the backoff on a durable timer between attempts. For actions whose attempts are
  * not audited one by one (compensations, `map` items); a step's own attempts are audited by the
@@ -34,7 +47,7 @@ export async function withPolicy<T>(policy: Required<RetryPolicy>, attempt: (n: 
       if (isCancellation(err)) throw err;
       const info = toErrorInfo(err);
       if (info.retryable === false || n >= policy.maxAttempts) throw fail({ ...info, retryable: false }, n);
-      await sleep(backoff(policy, n));
+      await sleep(retryDelay(policy, n, info));
     }
   }
 }

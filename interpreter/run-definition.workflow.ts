@@ -1,6 +1,7 @@
-import { ApplicationFailure, CancellationScope, CancelledFailure, patched, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, patched, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CompensateAction } from '../definition/definition-schema';
+import { parseDuration } from '../definition/duration';
 import type { RunStatus } from '../definition/step-types';
 import { GraphRunner, type GraphEvent } from './graph-runner';
 import { resolveHttpRequest } from './http-request';
@@ -19,6 +20,15 @@ export { toErrorInfo } from './step-failure';
 
 /** What the interpreter workflow returns when a run completes. */
 export type RunResult = { status: RunStatus; output: unknown };
+
+/** How a roll-back ended: nothing to compensate, everything compensated, or not everything. */
+type RollBack = 'nothing' | 'compensated' | 'incomplete';
+
+const ROLL_BACK_OUTCOME: Record<RollBack, string> = {
+  nothing: '',
+  compensated: '; every compensation succeeded',
+  incomplete: '; some compensations failed (see COMPENSATION_FAILED)',
+};
 
 const audit = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15s',
@@ -75,6 +85,7 @@ class RunInterpreter {
       emit: (event) => this.emit(event),
       keyPrefix: `${snapshot.runId}:`,
       inbox: new SignalInbox().listen(),
+      mocks: snapshot.mocks,
     });
   }
 
@@ -94,13 +105,10 @@ class RunInterpreter {
         startedAt: this.context.run.startedAt,
       },
     });
-    await this.graph.run();
-    if (CancellationScope.current().consideredCancelled) {
-      const by = this.cancelRequest;
-      const message = by ? `cancelled by ${by.actor.type} ${by.actor.id}${by.reason ? `: ${by.reason}` : ''}` : 'run cancelled';
-      await this.emit({ type: 'RUN_CANCELLED', runStatus: 'CANCELLED', message });
-      throw new CancelledFailure('run cancelled');
-    }
+    if (this.snapshot.reuse) await this.graph.restore(this.snapshot.reuse);
+    const timedOut = await this.runGraph();
+    if (CancellationScope.current().consideredCancelled) return this.cancelled();
+    if (timedOut) return this.timedOut();
     if (this.graph.failure) return this.failed(this.graph.failure);
     let output: unknown;
     try {
@@ -113,19 +121,73 @@ class RunInterpreter {
     return { status: 'COMPLETED', output };
   }
 
+  /**
+   * Runs the graph, within the definition's `timeout` when it sets one: when the timer fires
+   * first, the graph stops (running steps are cancelled). Says whether the run timed out.
+   */
+  private async runGraph(): Promise<boolean> {
+    const timeout = this.snapshot.definition.timeout;
+    const ms = timeout === undefined ? undefined : parseDuration(timeout);
+    if (ms === undefined) {
+      await this.graph.run();
+      return false;
+    }
+    let timedOut = false;
+    const timer = new CancellationScope();
+    const expiry = timer.run(() => sleep(ms)).then(
+      () => {
+        timedOut = true;
+        this.graph.stop(`cancelled: the run exceeded its timeout of ${timeout}`);
+      },
+      () => undefined, // the graph settled first and cancelled the timer, or the run was cancelled
+    );
+    await this.graph.run();
+    if (!timedOut) timer.cancel();
+    await expiry;
+    return timedOut;
+  }
+
   /** Rolls back succeeded steps in reverse completion order, then fails the run. */
   private async failed(failure: StepFailure): Promise<never> {
-    const toCompensate = this.graph.scheduler.compensationOrder();
-    let status: RunStatus = 'FAILED';
     const error: ErrorInfo = { ...failure.info, message: failure.stepId ? `step "${failure.stepId}" failed: ${failure.info.message}` : failure.info.message };
-    if (toCompensate.length > 0) {
-      await this.emit({ type: 'COMPENSATION_STARTED', runStatus: 'COMPENSATING', message: `compensating ${toCompensate.join(', ')}` });
-      let allCompensated = true;
-      for (const id of toCompensate) allCompensated = (await this.compensate(id)) && allCompensated;
-      status = allCompensated ? 'COMPENSATED' : 'FAILED';
-    }
+    const rollBack = await this.rollBack();
+    const status: RunStatus = rollBack === 'compensated' ? 'COMPENSATED' : 'FAILED';
     await this.emit({ type: 'RUN_FAILED', runStatus: status, error, message: status === 'COMPENSATED' ? 'failed; every compensation succeeded' : error.message });
     throw ApplicationFailure.create({ message: error.message, type: 'RunFailed', nonRetryable: true, details: [{ status, error }] });
+  }
+
+  /** The definition's `timeout` expired: the graph has stopped; roll back, then end TIMED_OUT. */
+  private async timedOut(): Promise<never> {
+    const error: ErrorInfo = { message: `the run exceeded its timeout of ${this.snapshot.definition.timeout}`, type: 'RunTimedOut', retryable: false };
+    const rollBack = await this.rollBack();
+    await this.emit({ type: 'RUN_FAILED', runStatus: 'TIMED_OUT', error, message: `${error.message}${ROLL_BACK_OUTCOME[rollBack]}` });
+    throw ApplicationFailure.create({ message: error.message, type: 'RunTimedOut', nonRetryable: true, details: [{ status: 'TIMED_OUT', error }] });
+  }
+
+  /** `cancelRun` reached the run: the graph has stopped; roll back, then end CANCELLED. */
+  private async cancelled(): Promise<never> {
+    const by = this.cancelRequest;
+    let message = by ? `cancelled by ${by.actor.type} ${by.actor.id}${by.reason ? `: ${by.reason}` : ''}` : 'run cancelled';
+    // Runs cancelled before cancellation rolled back replay without rolling back.
+    if (patched('trellis-cancel-compensates')) {
+      // The run's scope is cancelled: only a non-cancellable scope can still call anything.
+      message += ROLL_BACK_OUTCOME[await CancellationScope.nonCancellable(() => this.rollBack())];
+    }
+    await this.emit({ type: 'RUN_CANCELLED', runStatus: 'CANCELLED', message });
+    throw new CancelledFailure('run cancelled');
+  }
+
+  /**
+   * The saga: compensates every succeeded step that has a `compensate` action, most recently
+   * finished first, one at a time; a compensation that fails for good does not stop the others.
+   */
+  private async rollBack(): Promise<RollBack> {
+    const toCompensate = this.graph.scheduler.compensationOrder();
+    if (toCompensate.length === 0) return 'nothing';
+    await this.emit({ type: 'COMPENSATION_STARTED', runStatus: 'COMPENSATING', message: `compensating ${toCompensate.join(', ')}` });
+    let allCompensated = true;
+    for (const id of toCompensate) allCompensated = (await this.compensate(id)) && allCompensated;
+    return allCompensated ? 'compensated' : 'incomplete';
   }
 
   /** Runs a step's `compensate` action with its own guard, retry policy and timeout. */
@@ -135,6 +197,11 @@ class RunInterpreter {
     const action: CompensateAction = step.compensate!;
     const policy = effectivePolicy(this.context.defaults, action.retry);
     try {
+      if (this.graph.isMocked(id)) {
+        scheduler.markCompensated(id, true);
+        await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, stepStatus: 'COMPENSATED', message: 'mocked step: its compensation was not performed' });
+        return true;
+      }
       if (action.if !== undefined && (await this.graph.evaluate(action.if)) === false) {
         await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, message: 'nothing to compensate: the guard "if" evaluated to false' });
         return true;

@@ -39,7 +39,21 @@ export type RunSnapshot = {
   library?: DefinitionLibrary;
   /** 1 for a run started by a trigger, 2 for its child runs, and so on. @default 1 */
   depth?: number;
+  /** For a run started by `retryRun`: the run it retries and the step outputs it reuses. */
+  reuse?: ReusedOutputs;
+  /**
+   * For a `testRun`: outputs standing in for steps, by top-level step id. A mocked step resolves
+   * its input as usual, then takes its mock as output without calling anything; its
+   * compensation is not performed either.
+   */
+  mocks?: Record<string, unknown>;
 };
+
+/**
+ * Outputs of steps that succeeded in an earlier run (and were not compensated), in the order
+ * they finished there: the retry records them as succeeded without running them again.
+ */
+export type ReusedOutputs = { runId: string; steps: Array<{ stepId: string; output: unknown }> };
 
 /** A failure as stored and shown to users: plain JSON, no stack traces from other machines. */
 export type ErrorInfo = { message: string; type?: string; retryable?: boolean; details?: unknown };

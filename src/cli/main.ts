@@ -7,6 +7,7 @@ import { applyCommand } from './commands/apply.command';
 import { cancelCommand } from './commands/cancel.command';
 import { runCommand } from './commands/run.command';
 import { runsCommand } from './commands/runs.command';
+import { retryCommand } from './commands/retry.command';
 import { signalCommand } from './commands/signal.command';
 import { statusCommand } from './commands/status.command';
 import { validateCommand } from './commands/validate.command';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly CliCommand[] = [
   runsCommand,
   statusCommand,
   cancelCommand,
+  retryCommand,
   signalCommand,
 ];
 

@@ -27,6 +27,9 @@ export interface DefinitionVersionsTable {
   created_at: DefaultedTimestamp;
 }
 
+/** Which steps of the retried run a retry reuses (with their outputs) and which it runs again. */
+export type RetryPlan = { fromStep: string | null; reused: Array<{ stepId: string; output: unknown }>; rerun: string[] };
+
 export interface RunsTable {
   id: string;
   tenant_id: string;
@@ -41,6 +44,12 @@ export interface RunsTable {
   workflow_id: string;
   temporal_run_id: string | null;
   retry_of: string | null;
+  /** Sub-workflow versions the run pinned, by reference (`send-invoice@latest` → 3); null before retries existed. */
+  pinned_versions: ColumnType<Record<string, number> | null, string | null | undefined, string | null>;
+  /** How a run started by `retryRun` reuses the run it retries. */
+  retry_plan: ColumnType<RetryPlan | null, string | null | undefined, string | null>;
+  /** The unsaved definition of a `testRun` (whose version is 0); null for every other run. */
+  spec: ColumnType<unknown, string | null | undefined, string | null>;
   started_at: Timestamp;
   finished_at: NullableTimestamp;
   updated_at: DefaultedTimestamp;

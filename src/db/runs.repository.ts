@@ -94,3 +94,21 @@ export function listRuns(
   }
   return query.execute();
 }
+
+/** The run's top-level steps as the index recorded them, with the seq of each one's success. */
+export async function listRecordedSteps(db: Kysely<Database>, runId: string): Promise<Array<RunStepRow & { succeeded_seq: number | null }>> {
+  return db
+    .selectFrom('run_steps')
+    .selectAll('run_steps')
+    .select((eb) =>
+      eb
+        .selectFrom('audit_events')
+        .select((inner) => inner.fn.max('audit_events.seq').as('seq'))
+        .whereRef('audit_events.run_id', '=', 'run_steps.run_id')
+        .whereRef('audit_events.step_id', '=', 'run_steps.step_id')
+        .where('audit_events.type', '=', 'STEP_SUCCEEDED')
+        .as('succeeded_seq'),
+    )
+    .where('run_steps.run_id', '=', runId)
+    .execute();
+}

@@ -12,19 +12,25 @@ export type PinnedSubWorkflows = { library: DefinitionLibrary; errors: FieldErro
 
 /**
  * Resolves every sub-workflow a definition can start, directly or through its children, for one
- * tenant: `"latest"` becomes the newest version now, so a run pins them all at its start. Finds
+ * tenant: `"latest"` becomes the newest version now, so a run pins them all at its start (or the
+ * version `pins` names for that reference: a retry pins what the run it retries pinned). Finds
  * references to missing definitions or versions, recursion between definitions (including a
  * definition starting itself) and chains deeper than {@link MAX_WORKFLOW_DEPTH}; each error is
  * located at the root definition's reference that leads to it.
  */
-export async function pinSubWorkflows(db: Kysely<Database>, tenantId: string, root: { name: string; definition: Definition }): Promise<PinnedSubWorkflows> {
+export async function pinSubWorkflows(
+  db: Kysely<Database>,
+  tenantId: string,
+  root: { name: string; definition: Definition },
+  pins: Readonly<Record<string, number>> = {},
+): Promise<PinnedSubWorkflows> {
   const library: DefinitionLibrary = {};
   const errors: FieldError[] = [];
   const loaded = new Map<string, PinnedDefinition | undefined>();
   const load = async (name: string, version: number | 'latest'): Promise<PinnedDefinition | undefined> => {
     const key = libraryKey(name, version);
     if (!loaded.has(key)) {
-      const row = await findVersion(db, tenantId, name, version);
+      const row = await findVersion(db, tenantId, name, pins[key] ?? version);
       loaded.set(key, row && { name: row.name, version: row.version, definition: row.spec as Definition });
     }
     return loaded.get(key);
@@ -56,6 +62,11 @@ export async function pinSubWorkflows(db: Kysely<Database>, tenantId: string, ro
   };
   await visit(root.definition, [root.name], undefined);
   return { library, errors: dedupe(errors) };
+}
+
+/** The version each reference of a library resolved to, to pin the same ones again. */
+export function pinnedVersions(library: DefinitionLibrary): Record<string, number> {
+  return Object.fromEntries(Object.entries(library).map(([key, pinned]) => [key, pinned.version]));
 }
 
 function dedupe(errors: FieldError[]): FieldError[] {

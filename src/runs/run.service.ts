@@ -4,17 +4,21 @@ import type { Kysely } from 'kysely';
 import type { Definition } from '../../definition/definition-schema';
 import { cancelRequestedSignal, runSignal, type CancelRequest } from '../../interpreter/signals';
 import type { trellisRun } from '../../interpreter/workflows';
-import type { Actor, RunSnapshot } from '../../interpreter/run-types';
-import type { Database, RunRow } from '../db/database';
+import type { Actor, DefinitionLibrary, RunSnapshot } from '../../interpreter/run-types';
+import { FINAL_RUN_STATUSES } from '../../definition/step-types';
+import type { Database, NewRun, RunRow } from '../db/database';
 import { findDefinition, findVersion } from '../db/definitions.repository';
-import { findRun, findRunByIdempotencyKey, insertRun, setTemporalRunId } from '../db/runs.repository';
-import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
+import { findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, setTemporalRunId } from '../db/runs.repository';
+import { BadUserInputError, ConflictError, NotFoundError, type FieldError } from '../errors';
 import { walkSteps } from '../../definition/definition-walk';
-import { pinSubWorkflows } from '../definitions/sub-workflows';
+import { pointerJoin } from '../../definition/json-pointer';
+import { checkDefinitionForTenant } from '../definitions/definition.service';
+import { pinSubWorkflows, pinnedVersions } from '../definitions/sub-workflows';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
-import { canonicalJson } from '../support/canonical-json';
+import { canonicalJson, sha256OfJson } from '../support/canonical-json';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { validateAgainstSchema } from '../support/json-schema';
+import { planRetry } from './retry-plan';
 
 export type StartRunRequest = {
   definition: string;
@@ -29,6 +33,21 @@ export type RunServiceOptions = { db: Kysely<Database>; client: Client; taskQueu
 
 /** A `signalRun` request: the signal a `wait` step waits for, and its payload (the step's output). */
 export type SignalRequest = { signal: string; payload?: unknown; actor: Actor };
+
+/** A `retryRun` request: the step to run again from (with everything after it), or only a plan. */
+export type RetryRequest = { fromStep?: string | null; dryRun?: boolean | null; actor: Actor };
+
+/**
+ * What `retryRun` with `dryRun` answers: the run a retry would start, with status `PLANNED` and
+ * its `retry_plan`. It is not stored and never started; its id fetches nothing.
+ */
+export type RetryPreview = RunRow & { preview: true };
+
+/** A `testRun` request: an unsaved definition, its input, and outputs standing in for steps. */
+export type TestRunRequest = { spec: unknown; input?: unknown; mocks?: unknown; actor: Actor };
+
+/** Step types that run inside the workflow and call nothing, so a mock would stand in for nothing. */
+const UNMOCKABLE_TYPES: ReadonlySet<string> = new Set(['transform', 'condition']);
 
 /** Readable, unique Temporal workflow id of a run (SPEC §3). */
 export function workflowIdOf(tenantId: string, definition: string, runId: string): string {
@@ -61,11 +80,7 @@ export class RunService {
     }
     const definition = versionRow.spec as Definition;
     const input = request.input ?? {};
-    if (definition.input !== undefined) {
-      const cacheKey = `${tenantId}/${versionRow.name}@${versionRow.version}`;
-      const errors = validateAgainstSchema(definition.input, input, cacheKey);
-      if (errors.length > 0) throw new BadUserInputError(`input does not match the input schema of "${versionRow.name}" v${versionRow.version}`, errors);
-    }
+    checkInput(definition, input, `${tenantId}/${versionRow.name}@${versionRow.version}`, `"${versionRow.name}" v${versionRow.version}`);
     // Pinned before the run exists, so a run never starts that could not reach its sub-workflows.
     const pinnedNow = await pinSubWorkflows(db, tenantId, { name: versionRow.name, definition });
     // A repeat of a started run returns that run, whatever its sub-workflows have become since.
@@ -87,6 +102,7 @@ export class RunService {
       idempotency_key: request.idempotencyKey ?? null,
       workflow_id: workflowIdOf(tenantId, versionRow.name, runId),
       started_at: now,
+      pinned_versions: JSON.stringify(pinnedVersions(pinnedNow.library)),
     });
     const otherVersion = request.version != null && row.definition_version !== request.version;
     if (!created && (otherVersion || canonicalJson(row.input) !== canonicalJson(input))) {
@@ -100,22 +116,141 @@ export class RunService {
     const pinned = created ? versionRow : await findVersion(db, tenantId, row.definition_name, row.definition_version);
     const pinnedDefinition = pinned!.spec as Definition;
     const library = created ? pinnedNow.library : (await pinSubWorkflows(db, tenantId, { name: row.definition_name, definition: pinnedDefinition })).library;
+    return this.launch(row, pinnedDefinition, library);
+  }
+
+  /**
+   * Starts a new run of a finished run's definition version, with its input and its pinned
+   * sub-workflow versions, linked to it by `retryOf`. The steps that succeeded there and stand
+   * (not compensated, not after `fromStep` or a step that did not succeed) are not run again:
+   * the new run records their outputs as its own (see {@link planRetry}). With `dryRun`, only
+   * says what a retry would do.
+   * @throws NotFoundError when the tenant has no such run
+   * @throws ConflictError when the run has not finished, or has nothing to run again
+   * @throws BadUserInputError for an unknown `fromStep`, a test run, or sub-workflows that are gone
+   */
+  async retryRun(tenantId: string, runId: string, request: RetryRequest): Promise<RunRow | RetryPreview> {
+    const { db } = this.options;
+    const run = await findRun(db, tenantId, runId);
+    if (!run) throw new NotFoundError(`run "${runId}"`);
+    if (run.spec !== null) {
+      throw new BadUserInputError(`run ${runId} is a test run of an unsaved definition: start another testRun instead`, [{ path: '/id', message: 'is a test run' }]);
+    }
+    if (!FINAL_RUN_STATUSES.has(run.status)) throw new ConflictError(`run ${runId} is ${run.status}: only a finished run can be retried`);
+    const versionRow = await findVersion(db, tenantId, run.definition_name, run.definition_version);
+    if (!versionRow) throw new NotFoundError(`definition "${run.definition_name}" version ${run.definition_version}`);
+    const definition = versionRow.spec as Definition;
+    const fromStep = request.fromStep ?? undefined;
+    if (fromStep !== undefined && !Object.hasOwn(definition.steps, fromStep)) {
+      const known = Object.keys(definition.steps).join(', ');
+      throw new BadUserInputError(`"${run.definition_name}" v${run.definition_version} has no step "${fromStep}"`, [
+        { path: '/fromStep', message: `no step "${fromStep}" (steps: ${known})` },
+      ]);
+    }
+    const recorded = await listRecordedSteps(db, run.id);
+    const plan = planRetry(
+      definition,
+      recorded.map((step) => ({ stepId: step.step_id, status: step.status, output: step.output, succeededSeq: step.succeeded_seq })),
+      fromStep,
+    );
+    if (plan.rerun.length === 0) {
+      throw new ConflictError(`run ${runId} is ${run.status} and every step succeeded: nothing to retry (pass fromStep to run again from a step)`);
+    }
+    const pinned = await pinSubWorkflows(db, tenantId, { name: run.definition_name, definition }, run.pinned_versions ?? {});
+    if (pinned.errors.length > 0) {
+      throw new BadUserInputError(`run ${runId} cannot be retried: the sub-workflow versions it used are gone`, pinned.errors);
+    }
+    const newId = randomUUID();
+    const values: NewRun = {
+      id: newId,
+      tenant_id: tenantId,
+      definition_name: run.definition_name,
+      definition_version: run.definition_version,
+      status: 'RUNNING',
+      input: JSON.stringify(run.input),
+      trigger: JSON.stringify(request.actor),
+      workflow_id: workflowIdOf(tenantId, run.definition_name, newId),
+      started_at: new Date(),
+      retry_of: run.id,
+      retry_plan: JSON.stringify(plan),
+      pinned_versions: JSON.stringify(pinnedVersions(pinned.library)),
+    };
+    if (request.dryRun) {
+      const startedAt = new Date();
+      return {
+        ...run,
+        id: newId,
+        status: 'PLANNED',
+        output: null,
+        error: null,
+        trigger: request.actor,
+        idempotency_key: null,
+        workflow_id: values.workflow_id,
+        temporal_run_id: null,
+        retry_of: run.id,
+        retry_plan: plan,
+        started_at: startedAt,
+        finished_at: null,
+        updated_at: startedAt,
+        preview: true,
+      };
+    }
+    const { row } = await insertRun(db, values);
+    const reuse = { runId: run.id, steps: plan.reused };
+    return this.launch(row, definition, pinned.library, { reuse });
+  }
+
+  /**
+   * Runs a definition that is not saved (version 0), with `mocks` standing in for steps: a mocked
+   * step resolves its input, then takes its mock as output without calling anything.
+   * @throws BadUserInputError for an invalid definition, input or mocks, each error located
+   */
+  async testRun(tenantId: string, request: TestRunRequest): Promise<RunRow> {
+    const { db, stepTypes } = this.options;
+    const checked = await checkDefinitionForTenant(db, tenantId, request.spec, { stepTypes });
+    if (!checked.valid) throw new BadUserInputError('invalid definition', checked.errors);
+    const definition = checked.definition;
+    const mocks = checkMocks(definition, request.mocks);
+    const input = request.input ?? {};
+    checkInput(definition, input, `input-schema:${sha256OfJson(definition.input ?? null)}`, `"${definition.name}" (test run)`);
+    const { library, errors } = await pinSubWorkflows(db, tenantId, { name: definition.name, definition });
+    if (errors.length > 0) throw new BadUserInputError('invalid definition', errors);
+    const runId = randomUUID();
+    const { row } = await insertRun(db, {
+      id: runId,
+      tenant_id: tenantId,
+      definition_name: definition.name,
+      definition_version: 0,
+      status: 'RUNNING',
+      input: JSON.stringify(input),
+      trigger: JSON.stringify(request.actor),
+      workflow_id: workflowIdOf(tenantId, definition.name, runId),
+      started_at: new Date(),
+      pinned_versions: JSON.stringify(pinnedVersions(library)),
+      spec: JSON.stringify(definition),
+    });
+    return this.launch(row, definition, library, { mocks });
+  }
+
+  /** Starts the interpreter workflow of a recorded run; idempotent on the run's workflow id. */
+  private async launch(row: RunRow, definition: Definition, library: DefinitionLibrary, extra: Pick<RunSnapshot, 'reuse' | 'mocks'> = {}): Promise<RunRow> {
     const snapshot: RunSnapshot = {
       runId: row.id,
-      tenantId,
+      tenantId: row.tenant_id,
       definitionName: row.definition_name,
       definitionVersion: row.definition_version,
-      definition: pinnedDefinition,
+      definition,
       library,
       depth: 1,
       input: row.input,
       trigger: row.trigger as Actor,
       requestedAt: row.started_at.toISOString(),
+      ...extra,
     };
     const temporalRunId = await this.startWorkflow(row.workflow_id, snapshot);
     // Undefined when the workflow had already been started, by a concurrent repeat of this call.
-    if (temporalRunId) return setTemporalRunId(db, row.id, temporalRunId);
-    return (await findRun(db, tenantId, row.id))!;
+    if (temporalRunId) return setTemporalRunId(this.options.db, row.id, temporalRunId);
+    return (await findRun(this.options.db, row.tenant_id, row.id))!;
   }
 
   /**
@@ -183,6 +318,36 @@ export class RunService {
       throw err;
     }
   }
+}
+
+/**
+ * @throws BadUserInputError listing every violation of the definition's input schema
+ * @param cacheKey identifies the schema for the compiled-validator cache
+ */
+function checkInput(definition: Definition, input: unknown, cacheKey: string, what: string): void {
+  if (definition.input === undefined) return;
+  const errors = validateAgainstSchema(definition.input, input, cacheKey);
+  if (errors.length > 0) throw new BadUserInputError(`input does not match the input schema of ${what}`, errors);
+}
+
+/**
+ * A `testRun`'s mocks as outputs by step id: an object whose keys are top-level steps that call
+ * something (not `transform` or `condition`, which run inside the workflow).
+ * @throws BadUserInputError locating each bad key at `/mocks/<key>`
+ */
+function checkMocks(definition: Definition, mocks: unknown): Record<string, unknown> | undefined {
+  if (mocks === undefined || mocks === null) return undefined;
+  if (typeof mocks !== 'object' || Array.isArray(mocks)) {
+    throw new BadUserInputError('mocks must be an object of outputs by step id', [{ path: '/mocks', message: 'is not an object' }]);
+  }
+  const errors: FieldError[] = [];
+  for (const id of Object.keys(mocks)) {
+    const step = Object.hasOwn(definition.steps, id) ? definition.steps[id]! : undefined;
+    if (!step) errors.push({ path: pointerJoin('/mocks', id), message: `no step "${id}" in "${definition.name}"` });
+    else if (UNMOCKABLE_TYPES.has(step.type)) errors.push({ path: pointerJoin('/mocks', id), message: `a ${step.type} step runs inside the workflow and calls nothing: it cannot be mocked` });
+  }
+  if (errors.length > 0) throw new BadUserInputError('mocks name steps that cannot be mocked', errors);
+  return mocks as Record<string, unknown>;
 }
 
 /** The signal names a definition's `wait` steps wait for, in order of appearance. */

@@ -54,7 +54,8 @@ export const runCommand: CliCommand = {
   },
 };
 
-async function follow(api: ApiClient, io: CliIo, runId: string): Promise<0 | 1> {
+/** Prints a run's events until it ends, then its result; 0 only when it COMPLETED. */
+export async function follow(api: ApiClient, io: CliIo, runId: string): Promise<0 | 1> {
   io.out('');
   // The subscription replays stored events first, so nothing is missed between startRun and here.
   await api.subscribe<{ runEvents: EventView }>(EVENTS, { runId }, ({ runEvents }) => io.out(formatEvent(runEvents)));
