@@ -128,6 +128,37 @@ describe('the trellis CLI', () => {
     expect(run).toEqual({ status: 'COMPLETED', steps: [{ output: { approved: true } }] });
   });
 
+  it('retries a failed run: --dry-run prints the plan; --follow starts the retry, which reuses what succeeded', async () => {
+    await cli('apply', await writeJson('retry.json', {
+      name: 'cli-retry',
+      steps: {
+        first: { type: 'transform', value: 'kept' },
+        flaky: { type: 'transform', needs: ['first'], value: '{% $input.ok ? "fine" : $error("not yet") %}' },
+      },
+    }));
+    const failedRun = await cli('run', 'cli-retry', '--input', '{"ok": false}', '--follow');
+    expect(failedRun.code).toBe(1);
+    const runId = /^run +(\S+)$/.exec(failedRun.out[0]!)![1]!;
+
+    const plan = await cli('retry', runId, '--dry-run');
+    expect(plan).toMatchObject({ code: 0, err: [] });
+    expect(plan.out).toEqual(['dry run: nothing was started', `retry of    ${runId}`, 'definition  cli-retry v1', 'reuses      first', 'runs again  flaky']);
+
+    const fromFirst = await cli('retry', runId, '--from', 'first', '--dry-run');
+    expect(fromFirst.out).toContain('runs again  first, flaky');
+    const unknown = await cli('retry', runId, '--from', 'nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err.join('\n')).toContain('no step "nope"');
+
+    // The input is the same, so the retry fails the same way; what succeeded is not run again.
+    const retried = await cli('retry', runId, '--follow');
+    expect(retried.code).toBe(1);
+    expect(retried.out[0]).toMatch(/^run +[0-9a-f-]{36}$/);
+    expect(retried.out).toContain(`retry of    ${runId}`);
+    expect(retried.out).toContainEqual(expect.stringMatching(new RegExp(`STEP_SUCCEEDED +first +reused the output of run ${runId}`)));
+    expect(retried.out.filter((line) => / STEP_STARTED +first/.test(line))).toEqual([]);
+  });
+
   describe('runs', () => {
     const RUN_ROW = /^([0-9a-f-]{36}) +(\S+ v\d+) +(\S+) +(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) +(\S.*)$/;
     // Started oldest first: COMPLETED (v1), FAILED (v1), COMPLETED (v1), RUNNING (v2).
@@ -342,7 +373,7 @@ describe('the trellis CLI', () => {
     const all = await cli('--help');
     expect(all).toMatchObject({ code: 0, err: [] });
     expect(all.out.join('\n')).toMatch(/^Usage: trellis <command> \[options\]/);
-    for (const command of ['validate <file>', 'apply <file>', 'run <definition>', 'runs', 'status <runId>', 'cancel <runId>', 'signal <runId> <signal>']) {
+    for (const command of ['validate <file>', 'apply <file>', 'run <definition>', 'runs', 'status <runId>', 'cancel <runId>', 'retry <runId>', 'signal <runId> <signal>']) {
       expect(all.out.join('\n')).toContain(`  ${command} `);
     }
     const run = await cli('help', 'run');

@@ -11,7 +11,7 @@ import globalSetup from '../support/global-setup';
 import globalTeardown from '../support/global-teardown';
 import { HttpStub } from '../support/http-stub';
 import { temporal } from '@temporalio/proto';
-import { finished, getRun, save, startRunOf, type RunView } from '../support/runs';
+import { finished, getRun, save, startRunOf, type RunView, type StartedRun } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
@@ -28,6 +28,10 @@ type Scenario = {
   children?: Array<Record<string, unknown>>;
   /** Signals sent right after the run starts (they queue until their wait steps take them). */
   signals?: Array<{ signal: string; payload: unknown }>;
+  /** Record the run `retryRun` starts for the first run (which must fail), not the first run. */
+  retried?: true;
+  /** Run the definition unsaved with `testRun` and these mocks. */
+  mocks?: Record<string, unknown>;
 };
 
 const SCENARIOS: Scenario[] = [
@@ -156,6 +160,82 @@ const SCENARIOS: Scenario[] = [
     }),
     expectedStatus: 'COMPLETED',
   },
+  {
+    // Cancelled while a timer runs after a step with a compensate action: the step is rolled back
+    // before RUN_CANCELLED (the trellis-cancel-compensates patch).
+    name: 'cancel-compensates',
+    routes: (stub) => {
+      stub.on('POST /book', { body: { id: 'bk_2' } }).on('POST /unbook', { body: {} });
+    },
+    spec: (url) => ({
+      name: 'history-cancel-compensates',
+      steps: {
+        book: { type: 'http', method: 'POST', url: `${url}/book`, compensate: { type: 'http', method: 'POST', url: `${url}/unbook` } },
+        nap: { type: 'delay', needs: ['book'], duration: '1h' },
+      },
+    }),
+    expectedStatus: 'CANCELLED',
+    cancelWithReason: 'recorded for replay',
+  },
+  {
+    // A 429 with Retry-After: 1 delays the next attempt past the backoff (the trellis-retry-after
+    // patch); then the run's own timeout expires during a slow step, which is cancelled, and the
+    // first step is compensated: TIMED_OUT.
+    name: 'timeout-retry-after',
+    routes: (stub) => {
+      stub
+        .on('POST /limited', (_request, call) => (call === 0 ? { status: 429, headers: { 'retry-after': '1' }, body: {} } : { body: { id: 'lm_1' } }))
+        .on('POST /undo-limited', { body: {} })
+        .on('GET /very-slow', { delayMs: 10_000, body: {} });
+    },
+    spec: (url) => ({
+      name: 'history-timeout-retry-after',
+      timeout: '2s',
+      steps: {
+        limited: { type: 'http', method: 'POST', url: `${url}/limited`, retry: { initialInterval: '10ms' }, compensate: { type: 'http', method: 'POST', url: `${url}/undo-limited` } },
+        slow: { type: 'http', needs: ['limited'], url: `${url}/very-slow`, timeout: '30s' },
+      },
+    }),
+    expectedStatus: 'TIMED_OUT',
+  },
+  {
+    // retryRun of a compensated run: the step that stood is reused, the compensated one and the
+    // failed one run again.
+    name: 'retry-reuse',
+    routes: (stub) => {
+      stub
+        .on('GET /address', { body: { street: 'Main St 1' } })
+        .on('POST /pay', { body: { id: 'py_1' } })
+        .on('POST /refund-pay', { body: {} })
+        .on('POST /deliver', (_request, call) => (call === 0 ? { status: 400, body: { error: 'closed' } } : { body: { tracking: 'T-9' } }));
+    },
+    spec: (url) => ({
+      name: 'history-retry-reuse',
+      steps: {
+        address: { type: 'http', url: `${url}/address` },
+        pay: { type: 'http', method: 'POST', url: `${url}/pay`, compensate: { type: 'http', method: 'POST', url: `${url}/refund-pay` } },
+        deliver: { type: 'http', method: 'POST', needs: ['address', 'pay'], url: `${url}/deliver`, body: { to: '{% $steps.address.output.body.street %}' } },
+      },
+    }),
+    expectedStatus: 'COMPLETED',
+    retried: true,
+  },
+  {
+    // testRun with a mocked http step and a mocked wait step: neither calls nor waits.
+    name: 'test-run-mocks',
+    routes: () => undefined,
+    spec: (url) => ({
+      name: 'history-test-run-mocks',
+      output: '{% $steps.total.output %}',
+      steps: {
+        price: { type: 'http', url: `${url}/not-called` },
+        approval: { type: 'wait', needs: ['price'], signal: 'approve' },
+        total: { type: 'transform', needs: ['approval'], value: '{% $steps.price.output.body.amount & " " & $steps.approval.output.by %}' },
+      },
+    }),
+    mocks: { price: { status: 200, headers: {}, body: { amount: 7 } }, approval: { by: 'ops' } },
+    expectedStatus: 'COMPLETED',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;
@@ -167,6 +247,17 @@ async function record(ctx: TestContext, stub: HttpStub, scenario: Scenario): Pro
   let run: RunView;
   if (scenario.cancelWithReason !== undefined) {
     run = await runAndCancel(ctx, spec, scenario);
+  } else if (scenario.mocks) {
+    const { testRun } = await ctx.gql<{ testRun: StartedRun }>(
+      `mutation($spec: JSON!, $input: JSON, $mocks: JSON) { testRun(spec: $spec, input: $input, mocks: $mocks) { id temporal { workflowId } } }`,
+      { spec, input: scenario.input ?? {}, mocks: scenario.mocks },
+    );
+    run = await finished(ctx, testRun);
+  } else if (scenario.retried) {
+    const first = await finished(ctx, await startRunOf(ctx, spec, scenario.input ?? {}));
+    if (first.status === 'COMPLETED') throw new Error(`${scenario.name}: the first run completed; it must fail to be retried`);
+    const { retryRun } = await ctx.gql<{ retryRun: StartedRun }>(`mutation($id: ID!) { retryRun(id: $id) { id temporal { workflowId } } }`, { id: first.id });
+    run = await finished(ctx, retryRun);
   } else {
     const started = await startRunOf(ctx, spec, scenario.input ?? {});
     for (const { signal, payload } of scenario.signals ?? []) {
