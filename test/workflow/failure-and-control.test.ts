@@ -1,6 +1,6 @@
 import { graphql } from '../support/graphql-client';
 import { HttpStub } from '../support/http-stub';
-import { eventTrail, finished, getRun, runToEnd, startRunOf, stepOf, type RunView, type StartedRun } from '../support/runs';
+import { eventTrail, finished, getRun, runToEnd, save, startRunOf, stepOf, type RunView, type StartedRun } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { until } from '../support/until';
 
@@ -104,6 +104,30 @@ describe('cancelRun', () => {
     expect(stub.received('POST /cancel/unbook')).toHaveLength(1);
     expect(eventTrail(done).slice(-4)).toEqual(['STEP_FAILED:hold', 'COMPENSATION_STARTED', 'STEP_COMPENSATED:book', 'RUN_CANCELLED']);
     expect(done.events.at(-1)!.message).toBe('cancelled by api default: customer withdrew; every compensation succeeded');
+  });
+  it('cancels a child run with its parent, and the child rolls back its own steps', async () => {
+    stub.on('POST /cancel/child-book', { body: {} }).on('POST /cancel/child-unbook', { body: {} });
+    await save(ctx, {
+      name: 'cancel-child',
+      steps: {
+        book: post('/cancel/child-book', {}, '/cancel/child-unbook'),
+        hold: { type: 'delay', needs: ['book'], duration: '1h' },
+      },
+    });
+    const parent = await startRunOf(ctx, { name: 'cancel-parent', steps: { child: { type: 'workflow', definition: 'cancel-child' } } });
+    let childId = '';
+    await until('the child run holds', async () => {
+      const { runs } = await ctx.gql(`{ runs(filter: {definition: "cancel-child"}) { edges { node { id steps { id status } } } } }`);
+      const child = runs.edges[0]?.node;
+      childId = child?.id ?? '';
+      return child?.steps.some((step: { id: string; status: string }) => step.id === 'hold' && step.status === 'RUNNING') ?? false;
+    });
+    await ctx.gql(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: parent.id });
+    expect((await finished(ctx, parent)).status).toBe('CANCELLED');
+    await until('the child run has stopped', async () => (await getRun(ctx, childId)).status === 'CANCELLED');
+    const child = await getRun(ctx, childId);
+    expect(stepOf(child, 'book').status).toBe('COMPENSATED');
+    expect(stub.received('POST /cancel/child-unbook')).toHaveLength(1);
   });
 });
 
