@@ -18,7 +18,7 @@ export function snapshot(value: unknown): unknown {
 }
 
 /**
- * The audit sink, run as a local activity: persists the event (idempotent on run and seq) and
+ * The audit sink, run as a local activity: persists the event (idempotent on what it records, see eventKey) and
  * projects it onto the run index before the interpreter moves on. It retries without limit, so a
  * PostgreSQL outage pauses runs instead of failing them.
  */

@@ -33,8 +33,8 @@ export const DEFAULT_MAP_CONCURRENCY = 10;
 
 const BUILT_IN_TYPES: ReadonlySet<string> = new Set(STEP_TYPES);
 
-/** An audit event as a graph emits it; the run fills in run id, tenant, seq, time and actor. */
-export type GraphEvent = Omit<AuditEventInput, 'runId' | 'tenantId' | 'seq' | 'at' | 'actor'>;
+/** An audit event as a graph emits it; the run fills in run id, tenant, time and actor. */
+export type GraphEvent = Omit<AuditEventInput, 'runId' | 'tenantId' | 'at' | 'actor'>;
 
 export type GraphRunnerOptions = {
   steps: Record<string, Step>;

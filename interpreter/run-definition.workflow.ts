@@ -49,7 +49,6 @@ class RunInterpreter {
   private readonly context: RunContext;
   private readonly actions: StepActions;
   private readonly graph: GraphRunner;
-  private seq = 0;
   /** The last audit write; each waits for the one before it (see emit). */
   private auditChain: Promise<unknown> = Promise.resolve();
   private cancelRequest: CancelRequest | undefined;
@@ -233,7 +232,7 @@ class RunInterpreter {
 
   /**
    * Records an audit event before the run moves on; never cancelled, so a cancelled run still
-   * records why. Writes go one at a time, in seq order: when parallel steps each wait for their
+   * records why. Writes go one at a time, in emission order: when parallel steps each wait for their
    * own write, a replay may resolve several local activities in one activation where the first
    * execution resolved them in several, and the steps would then issue their commands in
    * another order (a nondeterminism error). One write at a time resolves the same way in both.
@@ -243,7 +242,6 @@ class RunInterpreter {
       ...event,
       runId: this.snapshot.runId,
       tenantId: this.snapshot.tenantId,
-      seq: ++this.seq,
       at: new Date().toISOString(),
       actor: this.snapshot.trigger,
     };

@@ -59,13 +59,13 @@ export type ReusedOutputs = { runId: string; steps: Array<{ stepId: string; outp
 export type ErrorInfo = { message: string; type?: string; retryable?: boolean; details?: unknown };
 
 /**
- * One audit event as the interpreter emits it. `seq` is assigned by the workflow (deterministic,
- * gap-free); the sink hashes `input` into `inputHash` and never stores it whole.
+ * One audit event as the interpreter emits it. The sink assigns its `seq` (the run's next, so the
+ * trail has no gap), writes it once whatever retries or redone workflow tasks send it again, and
+ * hashes `input` into `inputHash`, never storing it whole.
  */
 export type AuditEventInput = {
   runId: string;
   tenantId: string;
-  seq: number;
   /** ISO-8601, from the workflow's deterministic clock. */
   at: string;
   type: AuditEventType;

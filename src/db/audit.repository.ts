@@ -11,23 +11,47 @@ export type AuditNotification = { tenantId: string; runId: string; seq: number; 
 /** An audit event ready to store: the input already reduced to its hash, snapshots already capped. */
 export type AuditEventRecord = Omit<AuditEventInput, 'input'> & { inputHash?: string; stepOutput?: unknown };
 
+/**
+ * What an event records, independent of when it was written: its type, step and attempt, and
+ * whether a STEP_FAILED is a cancellation (an attempt that failed and was to be retried may be
+ * cancelled during its backoff). A run emits each key at most once.
+ */
+export function eventKey(event: Pick<AuditEventRecord, 'type' | 'stepId' | 'attempt' | 'error'>): string {
+  const variant = event.type === 'STEP_FAILED' && event.error?.type === 'Cancelled' ? 'cancelled' : '';
+  return `${event.type}:${event.stepId ?? ''}:${event.attempt ?? ''}:${variant}`;
+}
+
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
 /**
  * Stores one audit event and projects it onto the run index (`runs`, `run_steps`), then notifies
- * listeners — all in one transaction. Idempotent on `(run_id, seq)`: a retried or replayed write
- * changes nothing and notifies no one, so events are never duplicated.
+ * listeners — all in one transaction. The event's `seq` is the run's next one, assigned here
+ * under a lock on the run, so the trail has no gap. Idempotent on {@link eventKey}: a retried
+ * write, or the same event written again by a worker that redid a workflow task another worker
+ * died in, changes nothing and notifies no one, so events are never duplicated.
  * @returns whether the event was new
  */
 export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRecord): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     if (event.run) await upsertRun(trx, event);
-    const inserted = await trx
+    // One writer per run at a time: seq is read and taken under this lock.
+    await trx.selectFrom('runs').select('id').where('id', '=', event.runId).forNoKeyUpdate().executeTakeFirstOrThrow();
+    const key = eventKey(event);
+    const existing = await trx.selectFrom('audit_events').select('seq').where('run_id', '=', event.runId).where('event_key', '=', key).executeTakeFirst();
+    if (existing) return false;
+    const { last } = await trx
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.coalesce(eb.fn.max('seq'), eb.val(0)).as('last'))
+      .where('run_id', '=', event.runId)
+      .executeTakeFirstOrThrow();
+    const seq = Number(last) + 1;
+    await trx
       .insertInto('audit_events')
       .values({
         run_id: event.runId,
-        seq: event.seq,
+        seq,
+        event_key: key,
         tenant_id: event.tenantId,
         at: event.at,
         type: event.type,
@@ -39,16 +63,14 @@ export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRe
         message: event.message ?? null,
         actor: JSON.stringify(event.actor),
       })
-      .onConflict((oc) => oc.columns(['run_id', 'seq']).doNothing())
       .returning('seq')
-      .executeTakeFirst();
-    if (!inserted) return false;
+      .executeTakeFirstOrThrow();
     if (event.stepId && event.stepStatus) await projectStep(trx, event);
     if (event.runStatus) await projectRun(trx, event);
     const notification: AuditNotification = {
       tenantId: event.tenantId,
       runId: event.runId,
-      seq: event.seq,
+      seq,
       type: event.type,
       definition: event.run?.definitionName,
     };

@@ -55,6 +55,20 @@ export interface RunsTable {
   updated_at: DefaultedTimestamp;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  admin: Generated<boolean>;
+  /** SHA-256 (hex) of the key; the key itself is shown once and never stored. */
+  key_hash: string;
+  /** The key's first characters, to tell keys apart in lists. */
+  key_prefix: string;
+  created_at: DefaultedTimestamp;
+  revoked_at: NullableTimestamp;
+}
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+
 export interface RunStepsTable {
   run_id: string;
   step_id: string;
@@ -81,6 +95,8 @@ export interface AuditEventsTable {
   error: Json | null;
   message: string | null;
   actor: Json;
+  /** What the event records (see eventKey); unique per run, so a redone event is not written twice. */
+  event_key: string;
 }
 
 export interface SecretsTable {
@@ -99,6 +115,7 @@ export interface Database {
   definitions: DefinitionsTable;
   definition_versions: DefinitionVersionsTable;
   runs: RunsTable;
+  api_keys: ApiKeysTable;
   run_steps: RunStepsTable;
   audit_events: AuditEventsTable;
   secrets: SecretsTable;

@@ -4,12 +4,14 @@ import type { Database } from './database';
 import * as initial from './migrations/2026-11-23T00-00-initial';
 import * as secrets from './migrations/2026-11-23T01-00-secrets';
 import * as retriesAndTestRuns from './migrations/2026-11-23T02-00-retries-and-test-runs';
+import * as auditEventKeys from './migrations/2026-11-23T03-00-audit-event-keys';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T00-00-initial': initial,
   '2026-11-23T01-00-secrets': secrets,
   '2026-11-23T02-00-retries-and-test-runs': retriesAndTestRuns,
+  '2026-11-23T03-00-audit-event-keys': auditEventKeys,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -28,11 +28,6 @@ export async function createTestContext(
     stepTypes?: readonly StepTypeDefinition[];
   } = {},
 ): Promise<TestContext> {
-  // Tests fail activities on purpose; the SDK's warnings about them would drown the results.
-  if (!loggerInstalled) {
-    installTemporalLogger('ERROR');
-    loggerInstalled = true;
-  }
   const adminUrl = requiredEnv('TRELLIS_TEST_DATABASE_URL');
   const suffix = randomUUID().replace(/-/g, '').slice(0, 12);
   const database = `trellis_test_${suffix}`;
@@ -54,6 +49,13 @@ export async function createTestContext(
     PORT: '0',
     ...options.env,
   });
+  // Tests fail activities on purpose; the SDK's warnings about them would drown the results.
+  // Only a worker needs the SDK's native runtime: installed without one, nothing ever shuts it
+  // down, and it keeps jest from exiting (an API-only context, whose workers run elsewhere).
+  if (!loggerInstalled && config.role !== 'api') {
+    installTemporalLogger('ERROR');
+    loggerInstalled = true;
+  }
   const bundlePath = process.env.TRELLIS_TEST_WORKFLOW_BUNDLE;
   const trellis = await startTrellis(config, {
     workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
