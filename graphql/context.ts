@@ -1,20 +1,57 @@
+import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
+import type { Actor } from '../interpreter/run-types';
+import type { Caller } from '../src/api/authenticate';
 import type { Database } from '../src/db/database';
-import type { RunService } from '../src/runs/run.service';
-import type { SecretStore } from '../src/secrets/secret-store';
+import type { TenantDatabases } from '../src/db/tenant-database';
+import { RunService } from '../src/runs/run.service';
+import { SecretStore } from '../src/secrets/secret-store';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import type { AuditEventHub } from './audit-event-hub';
 
-/** What resolvers use; one instance per API process. */
+/** What an API process shares between requests. */
 export type ApiServices = {
+  /** The database as Trellis's owner role sees it: API key lookups only. */
   db: Kysely<Database>;
-  runs: RunService;
+  /** The database as each tenant sees it, under row-level security. */
+  tenants: TenantDatabases;
+  client: Client;
+  taskQueue: string;
   hub: AuditEventHub;
-  secrets: SecretStore;
+  secrets: { key: Buffer; environment: Readonly<Record<string, string>> };
   /** Custom step types definitions may use (checked at save). */
   stepTypes: readonly StepTypeDefinition[];
   temporal: { namespace: string; uiUrl: string | undefined };
 };
 
-/** Per-request context: the services and the tenant the caller acts for. */
-export type GraphQLContext = ApiServices & { tenantId: string };
+/**
+ * Per-request context. `db` and everything built on it see only the caller's tenant (row-level
+ * security), so a resolver that forgot a tenant condition still could not reach another tenant.
+ */
+export type GraphQLContext = {
+  tenantId: string;
+  caller: Caller;
+  /** Recorded as the trigger of runs this request starts, and on cancellations and signals. */
+  actor: Actor;
+  db: Kysely<Database>;
+  runs: RunService;
+  secrets: SecretStore;
+  hub: AuditEventHub;
+  stepTypes: readonly StepTypeDefinition[];
+  temporal: { namespace: string; uiUrl: string | undefined };
+};
+
+export function contextFor(services: ApiServices, caller: Caller): GraphQLContext {
+  const db = services.tenants.for(caller.tenantId);
+  return {
+    tenantId: caller.tenantId,
+    caller,
+    actor: { type: 'api', id: caller.keyId ?? caller.tenantId },
+    db,
+    runs: new RunService({ db, client: services.client, taskQueue: services.taskQueue, stepTypes: services.stepTypes }),
+    secrets: new SecretStore(db, services.secrets.key, services.secrets.environment),
+    hub: services.hub,
+    stepTypes: services.stepTypes,
+    temporal: services.temporal,
+  };
+}

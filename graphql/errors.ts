@@ -9,6 +9,7 @@ export function toGraphQLError(err: unknown): GraphQLError {
     const extensions: Record<string, unknown> = { code: err.code };
     // Read by Apollo Server when the error is thrown while building the request context.
     if (err.code === 'UNAUTHENTICATED') extensions.http = { status: 401 };
+    if (err.code === 'FORBIDDEN') extensions.http = { status: 403 };
     if (err.errors.length > 0) extensions.errors = err.errors;
     return new GraphQLError(err.message, { extensions });
   }
@@ -24,6 +25,12 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (original instanceof TrellisError) {
     const { message, extensions } = toGraphQLError(original);
     return { ...formatted, message, extensions };
+  }
+  // Apollo codes every validation error GRAPHQL_VALIDATION_FAILED; a rule that set its own code
+  // (an operation limit's BAD_USER_INPUT, graphql/operation-limits.ts) keeps it.
+  const ruleCode = original instanceof GraphQLError && original.originalError instanceof GraphQLError ? original.originalError.extensions.code : undefined;
+  if (formatted.extensions?.code === 'GRAPHQL_VALIDATION_FAILED' && typeof ruleCode === 'string') {
+    return { ...formatted, extensions: { ...formatted.extensions, code: ruleCode } };
   }
   if (formatted.extensions?.code && formatted.extensions.code !== 'INTERNAL_SERVER_ERROR') return formatted;
   if (original instanceof GraphQLError) return formatted;

@@ -30,12 +30,12 @@ export function decodeCursor(cursor: string, shape: ReadonlyArray<'n' | 's'>): A
 /**
  * `first`, defaulted and checked.
  * @default 50
- * @throws BadUserInputError when outside 0…{@link MAX_PAGE_SIZE}
+ * @throws BadUserInputError when outside 1…{@link MAX_PAGE_SIZE}, naming the value given
  */
 export function pageSize(first: number | null | undefined, fallback = 50): number {
   const size = first ?? fallback;
-  if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
-    throw new BadUserInputError('invalid page size', [{ path: '/first', message: `must be between 0 and ${MAX_PAGE_SIZE}` }]);
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw new BadUserInputError('invalid page size', [{ path: '/first', message: `must be between 1 and ${MAX_PAGE_SIZE}, got ${size}` }]);
   }
   return size;
 }

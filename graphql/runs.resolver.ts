@@ -55,27 +55,24 @@ export const runsResolvers = {
       args: { definition: string; version?: number | null; input?: unknown; idempotencyKey?: string | null },
       ctx: GraphQLContext,
     ) {
-      const trigger: Actor = { type: 'api', id: ctx.tenantId };
-      return ctx.runs.startRun(ctx.tenantId, { ...args, trigger });
+      return ctx.runs.startRun(ctx.tenantId, { ...args, trigger: ctx.actor });
     },
     cancelRun(_: unknown, args: { id: string; reason?: string | null }, ctx: GraphQLContext) {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
-      const actor: Actor = { type: 'api', id: ctx.tenantId };
+      const actor = ctx.actor;
       return ctx.runs.cancelRun(ctx.tenantId, args.id, args.reason ? { reason: args.reason, actor } : { actor });
     },
     retryRun(_: unknown, args: { id: string; fromStep?: string | null; dryRun?: boolean | null }, ctx: GraphQLContext) {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
-      const actor: Actor = { type: 'api', id: ctx.tenantId };
-      return ctx.runs.retryRun(ctx.tenantId, args.id, { fromStep: args.fromStep, dryRun: args.dryRun, actor });
+      return ctx.runs.retryRun(ctx.tenantId, args.id, { fromStep: args.fromStep, dryRun: args.dryRun, actor: ctx.actor });
     },
     testRun(_: unknown, args: { spec: unknown; input?: unknown; mocks?: unknown }, ctx: GraphQLContext) {
-      const actor: Actor = { type: 'test', id: ctx.tenantId };
+      const actor: Actor = { ...ctx.actor, type: 'test' };
       return ctx.runs.testRun(ctx.tenantId, { spec: specDocument(args.spec), input: args.input, mocks: args.mocks, actor });
     },
     signalRun(_: unknown, args: { id: string; signal: string; payload?: unknown }, ctx: GraphQLContext) {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
-      const actor: Actor = { type: 'api', id: ctx.tenantId };
-      return ctx.runs.signalRun(ctx.tenantId, args.id, { signal: args.signal, payload: args.payload, actor });
+      return ctx.runs.signalRun(ctx.tenantId, args.id, { signal: args.signal, payload: args.payload, actor: ctx.actor });
     },
   },
   Subscription: {
@@ -234,7 +231,7 @@ async function* streamRunsChanged(ctx: GraphQLContext, wakeup: Wakeup, definitio
   }
 }
 
-function isUuid(id: string): boolean {
+export function isUuid(id: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 }
 

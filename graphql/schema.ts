@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
+import { apiKeysResolvers } from './api-keys.resolver';
 import { definitionsResolvers } from './definitions.resolver';
 import { runsResolvers } from './runs.resolver';
 import { secretsResolvers } from './secrets.resolver';
@@ -20,6 +21,6 @@ export function loadTypeDefs(): string {
 export function createSchema(): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ JSON: JSONScalar, DateTime: DateTimeScalar }, definitionsResolvers, runsResolvers, secretsResolvers],
+    resolvers: [{ JSON: JSONScalar, DateTime: DateTimeScalar }, definitionsResolvers, runsResolvers, secretsResolvers, apiKeysResolvers],
   });
 }

@@ -25,6 +25,7 @@ const envSchema = z.object({
     .refine((text) => decodeKey(text) !== undefined, { error: 'must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)' })
     .optional(),
   TRELLIS_STEP_TYPES: z.string().min(1).optional(),
+  NODE_ENV: z.string().optional(),
 });
 
 /** Prefix of worker environment variables that serve as secrets (`TRELLIS_SECRET_PAY_TOKEN`). */
@@ -64,6 +65,11 @@ export type Config = Readonly<{
   environmentSecrets: Readonly<Record<string, string>>;
   /** Modules whose default export registers custom step types (`TRELLIS_STEP_TYPES`, comma-separated paths). */
   stepTypeModules: readonly string[];
+  /**
+   * Development mode: GraphQL introspection and the Apollo Sandbox on `GET /graphql`. Off only
+   * when `NODE_ENV=production`. @default true
+   */
+  development: boolean;
 }>;
 
 /**
@@ -98,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: e.TRELLIS_SECRET_KEY === undefined ? undefined : decodeKey(e.TRELLIS_SECRET_KEY),
     environmentSecrets: Object.freeze(environmentSecrets(env)),
     stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),
+    development: e.NODE_ENV !== 'production',
   });
 }
 

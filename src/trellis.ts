@@ -9,7 +9,7 @@ import type { Config } from './config';
 import { createDatabase } from './db/create-database';
 import type { Database } from './db/database';
 import { migrateToLatest } from './db/migrator';
-import { RunService } from './runs/run.service';
+import { TenantDatabases } from './db/tenant-database';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
 import { SecretStore } from './secrets/secret-store';
 import type { StepTypeDefinition } from './step-types/define-step-type';
@@ -72,7 +72,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     if (!config.secretKey && config.databaseUrl) {
       log(`warning: TRELLIS_SECRET_KEY is not set; secrets are encrypted with ${path.join(config.dataDir, 'secret.key')}, which other instances do not share`);
     }
-    const secrets = new SecretStore(db, config.secretKey ?? (await loadOrCreateSecretKey(config.dataDir)), config.environmentSecrets);
+    const secretKey = config.secretKey ?? (await loadOrCreateSecretKey(config.dataDir));
+    const secrets = new SecretStore(db, secretKey, config.environmentSecrets);
 
     let address = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;
@@ -119,10 +120,22 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       await hub.start();
       stack.push({ name: 'event hub', stop: () => hub.stop() });
       const temporal = { address, namespace: config.temporal.namespace, uiUrl };
+      const tenants = new TenantDatabases(databaseUrl);
+      stack.push({ name: 'tenant database pool', stop: () => tenants.destroy() });
       const api: ApiServer = await createApiServer({
-        services: { db, hub, runs: new RunService({ db, client, taskQueue: config.taskQueue, stepTypes }), secrets, stepTypes, temporal },
+        services: {
+          db,
+          tenants,
+          client,
+          taskQueue: config.taskQueue,
+          hub,
+          secrets: { key: secretKey, environment: config.environmentSecrets },
+          stepTypes,
+          temporal: { namespace: temporal.namespace, uiUrl },
+        },
         health: () => checkHealth({ db, connection, temporal }),
         allowRemote: config.allowRemote,
+        development: config.development,
       });
       graphqlUrl = await api.listen(config.port, config.host);
       stack.push({ name: 'API server', stop: () => api.close() });

@@ -1,19 +1,28 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { ApiServices, GraphQLContext } from '../../graphql/context';
+import { contextFor, type ApiServices, type GraphQLContext } from '../../graphql/context';
 import { formatError, toGraphQLError } from '../../graphql/errors';
+import { documentRules, operationCostPlugin, subscribeWithLimits } from '../../graphql/operation-limits';
 import { createSchema } from '../../graphql/schema';
 import type { HealthReport } from './health';
-import { resolveTenant } from './tenant';
+import { MAX_REQUEST_BYTES, requestTooLargeHandler } from './request-size-limit';
+import { authenticate, type Caller } from './authenticate';
 
 export type ApiServerOptions = {
   services: ApiServices;
   health: () => Promise<HealthReport>;
   /** Serve non-loopback clients while no API keys exist. @default false */
   allowRemote?: boolean;
+  /**
+   * Development mode: introspection and the Apollo Sandbox on `GET /graphql`. Otherwise
+   * introspection is refused and `GET /graphql` serves no page. @default false
+   */
+  development?: boolean;
 };
 
 export type ApiServer = {
@@ -30,23 +39,28 @@ export type ApiServer = {
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const allowRemote = options.allowRemote ?? false;
   const schema = createSchema();
-  const app = Fastify({ logger: false });
-  const wsServer = new WebSocketServer({ server: app.server, path: '/graphql' });
-  const wsCleanup = useServer<Record<string, unknown> | undefined, { request: { socket: { remoteAddress?: string } } }>(
+  const development = options.development ?? false;
+  const app = Fastify({ logger: false, bodyLimit: MAX_REQUEST_BYTES });
+  app.setErrorHandler(requestTooLargeHandler);
+  // A larger message closes the socket with 1009 (Message Too Big).
+  const wsServer = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: MAX_REQUEST_BYTES });
+  const { services } = options;
+  const wsCleanup = useServer<Record<string, unknown> | undefined, { request: { socket: { remoteAddress?: string } }; caller?: Caller }>(
     {
       schema,
-      onConnect: (ctx) => {
+      onSubscribe: subscribeWithLimits(schema, { development }),
+      // The key travels in the connection's init payload: {"Authorization": "Bearer <key>"}.
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const header = params.Authorization ?? params.authorization;
         try {
-          resolveTenant(ctx.extra.request.socket.remoteAddress, { allowRemote });
+          ctx.extra.caller = await authenticate(services.db, typeof header === 'string' ? header : undefined, ctx.extra.request.socket.remoteAddress, { allowRemote });
           return true;
         } catch {
-          return false;
+          return false; // closes the socket with 4403 Forbidden
         }
       },
-      context: (ctx): GraphQLContext => ({
-        ...options.services,
-        tenantId: resolveTenant(ctx.extra.request.socket.remoteAddress, { allowRemote }),
-      }),
+      context: (ctx): GraphQLContext => contextFor(services, ctx.extra.caller!),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => toGraphQLError(e.originalError ?? e)),
     },
     wsServer,
@@ -58,7 +72,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // The process owns shutdown (src/main.ts stops every part in order); Apollo's own signal
     // handlers would race it and, with a terminal's Ctrl+C, leave stop() waiting forever.
     stopOnTerminationSignals: false,
+    // Allowed here, refused outside development by documentRules, which name NODE_ENV (Apollo's
+    // own refusal would tell clients to "pass introspection: true to ApolloServer").
+    introspection: true,
+    validationRules: documentRules({ development }),
     plugins: [
+      operationCostPlugin(),
+      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       fastifyApolloDrainPlugin(app),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
     ],
@@ -68,7 +88,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     path: '/graphql',
     context: async (request) => {
       try {
-        return { ...options.services, tenantId: resolveTenant(request.socket.remoteAddress, { allowRemote }) };
+        return contextFor(services, await authenticate(services.db, request.headers.authorization, request.socket.remoteAddress, { allowRemote }));
       } catch (err) {
         throw toGraphQLError(err);
       }

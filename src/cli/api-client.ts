@@ -28,10 +28,10 @@ export type ApiClient = {
 
 /**
  * A client for the API at `url` (`http(s)://host:port/graphql`); the WebSocket for subscriptions
- * opens on first use.
+ * opens on first use. With `apiKey`, every request and the WebSocket carry it.
  * @throws CliError when `url` is not an http(s) URL.
  */
-export function createApiClient(url: string): ApiClient {
+export function createApiClient(url: string, apiKey?: string): ApiClient {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -48,7 +48,7 @@ export function createApiClient(url: string): ApiClient {
       try {
         response = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          headers: { 'content-type': 'application/json', accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
           body: JSON.stringify({ query, variables }),
         });
       } catch (err) {
@@ -66,7 +66,13 @@ export function createApiClient(url: string): ApiClient {
     },
 
     subscribe<T>(query: string, variables: Record<string, unknown>, onNext: (data: T) => void): Promise<void> {
-      ws ??= createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      ws ??= createClient({
+        url: url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+        connectionParams: apiKey ? { Authorization: `Bearer ${apiKey}` } : undefined,
+      });
       const client = ws;
       return new Promise((resolve, reject) => {
         let settled = false;

@@ -10,3 +10,11 @@ export const DEFAULT_API_URL = 'http://127.0.0.1:4000/graphql';
 export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return flag ?? (env.TRELLIS_URL || DEFAULT_API_URL);
 }
+
+/**
+ * The API key the CLI sends (`Authorization: Bearer <key>`): the `TRELLIS_API_KEY` environment
+ * variable. Never a flag, so keys stay out of shell history and process lists.
+ */
+export function resolveApiKey(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.TRELLIS_API_KEY || undefined;
+}

@@ -1,10 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createApiClient, type ApiClient } from './api-client';
-import { resolveApiUrl, DEFAULT_API_URL } from './cli-config';
+import { resolveApiKey, resolveApiUrl, DEFAULT_API_URL } from './cli-config';
 import { CliError, EXIT_CODES } from './cli-error';
 import type { CliCommand, CliIo } from './command';
 import { applyCommand } from './commands/apply.command';
 import { cancelCommand } from './commands/cancel.command';
+import { keysCommand } from './commands/keys.command';
 import { runCommand } from './commands/run.command';
 import { runsCommand } from './commands/runs.command';
 import { retryCommand } from './commands/retry.command';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly CliCommand[] = [
   cancelCommand,
   retryCommand,
   signalCommand,
+  keysCommand,
 ];
 
 const GLOBAL_OPTIONS = {
@@ -57,7 +59,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out(commandUsage(command));
       return EXIT_CODES.ok;
     }
-    api = createApiClient(resolveApiUrl(typeof values.url === 'string' ? values.url : undefined));
+    api = createApiClient(resolveApiUrl(typeof values.url === 'string' ? values.url : undefined), resolveApiKey());
     return await command.run({ api, io, args: positionals.slice(1), options: values });
   } catch (err) {
     if (!(err instanceof CliError)) {

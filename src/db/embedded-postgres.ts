@@ -328,3 +328,22 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     clearTimeout(timer);
   }
 }
+
+/**
+ * The URL of the embedded PostgreSQL that a running Trellis started in `dataDir` (its port is in
+ * `postmaster.pid`), or `undefined` when none is running there.
+ */
+export async function runningEmbeddedPostgresUrl(dataDir: string, database = 'trellis'): Promise<string | undefined> {
+  const dir = path.resolve(dataDir);
+  const lines = await fs.readFile(path.join(dir, 'postmaster.pid'), 'utf8').then((text) => text.split('\n'), () => undefined);
+  const pid = Number(lines?.[0]);
+  const port = Number(lines?.[3]);
+  if (!lines || !Number.isInteger(pid) || !Number.isInteger(port)) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined; // a stale file: the server is not running
+  }
+  const password = (await fs.readFile(path.join(dir, PASSWORD_FILE), 'utf8')).trim();
+  return urlFor(password, port, database);
+}

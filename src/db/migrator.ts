@@ -5,6 +5,7 @@ import * as initial from './migrations/2026-11-23T00-00-initial';
 import * as secrets from './migrations/2026-11-23T01-00-secrets';
 import * as retriesAndTestRuns from './migrations/2026-11-23T02-00-retries-and-test-runs';
 import * as auditEventKeys from './migrations/2026-11-23T03-00-audit-event-keys';
+import * as apiKeys from './migrations/2026-11-23T04-00-api-keys-and-row-level-security';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T01-00-secrets': secrets,
   '2026-11-23T02-00-retries-and-test-runs': retriesAndTestRuns,
   '2026-11-23T03-00-audit-event-keys': auditEventKeys,
+  '2026-11-23T04-00-api-keys-and-row-level-security': apiKeys,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

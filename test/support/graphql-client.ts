@@ -3,11 +3,11 @@ import WebSocket from 'ws';
 
 export type GraphQLResponse<T> = { data?: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
 
-/** POSTs one operation to `url` and returns the parsed response, errors included. */
-export async function graphql<T = Record<string, unknown>>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
+/** POSTs one operation to `url` (with `apiKey` as a Bearer token) and returns the parsed response, errors included. */
+export async function graphql<T = Record<string, unknown>>(url: string, query: string, variables: Record<string, unknown> = {}, apiKey?: string): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GraphQLResponse<T>;
@@ -20,9 +20,10 @@ export async function graphqlData<T = Record<string, unknown>>(url: string, quer
   return result.data;
 }
 
-/** A graphql-ws client for the API at `url` (http:// is turned into ws://). */
-export function wsClient(url: string): Client {
-  return createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+/** A graphql-ws client for the API at `url` (http:// is turned into ws://), sending `apiKey` when given. */
+export function wsClient(url: string, apiKey?: string): Client {
+  const connectionParams = apiKey ? { Authorization: `Bearer ${apiKey}` } : undefined;
+  return createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams });
 }
 
 /**

@@ -1,0 +1,120 @@
+import { buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } from 'graphql';
+import { introspectionDisabledRule, operationCostRule, operationDepthRule, operationRules } from '../../graphql/operation-limits';
+
+// Recursive, unlike Trellis's schema, so that valid operations can nest as deep as a test needs.
+const schema = buildSchema(`
+  type Query { node: Node, nodes(first: Int): NodeConnection!, tags: [String!]! }
+  type Node { name: String, child: Node, children(first: Int): NodeConnection!, siblings: [Node!]! }
+  type NodeConnection { edges: [NodeEdge!]!, pageInfo: PageInfo! }
+  type NodeEdge { cursor: String!, node: Node! }
+  type PageInfo { hasNextPage: Boolean! }
+`);
+
+/** `{ node { child { child … { name } } } }`, `depth` fields deep. */
+const chain = (depth: number) => `node { ${'child { '.repeat(depth - 2)}name${' }'.repeat(depth - 2)} }`;
+
+const limits = (query: string, rules: Parameters<typeof validate>[2]) => validate(schema, parse(query), rules).map((e) => e.extensions.limit ?? e.message);
+const depth = (query: string, max = 12) => limits(query, [operationDepthRule(max)]);
+const cost = (query: string, variables: Record<string, unknown> = {}, max = 0) => {
+  const [error] = validate(schema, parse(query), [operationCostRule(variables, max)]);
+  return (error?.extensions.limit as { actual: number } | undefined)?.actual ?? 0;
+};
+
+describe('operationDepthRule', () => {
+  it('accepts an operation 12 fields deep and refuses one 13 deep, naming both numbers', () => {
+    expect(depth(`{ ${chain(12)} }`)).toEqual([]);
+    expect(depth(`{ ${chain(13)} }`)).toEqual([{ name: 'depth', max: 12, actual: 13 }]);
+    const [error] = validate(schema, parse(`{ ${chain(13)} }`), [operationDepthRule()]);
+    expect(error!.message).toBe('operation too deep: its fields nest 13 levels, the limit is 12');
+    expect(error!.extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('counts fields inside fragment spreads and inline fragments where they are used', () => {
+    const query = `
+      fragment Deep on Node { child { child { child { name } } } }
+      { node { ... on Node { child { ...Deep } } } }`;
+    expect(depth(query, 5)).toEqual([{ name: 'depth', max: 5, actual: 6 }]);
+  });
+
+  it('measures each operation of a document', () => {
+    expect(depth(`query A { ${chain(3)} } query B { ${chain(8)} }`, 5)).toEqual([{ name: 'depth', max: 5, actual: 8 }]);
+  });
+
+  it('does not count meta fields: the standard introspection query passes', () => {
+    expect(depth(`{ __typename ${chain(3)} }`, 3)).toEqual([]);
+    expect(depth(getIntrospectionQuery())).toEqual([]);
+  });
+
+  it('stops at a fragment cycle, which graphql-js reports', () => {
+    const query = `fragment A on Node { child { ...B } } fragment B on Node { child { ...A } } { node { ...A } }`;
+    expect(validate(schema, parse(query), [...specifiedRules, operationDepthRule()]).map((e) => e.message)).toEqual([
+      'Cannot spread fragment "A" within itself via "B".',
+    ]);
+  });
+});
+
+describe('operationCostRule', () => {
+  it('costs every field 1 and multiplies what a paged list selects by its first', () => {
+    expect(cost(`{ node { name child { name } } }`)).toBe(4);
+    // nodes: 1 + 10 × (edges 1 + node (1 + name 1)) = 31
+    expect(cost(`{ nodes(first: 10) { edges { node { name } } } }`)).toBe(31);
+    expect(cost(`{ nodes(first: 10) { edges { node { children(first: 5) { edges { cursor } } } } } }`)).toBe(1 + 10 * (1 + 1 + (1 + 5 * 2)));
+  });
+
+  it('counts 100 items for an omitted first and for a list without first', () => {
+    expect(cost(`{ nodes { edges { cursor } } }`)).toBe(1 + 100 * 2);
+    expect(cost(`{ node { siblings { name } } }`)).toBe(1 + 1 + 100);
+    expect(cost(`{ tags }`)).toBe(1);
+  });
+
+  it('reads first from the variables, else from the variable default, else counts 100', () => {
+    const query = `query($n: Int, $m: Int = 7) { a: nodes(first: $n) { edges { cursor } } b: nodes(first: $m) { edges { cursor } } }`;
+    expect(cost(query, { n: 3 })).toBe(1 + 3 * 2 + (1 + 7 * 2));
+    expect(cost(query, { n: 3, m: 4 })).toBe(1 + 3 * 2 + (1 + 4 * 2));
+    expect(cost(query, {})).toBe(1 + 100 * 2 + (1 + 7 * 2));
+    expect(cost(query, { n: null, m: null })).toBe(2 * (1 + 100 * 2));
+  });
+
+  it('counts a first outside 1…1000 as 1000 at most (the resolver refuses it), and a non-number as 1000', () => {
+    expect(cost(`{ nodes(first: 1000000) { edges { cursor } } }`)).toBe(1 + 1000 * 2);
+    expect(cost(`query($n: Int) { nodes(first: $n) { edges { cursor } } }`, { n: 'lots' })).toBe(1 + 1000 * 2);
+  });
+
+  it('counts aliases and every spread of a fragment', () => {
+    const fragment = `fragment F on Node { children(first: 10) { edges { cursor } } }`;
+    expect(cost(`${fragment} { node { ...F ...F x: child { ...F } } }`)).toBe(1 + 3 * 21 + 1);
+  });
+
+  it('measures a fragment used at every level of a deep tree once, not exponentially often', () => {
+    const levels = 40;
+    const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i + 1} on Node { a: child { ...F${i} } b: child { ...F${i} } }`);
+    const query = `fragment F0 on Node { name } ${fragments.join(' ')} { node { ...F${levels} } }`;
+    const started = Date.now();
+    expect(cost(query)).toBeGreaterThan(2 ** levels);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('refuses above the limit with a message naming the cost, the limit and how it is counted', () => {
+    const [error] = validate(schema, parse(`{ nodes(first: 1000) { edges { node { siblings { name } } } } }`), [operationCostRule({}, 50_000)]);
+    expect(error!.message).toBe(
+      'operation too costly: its cost is 103001, the limit is 50000 (every field costs 1, times the `first` of each list around it; 100 when `first` is not given)',
+    );
+    expect(error!.extensions).toEqual({ code: 'BAD_USER_INPUT', limit: { name: 'cost', max: 50000, actual: 103001 } });
+  });
+});
+
+describe('introspectionDisabledRule', () => {
+  it('refuses __schema and __type, and lets __typename through', () => {
+    const messages = validate(schema, parse(`{ __typename __type(name: "Node") { name } __schema { queryType { name } } }`), [introspectionDisabledRule]).map((e) => e.message);
+    expect(messages).toEqual([
+      'introspection is disabled in production (NODE_ENV=production): the operation asks for __type',
+      'introspection is disabled in production (NODE_ENV=production): the operation asks for __schema',
+    ]);
+  });
+
+  it('is among the operation rules only outside development', () => {
+    const introspect = parse(`{ __schema { queryType { name } } }`);
+    expect(validate(schema, introspect, operationRules({ development: true }))).toEqual([]);
+    expect(validate(schema, introspect, operationRules({ development: false }))).toHaveLength(1);
+  });
+});
