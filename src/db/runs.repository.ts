@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { AuditEventRow, Database, NewRun, RunRow, RunStepRow } from './database';
 
 /**
@@ -63,6 +63,9 @@ export function listEvents(
 /** Which runs {@link listRuns} returns. */
 export type RunFilter = {
   definition?: string | null;
+  version?: number | null;
+  /** The trigger's type (`api`, `test`, `workflow`, …). */
+  trigger?: string | null;
   status?: string[] | null;
   startedAfter?: Date | null;
   startedBefore?: Date | null;
@@ -83,6 +86,8 @@ export function listRuns(
     .orderBy('id', 'desc')
     .limit(options.limit);
   if (filter.definition) query = query.where('definition_name', '=', filter.definition);
+  if (filter.version != null) query = query.where('definition_version', '=', filter.version);
+  if (filter.trigger) query = query.where(sql<string>`trigger->>'type'`, '=', filter.trigger);
   if (filter.status && filter.status.length > 0) query = query.where('status', 'in', filter.status);
   if (filter.startedAfter) query = query.where('started_at', '>=', filter.startedAfter);
   if (filter.startedBefore) query = query.where('started_at', '<', filter.startedBefore);

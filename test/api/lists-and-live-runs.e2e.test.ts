@@ -90,6 +90,29 @@ describe('runs(filter, first, after)', () => {
     const failed = (await ctx.gql(LIST, { filter: { status: ['FAILED'] } })).runs;
     expect(failed.edges.map((e: any) => e.node.id)).toEqual([failing.id]);
   });
+  it('filters by version, trigger and time range, and keeps its pages stable while runs are inserted', async () => {
+    await ctx.gql(SAVE, { spec: quick('versioned') });
+    const v1 = await startAndFinish('versioned', 1);
+    const between = new Date().toISOString();
+    await ctx.gql(SAVE, { spec: { ...quick('versioned'), description: 'v2' } });
+    const v2a = await startAndFinish('versioned', 2);
+    const v2b = await startAndFinish('versioned', 3);
+    const ids = (filter: Record<string, unknown>, extra = '') =>
+      ctx.gql(`query($filter: RunFilter) { runs(filter: $filter${extra}) { edges { node { id } } pageInfo { endCursor } } }`, { filter }).then((r) => r.runs.edges.map((e: any) => e.node.id));
+    expect(await ids({ definition: 'versioned', version: 1 })).toEqual([v1]);
+    expect(await ids({ definition: 'versioned', version: 2 })).toEqual([v2b, v2a]);
+    expect(await ids({ definition: 'versioned', startedAfter: between })).toEqual([v2b, v2a]);
+    expect(await ids({ definition: 'versioned', startedBefore: between })).toEqual([v1]);
+    expect(await ids({ definition: 'versioned', trigger: 'api' })).toHaveLength(3);
+    expect(await ids({ definition: 'versioned', trigger: 'webhook' })).toEqual([]);
+
+    // A page taken, then a new run inserted: the next page continues where the first ended.
+    const first = (await ctx.gql(`query { runs(filter: {definition: "versioned"}, first: 1) { edges { node { id } } pageInfo { endCursor } } }`)).runs;
+    expect(first.edges[0].node.id).toBe(v2b);
+    await startAndFinish('versioned', 4);
+    const next = (await ctx.gql(`query($after: String) { runs(filter: {definition: "versioned"}, first: 5, after: $after) { edges { node { id } } } }`, { after: first.pageInfo.endCursor })).runs;
+    expect(next.edges.map((e: any) => e.node.id)).toEqual([v2a, v1]);
+  });
 });
 
 describe('live run subscriptions', () => {
