@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import type WebSocket from 'ws';
-import { ApiProcess } from '../support/api-process';
+import { TrellisProcess } from '../support/trellis-process';
 import { Gate } from '../support/gate';
 import { collectSubscription, graphqlData, wsClient } from '../support/graphql-client';
 import { HttpStub } from '../support/http-stub';
@@ -23,9 +23,9 @@ const HELD = { timeout: '60s', retry: { maxAttempts: 1 } } as const;
 
 let worker: TestContext;
 let stub: HttpStub;
-const apis: ApiProcess[] = [];
-let a: ApiProcess;
-let b: ApiProcess;
+const apis: TrellisProcess[] = [];
+let a: TrellisProcess;
+let b: TrellisProcess;
 const clients: Client[] = [];
 
 beforeAll(async () => {
@@ -41,11 +41,11 @@ beforeAll(async () => {
     TRELLIS_TASK_QUEUE: taskQueue,
     TRELLIS_SECRET_KEY: secretKey,
   };
-  const started = await Promise.allSettled([ApiProcess.start(env), ApiProcess.start(env)]);
+  const started = await Promise.allSettled([TrellisProcess.start('api', env), TrellisProcess.start('api', env)]);
   for (const result of started) if (result.status === 'fulfilled') apis.push(result.value);
   const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed) throw failed.reason;
-  [a, b] = apis as [ApiProcess, ApiProcess];
+  [a, b] = apis as [TrellisProcess, TrellisProcess];
 }, 180_000);
 
 afterAll(async () => {
@@ -59,12 +59,12 @@ afterAll(async () => {
   }
 }, 60_000);
 
-function gql<T = any>(api: ApiProcess, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+function gql<T = any>(api: TrellisProcess, query: string, variables: Record<string, unknown> = {}): Promise<T> {
   return graphqlData<T>(api.graphqlUrl, query, variables);
 }
 
 /** Saves `spec` through `api` and starts a run of it there. */
-async function startRun(api: ApiProcess, spec: { name: string } & Record<string, unknown>): Promise<StartedRun> {
+async function startRun(api: TrellisProcess, spec: { name: string } & Record<string, unknown>): Promise<StartedRun> {
   await gql(api, `mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec });
   const { startRun: run } = await gql<{ startRun: StartedRun }>(
     api,
@@ -81,7 +81,7 @@ async function storedEvents(runId: string): Promise<EventView[]> {
 }
 
 /** A graphql-ws client of `api`, disposed after the file if a test leaves it open. */
-function clientOf(api: ApiProcess): Client {
+function clientOf(api: TrellisProcess): Client {
   const client = wsClient(api.graphqlUrl);
   clients.push(client);
   return client;
@@ -92,7 +92,7 @@ function clientOf(api: ApiProcess): Client {
  * stream does (with every event when the server completes it). `drop()` cuts its TCP connection
  * without a goodbye, as a network failure would.
  */
-function subscribeToEvents(api: ApiProcess, runId: string, afterSeq?: number) {
+function subscribeToEvents(api: TrellisProcess, runId: string, afterSeq?: number) {
   const client = clientOf(api);
   let socket: WebSocket | undefined;
   client.on('connected', (connected) => {

@@ -6,7 +6,7 @@ import { HttpStub, type StubRequest } from '../support/http-stub';
 import { finished, save, type RunView, type StartedRun } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { until } from '../support/until';
-import { WorkerProcess } from '../support/worker-process';
+import { TrellisProcess } from '../support/trellis-process';
 
 // The API runs in this process; the worker runs in a child process that the tests SIGKILL while
 // HTTP requests it made are held open by the stub. Temporal notices the dead worker only when
@@ -17,7 +17,7 @@ const FINAL_EVENTS = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
 let ctx: TestContext;
 let stub: HttpStub;
 let workerEnv: Record<string, string>;
-const workers: WorkerProcess[] = [];
+const workers: TrellisProcess[] = [];
 
 beforeAll(async () => {
   stub = await new HttpStub().start();
@@ -44,8 +44,8 @@ afterAll(async () => {
   await stub?.stop();
 });
 
-async function startWorker(): Promise<WorkerProcess> {
-  const worker = await WorkerProcess.start(workerEnv);
+async function startWorker(): Promise<TrellisProcess> {
+  const worker = await TrellisProcess.start('worker', workerEnv);
   workers.push(worker);
   return worker;
 }

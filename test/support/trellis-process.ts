@@ -3,29 +3,33 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
-/** The line of `src/main.ts`'s banner that names the API's address. */
-const BANNER = /GraphQL:\s+(\S+)/;
+
+/** What `src/main.ts` prints once each role is ready: the API's banner names its URL. */
+const READY: Record<'api' | 'worker', RegExp> = {
+  api: /GraphQL:\s+(\S+)/,
+  worker: /Trellis is running \(role: worker\)/,
+};
 
 /**
- * `sh` starts the API (`$0` is tsx) and exits with its status; a second job reads the stdin pipe
+ * `sh` starts Trellis (`$0` is tsx) and exits with its status; a second job reads the stdin pipe
  * (through fd 3: `sh` gives background jobs /dev/null as stdin) and, at end-of-file, stops the
  * whole group: SIGTERM, SIGKILL 10 s later. End-of-file comes when the test process is gone,
  * however it ended (Ctrl+C, jest killing a worker), which an exit hook cannot catch: jest gives
  * test files a copy of `process` whose `'exit'` event never fires.
  */
 const WATCHDOG = `exec 3<&0
-"$0" src/main.ts 3<&- & api=$!
+"$0" src/main.ts 3<&- & trellis=$!
 (cat <&3 >/dev/null; trap '' TERM; kill -TERM 0; sleep 10; kill -KILL 0) &
 exec 3<&-
-wait "$api"`;
+wait "$trellis"`;
 
 /**
- * A Trellis API (`TRELLIS_ROLE=api`) in a child process of its own, started as `npm start` would
- * start it. The child leads its own process group (`tsx` runs the entry point in a grandchild),
- * so signals go to the whole group and {@link stop} waits until the group is empty. The group
- * stops itself if the test process ends without stopping it.
+ * A Trellis API or worker (`TRELLIS_ROLE`) in a child process of its own, started as `npm start`
+ * would start it. The child leads its own process group (`tsx` runs the entry point in a
+ * grandchild and cannot pass signals on), so signals go to the whole group. The group stops
+ * itself if the test process ends without stopping it.
  */
-export class ApiProcess {
+export class TrellisProcess {
   private output = '';
   private url = '';
   private readonly exited: Promise<void>;
@@ -41,42 +45,42 @@ export class ApiProcess {
 
   /**
    * Starts `src/main.ts` with `env` (which must name the database, the Temporal server, the task
-   * queue and the secret key), `TRELLIS_ROLE=api` and a port the system picks, and waits for the
-   * banner that names its GraphQL URL.
-   * @throws when the process exits first, or prints no banner within `limitMs`, with its output;
+   * queue and the secret key) in `role`, an API on a port the system picks, and waits until it
+   * is ready.
+   * @throws when the process exits first, or is not ready within `limitMs`, with its output;
    *   the process is gone by then.
    */
-  static async start(env: Record<string, string>, limitMs = 60_000): Promise<ApiProcess> {
+  static async start(role: 'api' | 'worker', env: Record<string, string>, limitMs = 60_000): Promise<TrellisProcess> {
     const child = spawn('sh', ['-c', WATCHDOG, TSX], {
       cwd: ROOT,
-      env: { ...process.env, ...env, TRELLIS_ROLE: 'api', PORT: '0' },
+      env: { ...process.env, ...env, TRELLIS_ROLE: role, ...(role === 'api' ? { PORT: '0' } : {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
-    const api = new ApiProcess(child);
+    const started = new TrellisProcess(child);
     try {
-      api.url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the API printed no banner within ${limitMs} ms:\n${api.output}`)), limitMs);
+      started.url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the ${role} was not ready within ${limitMs} ms:\n${started.output}`)), limitMs);
         const check = (): void => {
-          const match = BANNER.exec(api.output);
+          const match = READY[role].exec(started.output);
           if (!match) return;
           clearTimeout(timer);
-          resolve(match[1]!);
+          resolve(match[1] ?? '');
         };
         child.stdout!.on('data', check);
         child.once('exit', (code, signal) => {
           clearTimeout(timer);
-          reject(new Error(`the API exited (${signal ?? code}) before it was ready:\n${api.output}`));
+          reject(new Error(`the ${role} exited (${signal ?? code}) before it was ready:\n${started.output}`));
         });
       });
     } catch (err) {
-      await api.stop();
+      await started.kill();
       throw err;
     }
-    return api;
+    return started;
   }
 
-  /** `http://127.0.0.1:<port>/graphql`; subscriptions use the same path over `ws://`. */
+  /** An API's `http://127.0.0.1:<port>/graphql`; subscriptions use the same path over `ws://`. */
   get graphqlUrl(): string {
     return this.url;
   }
@@ -90,18 +94,26 @@ export class ApiProcess {
     return this.output;
   }
 
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /**
    * Stops the process as `kill <pid>` would stop `npm start` (SIGTERM to the group), SIGKILLs the
    * group if it is still there after `graceMs`, and resolves once no process of the group is left.
-   * Safe to call more than once.
    * @throws when the group outlives its SIGKILL by `graceMs`.
    */
   async stop(graceMs = 10_000): Promise<void> {
     signalGroup(this.pid, 'SIGTERM');
-    if (!(await groupGoneWithin(this.pid, graceMs))) {
-      signalGroup(this.pid, 'SIGKILL');
-      if (!(await groupGoneWithin(this.pid, graceMs))) throw new Error(`API process group ${this.pid} survived SIGKILL:\n${this.output}`);
-    }
+    if (!(await groupGoneWithin(this.pid, graceMs))) await this.kill(graceMs);
+    await this.exited;
+    this.child.stdin!.destroy();
+  }
+
+  /** SIGKILLs the whole group (no shutdown, no drain) and resolves once no process of it is left. Safe to call more than once. */
+  async kill(graceMs = 10_000): Promise<void> {
+    signalGroup(this.pid, 'SIGKILL');
+    if (!(await groupGoneWithin(this.pid, graceMs))) throw new Error(`process group ${this.pid} survived SIGKILL:\n${this.output}`);
     await this.exited;
     this.child.stdin!.destroy();
   }
