@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -25,6 +26,12 @@ const envSchema = z.object({
     .refine((text) => decodeKey(text) !== undefined, { error: 'must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)' })
     .optional(),
   TRELLIS_STEP_TYPES: z.string().min(1).optional(),
+  TRELLIS_HTTP_ALLOW: z
+    .string()
+    .superRefine((text, context) => {
+      for (const message of parseEgressAllowList(text).errors) context.addIssue({ code: 'custom', message });
+    })
+    .optional(),
   NODE_ENV: z.string().optional(),
 });
 
@@ -63,6 +70,12 @@ export type Config = Readonly<{
   secretKey: Buffer | undefined;
   /** Secrets from `TRELLIS_SECRET_<NAME>` variables, by name; they serve when the store has no such secret. */
   environmentSecrets: Readonly<Record<string, string>>;
+  /**
+   * What steps may reach besides public addresses (`TRELLIS_HTTP_ALLOW`: hosts, `*.suffix`,
+   * addresses, CIDRs). `undefined` when unset: then loopback is allowed in keyless local mode
+   * only (SPEC §7b).
+   */
+  httpAllow: EgressAllowList | undefined;
   /** Modules whose default export registers custom step types (`TRELLIS_STEP_TYPES`, comma-separated paths). */
   stepTypeModules: readonly string[];
   /**
@@ -103,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     secretKey: e.TRELLIS_SECRET_KEY === undefined ? undefined : decodeKey(e.TRELLIS_SECRET_KEY),
     environmentSecrets: Object.freeze(environmentSecrets(env)),
+    httpAllow: e.TRELLIS_HTTP_ALLOW === undefined ? undefined : parseEgressAllowList(e.TRELLIS_HTTP_ALLOW).allowList,
     stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),
     development: e.NODE_ENV !== 'production',
   });
