@@ -73,6 +73,16 @@ export class EgressPolicy {
     throw new EgressDeniedError('address', host, address, port, category);
   }
 
+  /**
+   * Changes whenever a decision this policy made may no longer hold: keyless local mode began or
+   * ended, or the infrastructure changed. A client that keeps connections open must not reuse
+   * one opened under another generation (it was checked under other rules).
+   */
+  async generation(): Promise<string> {
+    const loopback = this.allowList ? false : await this.loopbackByDefault();
+    return `${loopback}:${this.infrastructure.version}`;
+  }
+
   /** One line for the start-up banner: what steps may reach besides public addresses. */
   async describe(): Promise<string> {
     if (this.allowList) {

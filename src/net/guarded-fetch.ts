@@ -56,9 +56,22 @@ export type GuardedFetch = ((input: string | URL, init?: GuardedRequestInit) => 
  * body or the chain is too long.
  */
 export function createGuardedFetch(policy: EgressPolicy, options: { connectTimeoutMs?: number } = {}): GuardedFetch {
-  const agent = new Agent({ connect: guardedConnector(policy, options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS) });
-  const guarded = (input: string | URL, init: GuardedRequestInit = {}) => fetchFollowing(agent, new URL(input), init);
-  return Object.assign(guarded, { close: () => agent.close() });
+  const connect = guardedConnector(policy, options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+  let pool: { agent: Agent; generation: string } | undefined;
+  // Connections are checked when they open and then kept alive for reuse: once the policy's
+  // rules change (the first API key closes loopback), later requests get a fresh pool, and the
+  // old one closes once its requests are done.
+  const agentFor = async (): Promise<Agent> => {
+    const generation = await policy.generation();
+    if (pool?.generation !== generation) {
+      const previous = pool?.agent;
+      pool = { agent: new Agent({ connect }), generation };
+      void previous?.close().catch(() => undefined);
+    }
+    return pool.agent;
+  };
+  const guarded = (input: string | URL, init: GuardedRequestInit = {}) => fetchFollowing(agentFor, new URL(input), init);
+  return Object.assign(guarded, { close: async () => pool?.agent.close() });
 }
 
 function guardedConnector(policy: EgressPolicy, timeout: number): buildConnector.connector {
@@ -98,7 +111,7 @@ function guardedConnector(policy: EgressPolicy, timeout: number): buildConnector
   };
 }
 
-async function fetchFollowing(agent: Agent, url: URL, init: GuardedRequestInit): Promise<Response> {
+async function fetchFollowing(agentFor: () => Promise<Agent>, url: URL, init: GuardedRequestInit): Promise<Response> {
   const { followRedirects = 'same-origin', secretHeaders = [], secretBody = false, carriesSecret = () => false, ...request } = init;
   let method = (request.method ?? 'GET').toUpperCase();
   const headers = new Headers(request.headers);
@@ -109,7 +122,7 @@ async function fetchFollowing(agent: Agent, url: URL, init: GuardedRequestInit):
   for (let hop = 0; ; hop++) {
     let response: Response;
     try {
-      response = await fetch(current, { ...request, method, headers, body, redirect: 'manual', dispatcher: agent });
+      response = await fetch(current, { ...request, method, headers, body, redirect: 'manual', dispatcher: await agentFor() });
     } catch (err) {
       const cause = err instanceof Error ? err.cause : undefined;
       if (cause instanceof EgressDeniedError) throw cause.forRequest(describe(method, current, hop > 0 ? url : undefined));

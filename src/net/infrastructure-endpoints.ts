@@ -30,6 +30,7 @@ export class InfrastructureEndpoints {
   private interfaces: { addresses: Set<string>; at: number } | undefined;
   private readonly resolve: HostResolver;
   private readonly ttlMs: number;
+  private changes = 0;
 
   constructor(options: { resolve?: HostResolver; ttlMs?: number } = {}) {
     this.resolve = options.resolve ?? resolveHost;
@@ -41,7 +42,13 @@ export class InfrastructureEndpoints {
     if (!Number.isInteger(endpoint.port) || endpoint.port <= 0) return;
     const entry: (typeof this.endpoints)[number] = { endpoint: Object.freeze({ ...endpoint }) };
     this.endpoints.push(entry);
+    this.changes++;
     this.refresh(entry);
+  }
+
+  /** Grows whenever what this set matches may have changed (an endpoint added, a name resolved anew). */
+  get version(): number {
+    return this.changes;
   }
 
   /** Every endpoint added, in order. */
@@ -96,6 +103,8 @@ export class InfrastructureEndpoints {
       .then(
         (found) => {
           const addresses = new Set(found.map((address) => canonicalAddress(address)));
+          const before = entry.resolved?.addresses;
+          if (!before || before.size !== addresses.size || [...addresses].some((address) => !before.has(address))) this.changes++;
           entry.resolved = { addresses, local: [...addresses].some((address) => this.isLocal(address)), at: Date.now() };
         },
         () => {

@@ -83,6 +83,18 @@ describe('the connection', () => {
     },
   );
 
+  it('is not reused once the rules change: a kept-alive connection to loopback closes with keyless mode', async () => {
+    let keyless = true;
+    const made = createGuardedFetch(new EgressPolicy({ loopbackByDefault: async () => keyless }));
+    clients.push(made);
+    a.on('GET /kept', { body: 'ok' });
+    expect((await made(`${a.url}/kept`)).status).toBe(200);
+    keyless = false;
+    const err = await rejection(made(`${a.url}/kept`));
+    expect(err).toMatchObject({ name: 'EgressDenied', category: 'loopback' });
+    expect(a.received('GET /kept')).toHaveLength(1);
+  });
+
   it("refuses Trellis's own infrastructure although its address is allowed", async () => {
     const err = await rejection(client(`${infra.url}/graphql`, { method: 'POST' }));
     expect(err).toMatchObject({ name: 'EgressDenied', reason: 'infrastructure' });
