@@ -7,8 +7,9 @@ import type { DeferredTemplates } from '../interpreter/deferred-templates';
 import { EgressDeniedError } from '../src/net/egress-denied-error';
 import type { GuardedFetch } from '../src/net/guarded-fetch';
 import { RedirectRefusedError } from '../src/net/redirect-refused-error';
-import { redactSecrets, resolveDeferred, type SecretResolver } from './deferred-values';
-import { carriesSecretOf, secretBearingParts } from './secret-bearing';
+import { resolveDeferred, type SecretResolver } from './deferred-values';
+import { secretBearingParts } from './secret-bearing';
+import { SecretRedactor } from './secret-redactor';
 
 /** A fully resolved `http` step or compensation, as the interpreter hands it over. */
 export type HttpRequest = {
@@ -64,41 +65,30 @@ const MESSAGE_EXCERPT_CHARS = 200;
  */
 export function createHttpActivity(secrets: SecretResolver | undefined, fetch: GuardedFetch): (request: HttpRequest) => Promise<HttpResponse> {
   return async (request) => {
-    let used = new Map<string, string>();
+    const redactor = new SecretRedactor();
     try {
       const { deferred, tenantId, ...rest } = request;
       const secretParts = secretBearingParts(rest);
-      const resolved = await resolveDeferred(rest, deferred, tenantId, secrets);
-      used = resolved.used;
-      const response = await httpRequest(resolved.value, {
+      const resolved = await resolveDeferred(rest, deferred, tenantId, secrets, redactor);
+      const response = await httpRequest(resolved, {
         fetch,
-        redactText: (text) => redactSecrets(text, used),
+        redactText: (text) => redactor.text(text),
         secretHeaders: secretParts.headers,
         secretBody: secretParts.body,
-        carriesSecret: carriesSecretOf(used),
+        carriesSecret: (text) => redactor.text(text) !== text,
       });
-      return redactSecrets(response, used);
+      return redactor.value(response);
     } catch (err) {
       if (Context.current().cancellationSignal.aborted) throw err;
-      throw redactFailure(err, used);
+      if (!redactor.active && !(err instanceof Error && err.name === 'SecretNotFoundError')) throw err;
+      // Not retried when it is not an ApplicationFailure: resolving secrets failed.
+      throw redactor.failure(err instanceof ApplicationFailure ? err : Object.assign(toError(err), { retryable: false }), 'SecretResolutionError');
     }
   };
 }
 
-/** A failure whose message and details carry no secret value (they reach history and the audit trail). */
-export function redactFailure(err: unknown, used: ReadonlyMap<string, string>): unknown {
-  if (used.size === 0 && !(err instanceof Error && err.name === 'SecretNotFoundError')) return err;
-  if (err instanceof ApplicationFailure) {
-    return ApplicationFailure.create({
-      message: redactSecrets(err.message, used),
-      type: err.type ?? undefined,
-      nonRetryable: err.nonRetryable ?? undefined,
-      details: redactSecrets(err.details ?? [], used) as unknown[],
-    });
-  }
-  const message = redactSecrets(err instanceof Error ? err.message : String(err), used);
-  const type = err instanceof Error && err.name !== 'Error' ? err.name : 'SecretResolutionError';
-  return ApplicationFailure.create({ message, type, nonRetryable: true });
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** How {@link httpRequest} sends a request. */

@@ -1,8 +1,5 @@
 import { DEFERRED_MARK } from '../interpreter/deferred-templates';
 
-/** Shortest secret value looked for in text; shorter ones would match ordinary text. */
-const MIN_SECRET_LENGTH = 4;
-
 /**
  * Which parts of a request read `$secret()`, found before the activity resolves them: the
  * workflow left a placeholder in each such string. These are never sent to another origin.
@@ -13,15 +10,6 @@ export function secretBearingParts(request: { headers?: Record<string, string>; 
     .filter(([, value]) => isPlaceholder(value))
     .map(([name]) => name);
   return { headers, body: holdsPlaceholder(request.body) };
-}
-
-/**
- * A test of whether text holds the value of one of the secrets a step resolved, for what the
- * placeholders cannot show (a custom step's own requests).
- */
-export function carriesSecretOf(used: ReadonlyMap<string, string>): (text: string) => boolean {
-  const values = [...used.values()].filter((value) => value.length >= MIN_SECRET_LENGTH);
-  return (text) => values.some((value) => text.includes(value));
 }
 
 function isPlaceholder(value: unknown): boolean {
