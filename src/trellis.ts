@@ -9,11 +9,11 @@ import type { Config } from './config';
 import { createDatabase } from './db/create-database';
 import type { Database } from './db/database';
 import { migrateToLatest } from './db/migrator';
+import { TenantDatabases } from './db/tenant-database';
 import { createEgress } from './net/create-egress';
 import { freePort } from './net/free-port';
 import { endpointOfAddress, endpointOfUrl, type InfrastructureEndpoint } from './net/infrastructure-endpoints';
 import { listeningPorts } from './net/listening-ports';
-import { TenantDatabases } from './db/tenant-database';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
 import { SecretStore } from './secrets/secret-store';
 import type { StepTypeDefinition } from './step-types/define-step-type';
@@ -88,7 +88,9 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     if (!address) {
       const cli = await resolveTemporalCli({ cliPath: config.temporal.cliPath, log });
       // Chosen here rather than left to the server, so they are known on every system.
-      const [httpPort, metricsPort] = [await freePort(), await freePort()];
+      const httpPort = await freePort();
+      let metricsPort = await freePort();
+      while (metricsPort === httpPort) metricsPort = await freePort();
       const server = await startTemporalDevServer({
         cliPath: cli.path,
         port: config.temporal.port,
@@ -167,7 +169,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       graphqlUrl = await api.listen(config.port, config.host);
       stack.push({ name: 'API server', stop: () => api.close() });
       // With PORT=0 the port is known only now; until now nothing listened on it.
-      egress?.infrastructure.add({ name: 'Trellis API', host: config.host, port: Number(new URL(graphqlUrl).port) });
+      if (config.port === 0) egress?.infrastructure.add({ name: 'Trellis API', host: config.host, port: Number(new URL(graphqlUrl).port) });
     }
 
     const egressLine = egress ? await egress.policy.describe() : undefined;

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
 import { createApiKey } from '../../src/api/api-keys';
 import { freePort } from '../../src/net/free-port';
+import { defineStepType } from '../../src/step-types/define-step-type';
 import { graphql } from '../support/graphql-client';
 import { HttpStub } from '../support/http-stub';
 import { RUN_FIELDS, runToEnd, stepOf, type RunView } from '../support/runs';
@@ -19,6 +21,16 @@ import { until } from '../support/until';
 const TOKEN = 'tok_live_5f1c7a9e3b';
 const API_KEY = 'key_9d2e6b4a8c';
 
+/** A custom step type that calls out as a deployment's would: through `context.fetch`. */
+const callOut = defineStepType({
+  name: 'call-out',
+  config: z.object({ url: z.string(), token: z.string(), followRedirects: z.enum(['same-origin', 'any', 'none']).optional() }),
+  async execute({ url, token, followRedirects }, { fetch }) {
+    const response = await fetch(url, { headers: { 'x-token': token, 'x-plain': 'plain' }, followRedirects });
+    return { status: response.status };
+  },
+});
+
 let ctx: TestContext;
 let stub: HttpStub;
 /** Another origin (a different port): where redirects try to take requests and their secrets. */
@@ -26,7 +38,7 @@ let other: HttpStub;
 
 beforeAll(async () => {
   [ctx, stub, other] = await Promise.all([
-    createTestContext({ env: { TRELLIS_SECRET_TOKEN: TOKEN, TRELLIS_SECRET_API_KEY: API_KEY } }),
+    createTestContext({ env: { TRELLIS_SECRET_TOKEN: TOKEN, TRELLIS_SECRET_API_KEY: API_KEY }, stepTypes: [callOut] }),
     new HttpStub().start(),
     new HttpStub().start(),
   ]);
@@ -185,6 +197,32 @@ describe('redirects', () => {
     expect(stub.received('POST /undo')).toHaveLength(1);
     expect(stepOf(run, 'booked')).toMatchObject({ status: 'COMPENSATION_FAILED', error: { message: expect.stringContaining('answered 302 Found (a redirect to') } });
     expect(other.requests).toEqual([]);
+  });
+});
+
+describe('custom step types calling out through context.fetch', () => {
+  it("are refused Trellis's own infrastructure and private addresses, and send no secret to another origin", async () => {
+    const apiPort = portOf(ctx.graphqlUrl);
+    stub.on('GET /hop', { status: 302, headers: { location: `${other.url}/landing` } });
+    other.on('GET /landing', { body: 'landed' });
+    const token = "{% $secret('TOKEN') %}";
+    const run = await runToEnd(ctx, {
+      name: `egress-custom-${randomUUID().slice(0, 8)}`,
+      steps: {
+        api: { type: 'call-out', url: `http://localhost:${apiPort}/health`, token, retry: { maxAttempts: 3, initialInterval: '10ms' }, onError: 'continue' },
+        metadata: { type: 'call-out', url: 'http://169.254.169.254/latest/meta-data/', token, retry: { maxAttempts: 1 }, onError: 'continue' },
+        hop: { type: 'call-out', url: `${stub.url}/hop`, token, followRedirects: 'any' },
+        stay: { type: 'call-out', url: `${stub.url}/hop`, token },
+      },
+    });
+    expect(stepOf(run, 'api')).toMatchObject({ status: 'FAILED', attempts: 1, error: infrastructureRefusal(apiPort) });
+    expect(stepOf(run, 'metadata').error).toMatchObject({ type: 'EgressDenied', message: expect.stringContaining('a link-local address') });
+    expect(stepOf(run, 'hop').output).toEqual({ status: 200 });
+    expect(stepOf(run, 'stay').output).toEqual({ status: 302 });
+    expect(other.received('GET /landing')).toHaveLength(1);
+    expect(other.received('GET /landing')[0]?.headers).toMatchObject({ 'x-plain': 'plain' });
+    expect(other.received('GET /landing')[0]?.headers).not.toHaveProperty('x-token');
+    expect(stub.received('GET /hop')[0]?.headers['x-token']).toBe(TOKEN);
   });
 });
 
