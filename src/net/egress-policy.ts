@@ -60,17 +60,17 @@ export class EgressPolicy {
    * @throws EgressDeniedError
    */
   async check(host: string, address: string, port: number): Promise<void> {
-    if (await this.infrastructure.match(address, port)) throw new EgressDeniedError('infrastructure', host, address, port);
+    if (await this.infrastructure.match(address, port)) throw new EgressDeniedError({ reason: 'infrastructure', host, address, port });
     const namedHost = net.isIP(host) === 0;
     if (namedHost && this.allowList && allowsHost(this.allowList, host)) return;
-    const { category } = classifyAddress(address);
+    const { category, embeddedIPv4 } = classifyAddress(address);
     if (category === 'public') return;
     if (this.allowList) {
       if (allowsAddress(this.allowList, address)) return;
     } else if (category === 'loopback' && (await this.loopbackByDefault())) {
       return;
     }
-    throw new EgressDeniedError('address', host, address, port, category);
+    throw new EgressDeniedError({ reason: 'address', host, address, port, category, embeddedIPv4 });
   }
 
   /**

@@ -102,13 +102,13 @@ describe(`with loopback allowed (TRELLIS_HTTP_ALLOW=${TEST_HTTP_ALLOW})`, () => 
     ['http://10.0.0.1/', 'resolves to 10.0.0.1, a private address'],
     ['http://192.168.1.1/', 'resolves to 192.168.1.1, a private address'],
     ['http://169.254.169.254/latest/meta-data/', 'resolves to 169.254.169.254, a link-local address'],
-    ['http://[::ffff:169.254.169.254]/latest/meta-data/', 'resolves to ::ffff:a9fe:a9fe, a link-local address'],
+    ['http://[::ffff:169.254.169.254]/latest/meta-data/', 'resolves to ::ffff:a9fe:a9fe (169.254.169.254), a link-local address'],
     ['http://0xa9fea9fe/latest/meta-data/', 'resolves to 169.254.169.254, a link-local address'],
     ['http://[fd00::1]/', 'resolves to fd00::1, a unique-local address'],
     ['http://[fe80::1]/', 'resolves to fe80::1, a link-local address'],
     ['http://100.64.0.1/', 'resolves to 100.64.0.1, a shared (carrier-grade NAT) address'],
     ['http://224.0.0.1/', 'resolves to 224.0.0.1, a multicast address'],
-    ['http://[64:ff9b::a00:1]/', 'resolves to 64:ff9b::a00:1, a private address'],
+    ['http://[64:ff9b::a00:1]/', 'resolves to 64:ff9b::a00:1 (10.0.0.1), a private address'],
   ])('refuses %s, which the allow-list does not open', async (url, detail) => {
     const run = await probe(ctx, { target: { url } });
     expect(stepOf(run, 'target')).toMatchObject({ status: 'FAILED', attempts: 1, error: { type: 'EgressDenied', retryable: false, message: expect.stringContaining(`${detail}; allow it with TRELLIS_HTTP_ALLOW`) } });

@@ -48,7 +48,7 @@ describe('EgressPolicy', () => {
     it.each([
       ['127.0.0.1', 'resolves to 127.0.0.1, a loopback address; allow it with TRELLIS_HTTP_ALLOW'],
       ['::1', 'resolves to ::1, a loopback address; allow it with TRELLIS_HTTP_ALLOW'],
-      ['[::ffff:127.0.0.1]', 'resolves to ::ffff:127.0.0.1, a loopback address; allow it with TRELLIS_HTTP_ALLOW'],
+      ['[::ffff:127.0.0.1]', 'resolves to ::ffff:127.0.0.1 (127.0.0.1), a loopback address; allow it with TRELLIS_HTTP_ALLOW'],
       ['169.254.169.254', 'resolves to 169.254.169.254, a link-local address; allow it with TRELLIS_HTTP_ALLOW'],
       ['10.0.0.1', 'resolves to 10.0.0.1, a private address; allow it with TRELLIS_HTTP_ALLOW'],
       ['100.64.1.1', 'resolves to 100.64.1.1, a shared (carrier-grade NAT) address; allow it with TRELLIS_HTTP_ALLOW'],
@@ -56,7 +56,7 @@ describe('EgressPolicy', () => {
       ['fe80::1', 'resolves to fe80::1, a link-local address; allow it with TRELLIS_HTTP_ALLOW'],
       ['0.0.0.0', 'resolves to 0.0.0.0, an unspecified address; allow it with TRELLIS_HTTP_ALLOW'],
       ['224.0.0.251', 'resolves to 224.0.0.251, a multicast address; allow it with TRELLIS_HTTP_ALLOW'],
-      ['64:ff9b::a00:1', 'resolves to 64:ff9b::a00:1, a private address; allow it with TRELLIS_HTTP_ALLOW'],
+      ['64:ff9b::a00:1', 'resolves to 64:ff9b::a00:1 (10.0.0.1), a private address; allow it with TRELLIS_HTTP_ALLOW'],
       ['internal.example', 'resolves to 10.0.0.7, a private address; allow it with TRELLIS_HTTP_ALLOW'],
     ])('refuses %s', async (host, detail) => {
       const err = await refusal(policy, host);
