@@ -1,0 +1,106 @@
+import { Background, Controls, ReactFlow, ReactFlowProvider, useReactFlow, type Edge, type NodeMouseHandler } from '@xyflow/react';
+import { useEffect, useMemo } from 'react';
+import type { DefinitionDocument, StepState } from '../types';
+import { graphShapeKey, layoutDefinition } from './definition-graph';
+import { StepNode, type StepNodeType } from './step-node';
+
+const NODE_TYPES = { step: StepNode };
+
+export type RunGraphProps = {
+  spec: DefinitionDocument | undefined;
+  /** The run's step states; without them the graph shows the definition alone. */
+  steps?: readonly StepState[];
+  /** A line under a step: why it was skipped, its error, or its validation problems. */
+  notes?: ReadonlyMap<string, string>;
+  /** Steps the editor found problems in. */
+  invalid?: ReadonlySet<string>;
+  selected?: string | null;
+  onSelect?: (stepId: string) => void;
+};
+
+/**
+ * A definition's graph, laid out once per shape (so a status change moves nothing), each step
+ * coloured by its status in the run. Large graphs draw only the steps in view.
+ */
+export function RunGraph(props: RunGraphProps) {
+  return (
+    <ReactFlowProvider>
+      <Graph {...props} />
+    </ReactFlowProvider>
+  );
+}
+
+function Graph({ spec, steps, notes, invalid, selected, onSelect }: RunGraphProps) {
+  const shape = graphShapeKey(spec);
+  // Laid out again only when the shape changes: a status change moves nothing.
+  const layout = useMemo(() => layoutDefinition(spec), [shape]); // spec is read through shape
+  const byId = useMemo(() => new Map((steps ?? []).map((step) => [step.id, step])), [steps]);
+  const nodes: StepNodeType[] = useMemo(
+    () =>
+      layout.nodes.map((node) => {
+        const state = byId.get(node.id);
+        return {
+          id: node.id,
+          type: 'step',
+          position: { x: node.x, y: node.y },
+          data: {
+            stepId: node.id,
+            stepType: state?.type ?? node.type,
+            status: state?.status,
+            attempts: state?.attempts,
+            items: state?.items,
+            note: notes?.get(node.id),
+            compensable: node.compensable,
+            invalid: invalid?.has(node.id) ?? false,
+            selected: selected === node.id,
+          },
+        };
+      }),
+    [layout, byId, notes, invalid, selected],
+  );
+  const edges: Edge[] = useMemo(
+    () =>
+      layout.edges.map((edge) => {
+        const target = byId.get(edge.target)?.status;
+        return {
+          id: edge.id,
+          source: edge.source,
+          target: edge.target,
+          label: edge.label,
+          animated: target === 'RUNNING',
+          className: target === 'SKIPPED' ? 'edge-skipped' : undefined,
+        };
+      }),
+    [layout, byId],
+  );
+  const onNodeClick: NodeMouseHandler = (_event, node) => onSelect?.(node.id);
+  return (
+    <ReactFlow
+      nodes={nodes}
+      edges={edges}
+      nodeTypes={NODE_TYPES}
+      onNodeClick={onNodeClick}
+      nodesDraggable={false}
+      nodesConnectable={false}
+      edgesFocusable={false}
+      onlyRenderVisibleElements={layout.nodes.length > 60}
+      minZoom={0.05}
+      fitView
+      proOptions={{ hideAttribution: true }}
+    >
+      <FitOnShapeChange shape={shape} />
+      <Background gap={16} size={1} />
+      <Controls showInteractive={false} />
+    </ReactFlow>
+  );
+}
+
+/** Fits the view again when steps are added or removed (the editor's preview). */
+function FitOnShapeChange({ shape }: { shape: string }) {
+  const flow = useReactFlow();
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => void flow.fitView({ maxZoom: 1.2, padding: 0.1 }));
+    return () => cancelAnimationFrame(frame);
+  }, [shape, flow]);
+  return null;
+}
