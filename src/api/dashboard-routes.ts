@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
 /** Where the built dashboard lives (scripts/build-dashboard.mjs builds web/ into it). */
@@ -30,6 +29,22 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Trellis</title>
 <p>The dashboard is not built. <code>npm start</code> builds it when Vite is installed (<code>npm install</code>
 with dev dependencies), or run <code>npm run build:web</code>. The GraphQL API is at <a href="/graphql">/graphql</a>.</p>`;
 
+/** Content types of the files Vite emits into web/dist/assets. */
+const ASSET_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.ttf': 'font/ttf',
+  '.wasm': 'application/wasm',
+};
+
+/** An asset's name: Vite writes them flat into assets/, so anything with a slash or `..` is refused. */
+const ASSET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
 /** The built page `file` of web/dist, or undefined when the dashboard is not built. */
 export async function builtPage(file: string): Promise<string | undefined> {
   try {
@@ -50,14 +65,18 @@ async function sendPage(reply: FastifyReply): Promise<FastifyReply> {
  * The dashboard reads data only through the public GraphQL API, like any other client.
  */
 export const dashboardRoutes: FastifyPluginAsync = async (app) => {
-  await app.register(fastifyStatic, {
-    root: path.join(DASHBOARD_DIST, 'assets'),
-    prefix: '/assets/',
-    decorateReply: false,
-    index: false,
-    // Names carry a hash of their content: a new build has new names.
-    immutable: true,
-    maxAge: '365d',
+  app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
+    const { name } = request.params;
+    const type = ASSET_TYPES[path.extname(name)];
+    if (!ASSET_NAME.test(name) || name.includes('..') || !type) return reply.code(404).send({ error: 'no such asset' });
+    let body: Buffer;
+    try {
+      body = await readFile(path.join(DASHBOARD_DIST, 'assets', name));
+    } catch {
+      return reply.code(404).send({ error: 'no such asset' });
+    }
+    // Names carry a hash of their content: a new build has new names, so a copy never goes stale.
+    return reply.headers({ 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' }).send(body);
   });
   for (const url of PAGES) app.get(url, (_request, reply) => sendPage(reply));
   app.get('/schema/definition.json', async (_request, reply) => {

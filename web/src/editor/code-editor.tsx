@@ -81,7 +81,9 @@ export default function CodeEditor({ text, format, schema, problems, onChange, o
     const editor = view.current;
     if (editor && editor.state.doc.toString() !== text) editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: text } });
   }, [text]);
-  useEffect(() => view.current?.dispatch({ effects: language.current.reconfigure(languageOf(format)) }), [format]);
+  useEffect(() => {
+    view.current?.dispatch({ effects: language.current.reconfigure(languageOf(format)) });
+  }, [format]);
   useEffect(() => {
     if (view.current && schema) updateSchema(view.current, schema);
   }, [schema]);

@@ -259,7 +259,10 @@ function StepDetails({ step, history, onClose }: { step: StepState; history: Ste
 
 function AuditTrail({ events, onSelect }: { events: readonly AuditEvent[]; onSelect: (stepId: string) => void }) {
   const end = useRef<HTMLLIElement>(null);
-  useEffect(() => end.current?.scrollIntoView({ block: 'nearest' }), [events.length]);
+  useEffect(() => {
+    // Braces matter: recent Chromium's scrollIntoView returns a promise, which React would take for a clean-up.
+    void end.current?.scrollIntoView({ block: 'nearest' });
+  }, [events.length]);
   return (
     <ol className="trail">
       {events.map((event) => (
