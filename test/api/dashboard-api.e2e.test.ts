@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { HttpStub } from '../support/http-stub';
 import { finished, getRun, runToEnd, startRunOf } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
@@ -76,5 +78,40 @@ describe('runs(filter: {waiting}) and runCounts(filter)', () => {
 
     await ctx.gql(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: waiting.id });
     await finished(ctx, waiting);
+  });
+});
+
+describe('the dashboard on the API port', () => {
+  const get = (url: string) => fetch(new URL(url, ctx.graphqlUrl));
+
+  it('serves its page on / and on its own paths, not framable, scripts from this origin only', async () => {
+    for (const url of ['/', '/runs', '/runs/4a1f0c2e-0000-4000-8000-000000000000', '/definitions/x', '/editor']) {
+      const page = await get(url);
+      expect([url, page.status]).toEqual([url, 200]);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(await page.text()).toContain('<div id="root">');
+    }
+    const html = await (await get('/')).text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const asset = await get(script);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+  });
+
+  it('serves no file outside its assets, however the name is written', async () => {
+    for (const url of ['/assets/..%2F..%2F..%2Fpackage.json', '/assets/..%2f..%2f..%2fpackage.json', '/assets/%2e%2e%2F%2e%2e%2F%2e%2e%2Fpackage.json', '/assets/../../../package.json', '/assets/.build-hash']) {
+      const answer = await get(url);
+      expect([url, answer.status]).toEqual([url, 404]);
+      expect(await answer.text()).not.toContain('"dependencies"');
+    }
+  });
+
+  it('publishes the definition JSON Schema at /schema/definition.json', async () => {
+    const answer = await get('/schema/definition.json');
+    expect(answer.status).toBe(200);
+    const published = JSON.parse(readFileSync(path.join(__dirname, '../../schema/definition.schema.json'), 'utf8'));
+    expect(await answer.json()).toEqual(published);
   });
 });

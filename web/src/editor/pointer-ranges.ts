@@ -1,4 +1,4 @@
-import { ensureSyntaxTree } from '@codemirror/language';
+import { ensureSyntaxTree, syntaxTree } from '@codemirror/language';
 import type { EditorState } from '@codemirror/state';
 import { getJsonPointers } from 'codemirror-json-schema';
 
@@ -25,11 +25,39 @@ export function pointerRanges(state: EditorState, format: 'json' | 'yaml'): (poi
       const exact = length === parts.length;
       // A scalar value is underlined itself; a collection (or a missing child) by its key.
       if (exact && 'valueFrom' in data) {
-        const value = state.doc.sliceString(data.valueFrom, data.valueTo);
-        if (!/^\s*[[{]/.test(value) && !value.includes('\n')) return { from: data.valueFrom, to: data.valueTo };
+        const value = valueRange(state, data.valueFrom, data.valueTo);
+        const text = state.doc.sliceString(value.from, value.to);
+        if (!/^\s*[[{]/.test(text) && !text.includes('\n')) return value;
       }
-      if (data.keyTo > data.keyFrom) return { from: data.keyFrom, to: data.keyTo };
+      if (data.keyTo > data.keyFrom) return keyRange(state, data.keyFrom, data.keyTo);
     }
     return firstLine;
   };
+}
+
+/**
+ * The value's own range. In JSON mode the pointer map's "value" can be the `:` between key and
+ * value: the value is then the syntax node that starts after it.
+ */
+function valueRange(state: EditorState, from: number, to: number): TextRange {
+  if (state.doc.sliceString(from, to).trim() !== ':') return { from, to };
+  let start = to;
+  while (start < state.doc.length && /\s/.test(state.doc.sliceString(start, start + 1))) start++;
+  let node = syntaxTree(state).resolveInner(start, 1);
+  while (node.parent && node.parent.from === node.from && !/Property|Pair/.test(node.parent.name)) node = node.parent;
+  return { from: node.from, to: node.to };
+}
+
+/**
+ * A key's range. For an object or array the pointer map holds the whole collection: the key is
+ * then the name of the property (JSON) or pair (YAML) that holds it, when there is one.
+ */
+function keyRange(state: EditorState, from: number, to: number): TextRange {
+  const text = state.doc.sliceString(from, to);
+  if (!/^\s*[[{]/.test(text) && !text.includes('\n')) return { from, to };
+  let node = syntaxTree(state).resolveInner(from, 1);
+  while (node.parent && node.parent.from === from && node.to <= to && !/Property|Pair/.test(node.parent.name)) node = node.parent;
+  const holder = node.parent && /Property|Pair/.test(node.parent.name) ? node.parent.firstChild : null;
+  if (holder && holder.to <= from) return { from: holder.from, to: holder.to };
+  return { from, to: state.doc.lineAt(from).to };
 }
