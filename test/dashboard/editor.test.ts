@@ -13,7 +13,7 @@ let origin: string;
 beforeAll(async () => {
   [ctx, stub, browser] = await Promise.all([createTestContext(), new HttpStub().start(), launchBrowser()]);
   origin = new URL(ctx.graphqlUrl).origin;
-  page = await browser.browser.newPage();
+  page = await browser.page();
   page.on('pageerror', (error) => process.stderr.write(`page error: ${error.message}\n`));
 });
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium (apt package `chromium`); .ci/run installs it when missing. */
 export const CHROMIUM_PATH = process.env.TRELLIS_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -21,7 +21,15 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-export type TestBrowser = { browser: BrowserContext; close(): Promise<void> };
+export type TestBrowser = {
+  browser: BrowserContext;
+  /**
+   * A page in the foreground: the window's first tab, then new tabs brought to the front. A page
+   * behind another gets no animation frames, and React Flow draws nodes only once it has measured them.
+   */
+  page(): Promise<Page>;
+  close(): Promise<void>;
+};
 
 /**
  * Launches Debian's Chromium through playwright-core (which downloads nothing) with a fresh
@@ -41,8 +49,16 @@ export async function launchBrowser(options: { width?: number; height?: number }
     await rm(profile, { recursive: true, force: true });
     throw new Error(`cannot start Chromium at ${CHROMIUM_PATH} (install Debian's chromium package: apt-get install -y chromium): ${(err as Error).message}`);
   }
+  let firstTaken = false;
   return {
     browser: context,
+    async page() {
+      const first = context.pages()[0];
+      const page = !firstTaken && first ? first : await context.newPage();
+      firstTaken = true;
+      await page.bringToFront();
+      return page;
+    },
     async close() {
       await context.close();
       await rm(profile, { recursive: true, force: true });

@@ -1,5 +1,5 @@
-import { Background, Controls, ReactFlow, ReactFlowProvider, useReactFlow, type Edge, type NodeMouseHandler } from '@xyflow/react';
-import { useEffect, useMemo } from 'react';
+import { Background, Controls, ReactFlow, ReactFlowProvider, useNodesInitialized, useReactFlow, type Edge, type NodeChange, type NodeMouseHandler } from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { DefinitionDocument, StepState } from '../types';
 import { graphShapeKey, layoutDefinition } from './definition-graph';
 import { StepNode, type StepNodeType } from './step-node';
@@ -35,6 +35,20 @@ function Graph({ spec, steps, notes, invalid, selected, onSelect }: RunGraphProp
   // Laid out again only when the shape changes: a status change moves nothing.
   const layout = useMemo(() => layoutDefinition(spec), [shape]); // spec is read through shape
   const byId = useMemo(() => new Map((steps ?? []).map((step) => [step.id, step])), [steps]);
+  // React Flow draws a node once its size is known, and learns sizes only through onNodesChange:
+  // nodes rebuilt on every status change must carry their measured size, or they stay hidden.
+  const sizes = useRef(new Map<string, { width: number; height: number }>());
+  const [sizesVersion, setSizesVersion] = useState(0);
+  const onNodesChange = useCallback((changes: NodeChange<StepNodeType>[]) => {
+    let changed = false;
+    for (const change of changes) {
+      if (change.type === 'dimensions' && change.dimensions) {
+        sizes.current.set(change.id, change.dimensions);
+        changed = true;
+      }
+    }
+    if (changed) setSizesVersion((n) => n + 1);
+  }, []);
   const nodes: StepNodeType[] = useMemo(
     () =>
       layout.nodes.map((node) => {
@@ -43,6 +57,7 @@ function Graph({ spec, steps, notes, invalid, selected, onSelect }: RunGraphProp
           id: node.id,
           type: 'step',
           position: { x: node.x, y: node.y },
+          ...(sizes.current.has(node.id) ? { measured: sizes.current.get(node.id) } : {}),
           data: {
             stepId: node.id,
             stepType: state?.type ?? node.type,
@@ -56,7 +71,7 @@ function Graph({ spec, steps, notes, invalid, selected, onSelect }: RunGraphProp
           },
         };
       }),
-    [layout, byId, notes, invalid, selected],
+    [layout, byId, notes, invalid, selected, sizesVersion],
   );
   const edges: Edge[] = useMemo(
     () =>
@@ -80,6 +95,7 @@ function Graph({ spec, steps, notes, invalid, selected, onSelect }: RunGraphProp
       edges={edges}
       nodeTypes={NODE_TYPES}
       onNodeClick={onNodeClick}
+      onNodesChange={onNodesChange}
       nodesDraggable={false}
       nodesConnectable={false}
       edgesFocusable={false}
@@ -95,12 +111,15 @@ function Graph({ spec, steps, notes, invalid, selected, onSelect }: RunGraphProp
   );
 }
 
-/** Fits the view again when steps are added or removed (the editor's preview). */
+/**
+ * Fits the view once the steps have been measured, and again when steps are added or removed (the
+ * editor's preview). Fitting before they are measured would fit nothing and leave them out of view.
+ */
 function FitOnShapeChange({ shape }: { shape: string }) {
   const flow = useReactFlow();
+  const measured = useNodesInitialized();
   useEffect(() => {
-    const frame = requestAnimationFrame(() => void flow.fitView({ maxZoom: 1.2, padding: 0.1 }));
-    return () => cancelAnimationFrame(frame);
-  }, [shape, flow]);
+    if (measured) void flow.fitView({ maxZoom: 1.2, padding: 0.1 });
+  }, [shape, measured, flow]);
   return null;
 }

@@ -125,7 +125,7 @@ export function RunPage({ id }: { id: string }) {
       </div>
       <div className="run-body">
         <section className="graph-pane" aria-label="graph">
-          <RunGraph spec={run.spec} steps={run.steps} notes={notes} selected={selected} onSelect={(stepId) => setSelected(stepId === selected ? null : stepId)} />
+          {run.spec ? <RunGraph spec={run.spec} steps={run.steps} notes={notes} selected={selected} onSelect={(stepId) => setSelected(stepId === selected ? null : stepId)} /> : <p className="muted pad">Loading the graph…</p>}
         </section>
         <section className="details-pane" aria-label="details">
           {step ? (
