@@ -35,7 +35,7 @@ export type TestBrowser = {
  * Launches Debian's Chromium through playwright-core (which downloads nothing) with a fresh
  * profile in a temporary directory, removed on close. One per test file; pages are shared.
  */
-export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<TestBrowser> {
+export async function launchBrowser(options: { width?: number; height?: number; /** Let the caller evaluate code as text in pages (benchmarks). */ bypassCSP?: boolean } = {}): Promise<TestBrowser> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'trellis-chromium-'));
   let context: BrowserContext;
   try {
@@ -44,6 +44,7 @@ export async function launchBrowser(options: { width?: number; height?: number }
       headless: true,
       args: FLAGS,
       viewport: { width: options.width ?? 1440, height: options.height ?? 900 },
+      bypassCSP: options.bypassCSP ?? false,
     });
   } catch (err) {
     await rm(profile, { recursive: true, force: true });

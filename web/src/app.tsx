@@ -2,14 +2,16 @@ import { lazy, Suspense, useEffect, useState } from 'react';
 import { apiKey } from './api-key';
 import { ApiKeyPrompt } from './api-key-prompt';
 import { onUnauthenticated } from './graphql';
-import { DefinitionPage } from './pages/definition-page';
 import { DefinitionsPage } from './pages/definitions-page';
-import { RunPage } from './pages/run-page';
 import { RunsPage } from './pages/runs-page';
 import { Link, routeOf, useLocation } from './router';
 
-// The editor (CodeMirror, the JSON Schema, YAML) loads only when it is opened.
+// The runs list (the first page) needs neither the graph (React Flow, dagre) nor the editor
+// (CodeMirror, the JSON Schema, YAML): pages that do load them when they are opened.
 const EditorPage = lazy(() => import('./pages/editor-page'));
+const RunPage = lazy(() => import('./pages/run-page').then((m) => ({ default: m.RunPage })));
+const DefinitionPage = lazy(() => import('./pages/definition-page').then((m) => ({ default: m.DefinitionPage })));
+const loading = <p className="muted pad">Loading…</p>;
 
 /** The dashboard: a header, the key prompt when the API asks for one, and the page of the path. */
 export function App() {
@@ -46,11 +48,19 @@ export function App() {
       {askKey && <ApiKeyPrompt onClose={() => setAskKey(false)} />}
       <main>
         {route.page === 'runs' && <RunsPage />}
-        {route.page === 'run' && <RunPage key={route.id} id={route.id} />}
+        {route.page === 'run' && (
+          <Suspense fallback={loading}>
+            <RunPage key={route.id} id={route.id} />
+          </Suspense>
+        )}
         {route.page === 'definitions' && <DefinitionsPage />}
-        {route.page === 'definition' && <DefinitionPage key={route.name} name={route.name} />}
+        {route.page === 'definition' && (
+          <Suspense fallback={loading}>
+            <DefinitionPage key={route.name} name={route.name} />
+          </Suspense>
+        )}
         {route.page === 'editor' && (
-          <Suspense fallback={<p className="muted pad">Loading the editor…</p>}>
+          <Suspense fallback={loading}>
             <EditorPage key={route.name ?? ''} name={route.name} />
           </Suspense>
         )}

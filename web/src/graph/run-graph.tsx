@@ -1,3 +1,4 @@
+import '@xyflow/react/dist/style.css';
 import { Background, Controls, ReactFlow, ReactFlowProvider, useNodesInitialized, useReactFlow, type Edge, type NodeChange, type NodeMouseHandler } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { DefinitionDocument, StepState } from '../types';
@@ -20,7 +21,7 @@ export type RunGraphProps = {
 
 /**
  * A definition's graph, laid out once per shape (so a status change moves nothing), each step
- * coloured by its status in the run. Large graphs draw only the steps in view.
+ * coloured by its status in the run.
  */
 export function RunGraph(props: RunGraphProps) {
   return (
@@ -99,7 +100,6 @@ function Graph({ spec, steps, notes, invalid, selected, onSelect }: RunGraphProp
       nodesDraggable={false}
       nodesConnectable={false}
       edgesFocusable={false}
-      onlyRenderVisibleElements={layout.nodes.length > 60}
       minZoom={0.05}
       fitView
       proOptions={{ hideAttribution: true }}
