@@ -118,9 +118,9 @@ async function main(): Promise<void> {
     const page = await browser.page();
     const origin = new URL(ctx.graphqlUrl).origin;
     await parallelRun(ctx, page, origin);
-    await mapRun(ctx, page, origin);
+    if (!process.argv.includes('--no-map')) await mapRun(ctx, page, origin);
     await page.goto('about:blank');
-    await watchers(ctx, Number(process.argv[2] ?? 5));
+    await watchers(ctx, Number(process.argv[2] ?? 5) || 5);
   } finally {
     await browser.close();
     await ctx.stop();

@@ -12,6 +12,8 @@ import type { GraphQLContext } from './context';
 import { toGraphQLError } from './errors';
 import { closeableStream, type Wakeup } from './audit-event-hub';
 import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
+import { sharedRunReads } from './shared-run-reads';
+import type { GraphQLResolveInfo } from 'graphql';
 
 
 export const eventNode = (row: AuditEventRow) => ({
@@ -115,8 +117,14 @@ export const runsResolvers = {
       uiUrl: temporalUiUrl(ctx.temporal.uiUrl, ctx.temporal.namespace, run.workflow_id, run.temporal_run_id),
     }),
     spec: async (run: RunRow | RetryPreview, _: unknown, ctx: GraphQLContext) => (await runDefinition(run, ctx)) ?? {},
-    async steps(run: RunRow | RetryPreview, _: unknown, ctx: GraphQLContext) {
-      const [definition, rows] = await Promise.all([runDefinition(run, ctx), 'preview' in run ? previewSteps(run) : listRunSteps(ctx.db, run.id)]);
+    async steps(run: RunRow | RetryPreview, _: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) {
+      // Subscribers of one run share the read of its steps (see SharedRunReads); queries read their own.
+      const live = info.operation.operation === 'subscription';
+      const readSteps = () => listRunSteps(ctx.db, run.id);
+      const [definition, rows] = await Promise.all([
+        live ? sharedRunReads(ctx.hub).read(ctx.tenantId, run.id, 'definition', () => runDefinition(run, ctx)) : runDefinition(run, ctx),
+        'preview' in run ? previewSteps(run) : live ? sharedRunReads(ctx.hub).read(ctx.tenantId, run.id, 'steps', readSteps) : readSteps(),
+      ]);
       const byId = new Map(rows.map((row) => [row.step_id, row]));
       return Object.entries(definition?.steps ?? {}).map(([id, step]) => {
         const row = byId.get(id);
@@ -181,7 +189,8 @@ async function* streamEvents(
   try {
     let last = afterSeq;
     for (;;) {
-      const rows = await listEvents(ctx.db, runId, { afterSeq: last, limit: 500 });
+      const after = last;
+      const rows = await sharedRunReads(ctx.hub).read(ctx.tenantId, runId, `events>${after}`, () => listEvents(ctx.db, runId, { afterSeq: after, limit: 500 }));
       let contiguous = true;
       for (const row of rows) {
         if (row.seq !== last + 1) {
@@ -212,7 +221,7 @@ async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: Run
       if (FINAL_RUN_STATUSES.has(run.status)) return;
       await wakeup.wait();
       if (wakeup.closed) return;
-      run = await findRun(ctx.db, ctx.tenantId, first.id);
+      run = await sharedRunReads(ctx.hub).read(ctx.tenantId, first.id, 'run', () => findRun(ctx.db, ctx.tenantId, first.id));
     }
   } finally {
     unsubscribe();

@@ -50,27 +50,31 @@ function Graph({ spec, steps, notes, invalid, selected, onSelect }: RunGraphProp
     }
     if (changed) setSizesVersion((n) => n + 1);
   }, []);
+  // A node object is made again only when what it shows changes: React Flow then redraws only
+  // the steps that changed (a run of 200 steps updates one or two at a time).
+  const made = useRef(new Map<string, { key: string; node: StepNodeType }>());
   const nodes: StepNodeType[] = useMemo(
     () =>
       layout.nodes.map((node) => {
         const state = byId.get(node.id);
-        return {
-          id: node.id,
-          type: 'step',
-          position: { x: node.x, y: node.y },
-          ...(sizes.current.has(node.id) ? { measured: sizes.current.get(node.id) } : {}),
-          data: {
-            stepId: node.id,
-            stepType: state?.type ?? node.type,
-            status: state?.status,
-            attempts: state?.attempts,
-            items: state?.items,
-            note: notes?.get(node.id),
-            compensable: node.compensable,
-            invalid: invalid?.has(node.id) ?? false,
-            selected: selected === node.id,
-          },
+        const data = {
+          stepId: node.id,
+          stepType: state?.type ?? node.type,
+          status: state?.status,
+          attempts: state?.attempts,
+          items: state?.items,
+          note: notes?.get(node.id),
+          compensable: node.compensable,
+          invalid: invalid?.has(node.id) ?? false,
+          selected: selected === node.id,
         };
+        const size = sizes.current.get(node.id);
+        const key = JSON.stringify([data, node.x, node.y, size]);
+        const previous = made.current.get(node.id);
+        if (previous?.key === key) return previous.node;
+        const fresh: StepNodeType = { id: node.id, type: 'step', position: { x: node.x, y: node.y }, ...(size ? { measured: size } : {}), data };
+        made.current.set(node.id, { key, node: fresh });
+        return fresh;
       }),
     [layout, byId, notes, invalid, selected, sizesVersion],
   );

@@ -27,7 +27,24 @@ export function RunPage({ id }: { id: string }) {
   const [dialog, setDialog] = useState<Dialog>(null);
   const run: Run | null = live ? { ...live, spec: loaded.data?.run?.spec } : (loaded.data?.run ?? null);
 
-  useEffect(() => subscribe<{ runUpdated: Run }>(RUN_UPDATED, { runId: id }, { next: ({ runUpdated }) => setLive(runUpdated) }), [id]);
+  useEffect(() => {
+    // Updates that arrive together are drawn once, on the next frame.
+    let latest: Run | undefined;
+    let frame = 0;
+    const stop = subscribe<{ runUpdated: Run }>(RUN_UPDATED, { runId: id }, {
+      next: ({ runUpdated }) => {
+        latest = runUpdated;
+        frame ||= requestAnimationFrame(() => {
+          frame = 0;
+          setLive(latest ?? null);
+        });
+      },
+    });
+    return () => {
+      stop();
+      cancelAnimationFrame(frame);
+    };
+  }, [id]);
   useEffect(() => {
     // afterSeq follows what arrived, so a reconnect resumes after the last event: no gap, no duplicate.
     const variables = { runId: id, afterSeq: 0 };
