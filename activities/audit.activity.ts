@@ -3,6 +3,7 @@ import type { AuditEventInput } from '../interpreter/run-types';
 import { recordAuditEvent } from '../src/db/audit.repository';
 import type { Database } from '../src/db/database';
 import { sha256OfJson } from '../src/support/canonical-json';
+import { DEFERRED_MARK } from '../interpreter/deferred-templates';
 
 /** Output and error snapshots in the audit trail are cut past this many bytes of JSON. */
 export const SNAPSHOT_LIMIT_BYTES = 16 * 1024;
@@ -15,6 +16,24 @@ export function snapshot(value: unknown): unknown {
   const text = JSON.stringify(value);
   if (text === undefined || text.length <= SNAPSHOT_LIMIT_BYTES) return value;
   return { truncated: true, bytes: Buffer.byteLength(text), preview: text.slice(0, SNAPSHOT_LIMIT_BYTES) } satisfies TruncatedSnapshot;
+}
+
+/**
+ * A step's resolved input as people read it: strings the workflow left for the activity because
+ * they read `$secret()` show as their template text (`Bearer {% $secret('PAY_TOKEN') %}`), never a
+ * value, and the bindings those templates carry are dropped.
+ */
+export function presentableInput(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || !('deferred' in input)) return input;
+  const { deferred, ...rest } = input as { deferred?: { templates?: unknown } };
+  const templates = Array.isArray(deferred?.templates) ? deferred.templates : [];
+  const visit = (node: unknown): unknown => {
+    if (typeof node === 'string' && node.startsWith(DEFERRED_MARK)) return templates[Number(node.slice(DEFERRED_MARK.length))] ?? '';
+    if (Array.isArray(node)) return node.map(visit);
+    if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, visit(item)]));
+    return node;
+  };
+  return visit(rest);
 }
 
 /**
@@ -31,6 +50,7 @@ export function createAuditActivities(db: Kysely<Database>) {
         inputHash: input === undefined ? undefined : sha256OfJson(input),
         output: snapshot(output),
         stepOutput: output,
+        stepInput: rest.type === 'STEP_STARTED' ? snapshot(presentableInput(input)) : undefined,
       });
     },
   };

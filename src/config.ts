@@ -83,7 +83,7 @@ export type Config = Readonly<{
   /** Modules whose default export registers custom step types (`TRELLIS_STEP_TYPES`, comma-separated paths). */
   stepTypeModules: readonly string[];
   /**
-   * Development mode: GraphQL introspection and the Apollo Sandbox on `GET /graphql`. Off only
+   * Development mode: GraphQL introspection and the GraphQL explorer on `GET /graphql`. Off only
    * when `NODE_ENV=production`. @default true
    */
   development: boolean;

@@ -1,6 +1,5 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { useServer } from 'graphql-ws/use/ws';
@@ -12,6 +11,8 @@ import { createSchema } from '../../graphql/schema';
 import type { HealthReport } from './health';
 import { MAX_REQUEST_BYTES, requestTooLargeHandler } from './request-size-limit';
 import { authenticate, type Caller } from './authenticate';
+import { dashboardRoutes } from './dashboard-routes';
+import { explorerLandingPage } from './explorer-landing-page';
 
 export type ApiServerOptions = {
   services: ApiServices;
@@ -19,7 +20,7 @@ export type ApiServerOptions = {
   /** Serve non-loopback clients while no API keys exist. @default false */
   allowRemote?: boolean;
   /**
-   * Development mode: introspection and the Apollo Sandbox on `GET /graphql`. Otherwise
+   * Development mode: introspection and the GraphQL explorer (GraphiQL) on `GET /graphql`. Otherwise
    * introspection is refused and `GET /graphql` serves no page. @default false
    */
   development?: boolean;
@@ -34,7 +35,7 @@ export type ApiServer = {
 
 /**
  * One HTTP port for everything: `POST /graphql` (Apollo Server), the graphql-ws protocol on the
- * same path (subscriptions) and `GET /health`.
+ * same path (subscriptions), `GET /health`, and the web dashboard (`GET /`, see dashboard-routes.ts).
  */
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const allowRemote = options.allowRemote ?? false;
@@ -78,7 +79,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     validationRules: documentRules({ development }),
     plugins: [
       operationCostPlugin(),
-      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      development ? explorerLandingPage() : ApolloServerPluginLandingPageDisabled(),
       fastifyApolloDrainPlugin(app),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
     ],
@@ -94,6 +95,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       }
     },
   });
+
+  await app.register(dashboardRoutes);
 
   app.get('/health', async (_request, reply) => {
     const report = await options.health();

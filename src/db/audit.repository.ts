@@ -9,7 +9,12 @@ export const AUDIT_CHANNEL = 'trellis_audit';
 export type AuditNotification = { tenantId: string; runId: string; seq: number; type: string; definition?: string };
 
 /** An audit event ready to store: the input already reduced to its hash, snapshots already capped. */
-export type AuditEventRecord = Omit<AuditEventInput, 'input'> & { inputHash?: string; stepOutput?: unknown };
+export type AuditEventRecord = Omit<AuditEventInput, 'input'> & {
+  inputHash?: string;
+  stepOutput?: unknown;
+  /** On STEP_STARTED: the step's resolved input, already capped, kept on the run index (not in the event). */
+  stepInput?: unknown;
+};
 
 /**
  * What an event records, independent of when it was written: its type, step and attempt, and
@@ -104,6 +109,7 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
   const finished = FINISHED_STEP_STATUSES.has(status) ? event.at : null;
   const output = status === 'SUCCEEDED' ? json(event.stepOutput) : null;
   const error = event.error ? json(event.error) : null;
+  const input = event.type === 'STEP_STARTED' ? json(event.stepInput) : null;
   await trx
     .insertInto('run_steps')
     .values({
@@ -115,6 +121,7 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
       attempts: event.type === 'STEP_STARTED' ? (event.attempt ?? 1) : 0,
       started_at: event.type === 'STEP_STARTED' ? event.at : null,
       finished_at: finished,
+      input,
       output,
       error,
     })
@@ -125,6 +132,7 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
           event.type === 'STEP_STARTED' ? sql<number>`greatest(run_steps.attempts, ${event.attempt ?? 1})` : eb.ref('run_steps.attempts'),
         started_at: sql`coalesce(run_steps.started_at, ${event.type === 'STEP_STARTED' ? event.at : null}::timestamptz)`,
         finished_at: finished,
+        input: input === null ? eb.ref('run_steps.input') : sql`${input}::json`,
         // A success keeps its output through compensation; a new attempt clears the last error.
         output: output === null ? eb.ref('run_steps.output') : sql`${output}::jsonb`,
         error: event.type === 'STEP_STARTED' ? null : error === null ? eb.ref('run_steps.error') : sql`${error}::jsonb`,

@@ -78,6 +78,8 @@ export interface RunStepsTable {
   attempts: Generated<number>;
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
+  /** The resolved input of the latest attempt, capped like output snapshots; null before it starts. */
+  input: ColumnType<unknown, string | null | undefined, string | null>;
   output: Json | null;
   error: Json | null;
 }

@@ -188,7 +188,7 @@ describe('request size', () => {
   });
 });
 
-describe('introspection and the Apollo Sandbox', () => {
+describe('introspection and the GraphQL explorer', () => {
   it('answers introspection in development, over HTTP and graphql-ws', async () => {
     const { __schema } = await dev.gql(getIntrospectionQuery());
     expect(__schema.queryType).toMatchObject({ name: 'Query' });
@@ -221,17 +221,20 @@ describe('introspection and the Apollo Sandbox', () => {
     expect(await prod.gql('{ __typename }')).toEqual({ __typename: 'Query' });
   });
 
-  it('serves the embedded Apollo Sandbox on GET /graphql in development only', async () => {
+  it('serves the bundled GraphiQL explorer on GET /graphql in development only, with nothing loaded from another site', async () => {
     const page = await fetch(dev.graphqlUrl, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await page.text();
-    expect(html).toContain('embeddable-sandbox');
-    expect(html).toContain('new window.EmbeddedSandbox(');
+    expect(html).toContain('<title>Trellis GraphQL explorer</title>');
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(sources.length).toBeGreaterThan(0);
+    expect(sources.filter((source) => !source.startsWith('/assets/'))).toEqual([]);
+    for (const source of sources) expect((await fetch(new URL(source, dev.graphqlUrl))).status).toBe(200);
 
     const none = await fetch(prod.graphqlUrl, { headers: { accept: 'text/html' } });
     expect(none.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
-    expect(await none.text()).not.toContain('EmbeddedSandbox');
+    expect(await none.text()).not.toContain('GraphQL explorer');
   });
 });
 
