@@ -6,6 +6,7 @@ import { saveDefinitionVersion } from '../db/definitions.repository';
 import { BadUserInputError } from '../errors';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { sha256OfJson } from '../support/canonical-json';
+import { TurnQueue } from '../support/turn-queue';
 import { jsonSchemaErrors } from '../support/json-schema';
 import { pinSubWorkflows } from './sub-workflows';
 
@@ -26,8 +27,12 @@ export function checkDefinition(spec: unknown, options: DefinitionCheckOptions =
   return errors.length > 0 ? { valid: false, errors } : result;
 }
 
+/** Definition checks of this process: one at a time, each in its own turn of the event loop (see {@link TurnQueue}). */
+const definitionChecks = new TurnQueue();
+
 /**
- * {@link checkDefinition}, then the checks that need the tenant's other definitions: every
+ * {@link checkDefinition} (queued behind the process's other checks, so that many at once do not
+ * hold the event loop), then the checks that need the tenant's other definitions: every
  * sub-workflow exists, none recurses, and chains stay within the depth limit.
  */
 export async function checkDefinitionForTenant(
@@ -36,7 +41,7 @@ export async function checkDefinitionForTenant(
   spec: unknown,
   options: DefinitionCheckOptions = {},
 ): Promise<ValidationResult> {
-  const result = checkDefinition(spec, options);
+  const result = await definitionChecks.run(() => checkDefinition(spec, options));
   if (!result.valid) return result;
   const { errors } = await pinSubWorkflows(db, tenantId, { name: result.definition.name, definition: result.definition });
   return errors.length > 0 ? { valid: false, errors } : result;
