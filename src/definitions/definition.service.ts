@@ -7,6 +7,7 @@ import { BadUserInputError } from '../errors';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { sha256OfJson } from '../support/canonical-json';
 import { TurnQueue } from '../support/turn-queue';
+import { expressionCountError } from './expression-count';
 import { jsonSchemaErrors } from '../support/json-schema';
 import { pinSubWorkflows } from './sub-workflows';
 
@@ -17,10 +18,13 @@ export type DefinitionCheckOptions = {
 };
 
 /**
- * Checks a definition document without saving it: the language's own checks, then that every
- * embedded JSON Schema (`input`, step `output`s) compiles.
+ * Checks a definition document without saving it: at most 5,000 expressions (expression-count.ts),
+ * the language's own checks, then that every embedded JSON Schema (`input`, step `output`s) compiles.
  */
 export function checkDefinition(spec: unknown, options: DefinitionCheckOptions = {}): ValidationResult {
+  // Refused before the expensive check, which parses every expression.
+  const tooMany = expressionCountError(spec);
+  if (tooMany) return { valid: false, errors: [tooMany] };
   const result = validateDefinition(spec, { stepTypes: options.stepTypes });
   if (!result.valid) return result;
   const errors = embeddedJsonSchemas(result.definition).flatMap(({ pointer, schema }) => jsonSchemaErrors(schema, pointer));
