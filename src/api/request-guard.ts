@@ -102,6 +102,9 @@ export class RequestGuard {
    * in the connection's init message ({@link socketHooks}).
    */
   readonly verifyUpgrade = (info: { origin?: string; req: IncomingMessage }, callback: (verified: boolean, code?: number, message?: string) => void): void => {
+    // An address past its failed authentications costs no database query.
+    const wait = this.failures.check(info.req.socket.remoteAddress ?? 'unknown');
+    if (wait > 0) return callback(false, 429, `Too many failed authentications: try again in ${wait} s`);
     keysRequired(this.options.db).then(
       (required) => {
         const problem = required ? undefined : this.options.policy.origins.problem({ host: info.req.headers.host, origin: info.origin });
@@ -116,9 +119,10 @@ export class RequestGuard {
   };
 
   /**
-   * The graphql-ws hooks that authenticate a socket at its connection (closing it with 4403 when
-   * refused, 4429 past a limit) and, before each operation, take a rate-limit token, look the key
-   * up again, cap operations in progress, and run `runner.prepare`.
+   * The graphql-ws hooks that authenticate a socket at its connection, which takes a rate-limit
+   * token (closing it with 4403 when refused, 4429 past a limit) and, before each operation, cap
+   * operations in progress, take a rate-limit token, look the key up again, and run
+   * `runner.prepare`.
    */
   socketHooks(runner: OperationRunner) {
     return {
@@ -155,6 +159,12 @@ export class RequestGuard {
       if (err instanceof RateLimitedError) socket.close(SOCKET_CLOSE_CODES.tooManyRequests, 'Too many failed authentications');
       else if (!isAuthenticationFailure(err)) throw err;
       return false; // closes the socket with 4403 Forbidden
+    }
+    try {
+      this.take(caller, 1);
+    } catch {
+      socket.close(SOCKET_CLOSE_CODES.tooManyRequests, 'Too many requests for this key');
+      return false;
     }
     const { socketsPerKey } = this.options.limits;
     if (this.sockets.count(caller) >= socketsPerKey) {

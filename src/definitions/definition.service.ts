@@ -31,8 +31,11 @@ export function checkDefinition(spec: unknown, options: DefinitionCheckOptions =
   return errors.length > 0 ? { valid: false, errors } : result;
 }
 
-/** Definition checks of this process: one at a time, each in its own turn of the event loop (see {@link TurnQueue}). */
-const definitionChecks = new TurnQueue();
+/**
+ * Definition checks (and the parsing of definitions sent as text) of this process: one at a
+ * time, each in its own turn of the event loop (see {@link TurnQueue}).
+ */
+export const definitionChecks = new TurnQueue();
 
 /**
  * {@link checkDefinition} (queued behind the process's other checks, so that many at once do not
