@@ -206,6 +206,7 @@ describe('failed authentications', () => {
       headers: { 'retry-after': expect.stringMatching(/^[1-9]\d*$/) },
       body: { errors: [{ message: expect.stringMatching(/^too many failed authentications from \S+: at most 5 a minute; try again in \d+ s$/), extensions: { code: 'RATE_LIMITED', limit: { name: 'authFailures', max: 5 } } }] },
     });
-    await expect(GraphQLSocket.connect(ctx.graphqlUrl, key)).rejects.toThrow('connection closed with 4429 Too many failed authentications');
+    // Refused at the upgrade, before any database query.
+    await expect(GraphQLSocket.connect(ctx.graphqlUrl, key)).rejects.toThrow('upgrade refused: HTTP 429');
   });
 });
