@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database';
+import type { GuardedFetch } from '../src/net/guarded-fetch';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import { createAuditActivities } from './audit.activity';
 import { createCustomStepActivity } from './custom-step.activity';
@@ -13,13 +14,15 @@ export type ActivityDependencies = {
   secrets?: SecretResolver;
   /** Custom step types this worker runs. */
   stepTypes?: readonly StepTypeDefinition[];
+  /** The egress-guarded HTTP client (SPEC §7b) every step that calls out uses. */
+  fetch: GuardedFetch;
 };
 
 /** Every activity the interpreter calls, bound to their dependencies. */
-export function createActivities({ db, secrets, stepTypes = [] }: ActivityDependencies) {
+export function createActivities({ db, secrets, stepTypes = [], fetch }: ActivityDependencies) {
   return {
-    httpRequest: createHttpActivity(secrets),
-    runCustomStep: createCustomStepActivity(stepTypes, secrets),
+    httpRequest: createHttpActivity(secrets, fetch),
+    runCustomStep: createCustomStepActivity(stepTypes, secrets, fetch),
     checkJsonSchema,
     ...createAuditActivities(db),
   };

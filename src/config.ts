@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
+import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -25,6 +27,12 @@ const envSchema = z.object({
     .refine((text) => decodeKey(text) !== undefined, { error: 'must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)' })
     .optional(),
   TRELLIS_STEP_TYPES: z.string().min(1).optional(),
+  TRELLIS_HTTP_ALLOW: z
+    .string()
+    .superRefine((text, context) => {
+      for (const message of parseEgressAllowList(text).errors) context.addIssue({ code: 'custom', message });
+    })
+    .optional(),
   NODE_ENV: z.string().optional(),
   TRELLIS_ALLOWED_HOSTS: z
     .string()
@@ -50,8 +58,7 @@ function everyItem(text: string, pattern: RegExp): boolean {
   return (items.length === 1 && items[0] === '*') || items.every((item) => pattern.test(item));
 }
 
-/** Prefix of worker environment variables that serve as secrets (`TRELLIS_SECRET_PAY_TOKEN`). */
-export const SECRET_ENV_PREFIX = 'TRELLIS_SECRET_';
+export { SECRET_ENV_PREFIX } from './secrets/environment-secrets';
 
 function decodeKey(text: string): Buffer | undefined {
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
@@ -83,8 +90,18 @@ export type Config = Readonly<{
   }>;
   /** Key of the secret store (AES-256-GCM); `undefined` means: use or create `<dataDir>/secret.key`. */
   secretKey: Buffer | undefined;
-  /** Secrets from `TRELLIS_SECRET_<NAME>` variables, by name; they serve when the store has no such secret. */
-  environmentSecrets: Readonly<Record<string, string>>;
+  /**
+   * Secrets from `TRELLIS_SECRET_<NAME>` variables, by name, each with the tenants it serves
+   * (`default` unless `TRELLIS_SECRET_SCOPES` says otherwise); they serve when the tenant's store
+   * has no secret of that name.
+   */
+  environmentSecrets: EnvironmentSecrets;
+  /**
+   * What steps may reach besides public addresses (`TRELLIS_HTTP_ALLOW`: hosts, `*.suffix`,
+   * addresses, CIDRs). `undefined` when unset: then loopback is allowed in keyless local mode
+   * only (SPEC §7b).
+   */
+  httpAllow: EgressAllowList | undefined;
   /** Modules whose default export registers custom step types (`TRELLIS_STEP_TYPES`, comma-separated paths). */
   stepTypeModules: readonly string[];
   /**
@@ -134,6 +151,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const environment = readEnvironmentSecrets(env);
+  if (environment.errors.length > 0) {
+    throw new Error(`Invalid configuration:\n${environment.errors.map((error) => `  ${error}`).join('\n')}`);
+  }
   const embeddedUi = e.TEMPORAL_ADDRESS ? undefined : `http://localhost:${e.TEMPORAL_UI_PORT}`;
   return Object.freeze({
     port: e.PORT,
@@ -152,7 +173,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI_PATH,
     }),
     secretKey: e.TRELLIS_SECRET_KEY === undefined ? undefined : decodeKey(e.TRELLIS_SECRET_KEY),
-    environmentSecrets: Object.freeze(environmentSecrets(env)),
+    environmentSecrets: environment.secrets,
+    httpAllow: e.TRELLIS_HTTP_ALLOW === undefined ? undefined : parseEgressAllowList(e.TRELLIS_HTTP_ALLOW).allowList,
     stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),
     development: e.NODE_ENV !== 'production',
     allowedHosts: e.TRELLIS_ALLOWED_HOSTS === undefined ? undefined : listOrAny(e.TRELLIS_ALLOWED_HOSTS),
@@ -172,14 +194,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 function listOrAny(text: string): readonly string[] | '*' {
   const items = text.split(',').map((item) => item.trim().toLowerCase()).filter(Boolean);
   return items.length === 1 && items[0] === '*' ? '*' : Object.freeze(items);
-}
-
-function environmentSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
-  const secrets: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    // TRELLIS_SECRET_KEY is the store's encryption key, not a secret runs may read.
-    if (!name.startsWith(SECRET_ENV_PREFIX) || name === 'TRELLIS_SECRET_KEY' || value === undefined) continue;
-    secrets[name.slice(SECRET_ENV_PREFIX.length)] = value;
-  }
-  return secrets;
 }

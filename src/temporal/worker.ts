@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { createActivities } from '../../activities';
 import type { SecretResolver } from '../../activities/deferred-values';
 import type { Database } from '../db/database';
+import type { GuardedFetch } from '../net/guarded-fetch';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
 
 /** The workflow bundle's entry point: everything under `interpreter/`, nothing else. */
@@ -20,6 +21,8 @@ export type WorkerOptions = {
   db: Kysely<Database>;
   secrets?: SecretResolver;
   stepTypes?: readonly StepTypeDefinition[];
+  /** The egress-guarded client steps call out through. */
+  fetch: GuardedFetch;
   /** A prebuilt bundle (tests build one per process); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
 };
@@ -34,7 +37,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities({ db: options.db, secrets: options.secrets, stepTypes: options.stepTypes }),
+    activities: createActivities({ db: options.db, secrets: options.secrets, stepTypes: options.stepTypes, fetch: options.fetch }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   return { worker, connection };
