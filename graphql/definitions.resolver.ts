@@ -1,7 +1,7 @@
 import type { DefinitionRow, DefinitionVersionRow } from '../src/db/database';
 import { archiveDefinition, findDefinition, findVersion, listDefinitions, listVersions } from '../src/db/definitions.repository';
 import { BadUserInputError, NotFoundError } from '../src/errors';
-import { checkDefinitionForTenant, saveDefinition } from '../src/definitions/definition.service';
+import { checkDefinitionForTenant, definitionChecks, saveDefinition } from '../src/definitions/definition.service';
 import { isDocumentSyntaxError } from '../src/support/document-syntax-error';
 import { parseDocumentText } from '../src/support/document-text';
 import type { GraphQLContext } from './context';
@@ -41,6 +41,14 @@ export function specDocument(spec: unknown): unknown {
   }
 }
 
+/**
+ * {@link specDocument}, with a text parsed in its own turn of the event loop, queued with the
+ * definition checks (YAML of 256 KiB takes 100 ms or more).
+ */
+export function readSpecDocument(spec: unknown): Promise<unknown> {
+  return typeof spec === 'string' ? definitionChecks.run(() => specDocument(spec)) : Promise.resolve(spec);
+}
+
 export const definitionsResolvers = {
   Query: {
     async definitions(
@@ -62,7 +70,7 @@ export const definitionsResolvers = {
       return row && definitionNode(row);
     },
     async validateDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
-      const result = await checkDefinitionForTenant(ctx.db, ctx.tenantId, specDocument(args.spec), { stepTypes: ctx.stepTypes });
+      const result = await checkDefinitionForTenant(ctx.db, ctx.tenantId, await readSpecDocument(args.spec), { stepTypes: ctx.stepTypes });
       return { valid: result.valid, errors: result.errors };
     },
   },
@@ -73,7 +81,7 @@ export const definitionsResolvers = {
       return definitionNode(row);
     },
     async saveDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
-      const { row } = await saveDefinition(ctx.db, ctx.tenantId, specDocument(args.spec), { stepTypes: ctx.stepTypes });
+      const { row } = await saveDefinition(ctx.db, ctx.tenantId, await readSpecDocument(args.spec), { stepTypes: ctx.stepTypes });
       return versionNode(row);
     },
   },

@@ -2,7 +2,7 @@ import type { Definition } from '../definition/definition-schema';
 import { FINAL_AUDIT_EVENT_TYPES, FINAL_RUN_STATUSES } from '../definition/step-types';
 import type { AuditEventRow, RunRow, RunStepRow } from '../src/db/database';
 import type { RetryPreview } from '../src/runs/run.service';
-import { specDocument } from './definitions.resolver';
+import { readSpecDocument } from './definitions.resolver';
 import { findVersion } from '../src/db/definitions.repository';
 import { countRunsByStatus, findRun, listEvents, listRunSteps, listRuns, type RunFilter } from '../src/db/runs.repository';
 import { RUN_STATUSES } from '../definition/step-types';
@@ -74,9 +74,9 @@ export const runsResolvers = {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
       return ctx.runs.retryRun(ctx.tenantId, args.id, { fromStep: args.fromStep, dryRun: args.dryRun, actor: ctx.actor });
     },
-    testRun(_: unknown, args: { spec: unknown; input?: unknown; mocks?: unknown }, ctx: GraphQLContext) {
+    async testRun(_: unknown, args: { spec: unknown; input?: unknown; mocks?: unknown }, ctx: GraphQLContext) {
       const actor: Actor = { ...ctx.actor, type: 'test' };
-      return ctx.runs.testRun(ctx.tenantId, { spec: specDocument(args.spec), input: args.input, mocks: args.mocks, actor });
+      return ctx.runs.testRun(ctx.tenantId, { spec: await readSpecDocument(args.spec), input: args.input, mocks: args.mocks, actor });
     },
     signalRun(_: unknown, args: { id: string; signal: string; payload?: unknown }, ctx: GraphQLContext) {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);

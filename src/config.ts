@@ -34,7 +34,29 @@ const envSchema = z.object({
     })
     .optional(),
   NODE_ENV: z.string().optional(),
+  TRELLIS_ALLOWED_HOSTS: z
+    .string()
+    .refine((text) => everyItem(text, HOST_PATTERN), { error: 'must be "*" or comma-separated host[:port] values (example.com:4000, [::1]:4000)' })
+    .optional(),
+  TRELLIS_ALLOWED_ORIGINS: z
+    .string()
+    .refine((text) => everyItem(text, ORIGIN_PATTERN), { error: 'must be "*" or comma-separated origins, scheme://host[:port] without a path (https://dash.example)' })
+    .optional(),
+  TRELLIS_RATE_LIMIT: z.coerce.number().min(0).max(1_000_000).default(100),
+  TRELLIS_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  TRELLIS_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  TRELLIS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
+  TRELLIS_MAX_SOCKETS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(100),
+  TRELLIS_MAX_RUNS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000_000).default(1000),
 });
+
+const HOST_PATTERN = /^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+const ORIGIN_PATTERN = /^https?:\/\/([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+
+function everyItem(text: string, pattern: RegExp): boolean {
+  const items = text.split(',').map((item) => item.trim()).filter(Boolean);
+  return (items.length === 1 && items[0] === '*') || items.every((item) => pattern.test(item));
+}
 
 export { SECRET_ENV_PREFIX } from './secrets/environment-secrets';
 
@@ -87,7 +109,35 @@ export type Config = Readonly<{
    * when `NODE_ENV=production`. @default true
    */
   development: boolean;
+  /**
+   * `Host` values keyless mode serves (`TRELLIS_ALLOWED_HOSTS`, comma-separated `host[:port]`);
+   * `undefined` means `localhost`, `127.0.0.1` and `[::1]` at the API's port; `'*'` means any.
+   */
+  allowedHosts: readonly string[] | '*' | undefined;
+  /**
+   * `Origin` values keyless mode serves besides the API's own origin (`TRELLIS_ALLOWED_ORIGINS`,
+   * comma-separated `scheme://host[:port]`); `'*'` means any. @default none
+   */
+  allowedOrigins: readonly string[] | '*';
+  /** Abuse limits of the API (README "Limits"). */
+  limits: Readonly<ApiLimits>;
 }>;
+
+/** What one caller may ask of an API process (README "Limits"). */
+export type ApiLimits = {
+  /** Tokens per second a key (keyless: the tenant) gets back; 0 turns rate limiting off. @default 100 */
+  ratePerSecond: number;
+  /** Tokens a key may spend at once. @default 1000 */
+  rateBurst: number;
+  /** Failed authentications a client address may make per minute (and at once). @default 60 */
+  authFailuresPerMinute: number;
+  /** Operations in progress on one graphql-ws socket (subscriptions, and queries not yet answered). @default 100 */
+  subscriptionsPerSocket: number;
+  /** Open graphql-ws sockets per key (keyless: per tenant) in one API process. @default 100 */
+  socketsPerKey: number;
+  /** Runs a tenant may have RUNNING or COMPENSATING at once; starting one more is refused. @default 1000 */
+  runsInFlight: number;
+};
 
 /**
  * Validates the environment and returns a frozen {@link Config}. Nothing else in Trellis reads
@@ -127,5 +177,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpAllow: e.TRELLIS_HTTP_ALLOW === undefined ? undefined : parseEgressAllowList(e.TRELLIS_HTTP_ALLOW).allowList,
     stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),
     development: e.NODE_ENV !== 'production',
+    allowedHosts: e.TRELLIS_ALLOWED_HOSTS === undefined ? undefined : listOrAny(e.TRELLIS_ALLOWED_HOSTS),
+    allowedOrigins: listOrAny(e.TRELLIS_ALLOWED_ORIGINS ?? ''),
+    limits: Object.freeze({
+      ratePerSecond: e.TRELLIS_RATE_LIMIT,
+      rateBurst: e.TRELLIS_RATE_LIMIT_BURST,
+      authFailuresPerMinute: e.TRELLIS_AUTH_FAILURES_PER_MINUTE,
+      subscriptionsPerSocket: e.TRELLIS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      socketsPerKey: e.TRELLIS_MAX_SOCKETS_PER_KEY,
+      runsInFlight: e.TRELLIS_MAX_RUNS_IN_FLIGHT,
+    }),
   });
+}
+
+/** A comma-separated list, lowercased, or `'*'` (alone) for anything. */
+function listOrAny(text: string): readonly string[] | '*' {
+  const items = text.split(',').map((item) => item.trim().toLowerCase()).filter(Boolean);
+  return items.length === 1 && items[0] === '*' ? '*' : Object.freeze(items);
 }

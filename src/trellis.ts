@@ -161,10 +161,14 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
           secrets: { key: secretKey, environment: config.environmentSecrets },
           stepTypes,
           temporal: { namespace: temporal.namespace, uiUrl },
+          maxRunsInFlight: config.limits.runsInFlight,
         },
         health: () => checkHealth({ db, connection, temporal }),
         allowRemote: config.allowRemote,
         development: config.development,
+        databaseUrl,
+        origins: { allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
+        limits: config.limits,
       });
       graphqlUrl = await api.listen(config.port, config.host);
       stack.push({ name: 'API server', stop: () => api.close() });

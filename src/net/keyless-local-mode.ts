@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { anyActiveKey } from '../api/api-keys';
+import { keysRequired } from '../api/api-keys';
 import type { Database } from '../db/database';
 
 /** What besides the keys decides keyless local mode: how the API is exposed, and the mode. */
@@ -11,16 +11,16 @@ export type KeylessLocalModeSettings = {
 };
 
 /**
- * Whether this deployment is `npm start`'s keyless local mode (one local user: no API key, the API
- * served to loopback only, development mode), in which steps may reach loopback without
- * `TRELLIS_HTTP_ALLOW` (SPEC §7b). The one place this is decided: when the persistent "a key has
- * existed" flag lands, read it here instead of the active keys. A database error answers `false`
- * (the stricter policy).
+ * Whether this deployment is `npm start`'s keyless local mode (one local user: no API key was ever
+ * created, or an operator returned to keyless mode; the API served to loopback only, development
+ * mode), in which steps may reach loopback without `TRELLIS_HTTP_ALLOW` (SPEC §7b). Reads the
+ * persistent "keys are required" fact (see {@link keysRequired}), as the API does: revoking every
+ * key does not reopen loopback. A database error answers `false` (the stricter policy).
  */
 export async function isKeylessLocalMode(db: Kysely<Database>, settings: KeylessLocalModeSettings): Promise<boolean> {
   if (settings.allowRemote || !settings.development) return false;
   try {
-    return !(await anyActiveKey(db));
+    return !(await keysRequired(db));
   } catch {
     return false;
   }

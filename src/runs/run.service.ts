@@ -19,6 +19,7 @@ import { canonicalJson, sha256OfJson } from '../support/canonical-json';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { validateAgainstSchema } from '../support/json-schema';
 import { planRetry } from './retry-plan';
+import { DEFAULT_MAX_RUNS_IN_FLIGHT, checkRunsInFlight } from './runs-in-flight';
 
 export type StartRunRequest = {
   definition: string;
@@ -29,7 +30,14 @@ export type StartRunRequest = {
   trigger: Actor;
 };
 
-export type RunServiceOptions = { db: Kysely<Database>; client: Client; taskQueue: string; stepTypes?: readonly StepTypeDefinition[] };
+export type RunServiceOptions = {
+  db: Kysely<Database>;
+  client: Client;
+  taskQueue: string;
+  stepTypes?: readonly StepTypeDefinition[];
+  /** Runs a tenant may have in flight; every way of starting a run checks it. @default 1000 */
+  maxRunsInFlight?: number;
+};
 
 /** A `signalRun` request: the signal a `wait` step waits for, and its payload (the step's output). */
 export type SignalRequest = { signal: string; payload?: unknown; actor: Actor };
@@ -89,6 +97,7 @@ export class RunService {
     if (pinnedNow.errors.length > 0 && !(await isRepeat())) {
       throw new BadUserInputError(`"${versionRow.name}" v${versionRow.version} cannot start: its sub-workflows changed since it was saved`, pinnedNow.errors);
     }
+    await this.checkCapacity(tenantId, isRepeat);
     const runId = randomUUID();
     const now = new Date();
     const { row, created } = await insertRun(db, {
@@ -195,6 +204,7 @@ export class RunService {
         preview: true,
       };
     }
+    await this.checkCapacity(tenantId);
     const { row } = await insertRun(db, values);
     const reuse = { runId: run.id, steps: plan.reused };
     return this.launch(row, definition, pinned.library, { reuse });
@@ -215,6 +225,7 @@ export class RunService {
     checkInput(definition, input, `input-schema:${sha256OfJson(definition.input ?? null)}`, `"${definition.name}" (test run)`);
     const { library, errors } = await pinSubWorkflows(db, tenantId, { name: definition.name, definition });
     if (errors.length > 0) throw new BadUserInputError('invalid definition', errors);
+    await this.checkCapacity(tenantId);
     const runId = randomUUID();
     const { row } = await insertRun(db, {
       id: runId,
@@ -230,6 +241,20 @@ export class RunService {
       spec: JSON.stringify(definition),
     });
     return this.launch(row, definition, library, { mocks });
+  }
+
+  /**
+   * Refuses a new run while the tenant has the most runs in flight it may have; a repeat of a run
+   * already started (`isRepeat`) is not a new run.
+   * @throws RateLimitedError naming the limit and the count
+   */
+  private async checkCapacity(tenantId: string, isRepeat?: () => Promise<boolean>): Promise<void> {
+    try {
+      await checkRunsInFlight(this.options.db, tenantId, this.options.maxRunsInFlight ?? DEFAULT_MAX_RUNS_IN_FLIGHT);
+    } catch (err) {
+      if (isRepeat && (await isRepeat())) return;
+      throw err;
+    }
   }
 
   /** Starts the interpreter workflow of a recorded run; idempotent on the run's workflow id. */
