@@ -26,6 +26,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
+import { OPERATION_PARSE_OPTIONS, operationNestingError } from './operation-text-limits';
 import { MAX_PAGE_SIZE } from './pagination';
 
 /**
@@ -133,9 +134,11 @@ export function operationCostPlugin(): ApolloServerPlugin<BaseContext> {
  */
 export function subscribeWithLimits(schema: GraphQLSchema, options: { development: boolean }) {
   return (_ctx: unknown, _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
+    const tooDeep = operationNestingError(payload.query);
+    if (tooDeep) return [tooDeep];
     let document: DocumentNode;
     try {
-      document = parse(payload.query);
+      document = parse(payload.query, OPERATION_PARSE_OPTIONS);
     } catch (err) {
       // Not only GraphQLErrors: a document nested a few thousand levels overflows the parser's stack.
       const syntax = err instanceof GraphQLError ? err : undefined;

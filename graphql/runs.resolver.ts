@@ -5,7 +5,7 @@ import type { RetryPreview } from '../src/runs/run.service';
 import { specDocument } from './definitions.resolver';
 import { findVersion } from '../src/db/definitions.repository';
 import { findRun, listEvents, listRunSteps, listRuns, type RunFilter } from '../src/db/runs.repository';
-import { NotFoundError } from '../src/errors';
+import { BadUserInputError, NotFoundError } from '../src/errors';
 import type { Actor } from '../interpreter/run-types';
 import type { GraphQLContext } from './context';
 import { toGraphQLError } from './errors';
@@ -41,6 +41,8 @@ export const runsResolvers = {
       if (args.after) {
         const [startedAt, id] = decodeCursor(args.after, ['s', 's']) as [string, string];
         after = { startedAt: new Date(startedAt), id };
+        // A forged cursor's parts would reach PostgreSQL as an invalid date or uuid.
+        if (Number.isNaN(after.startedAt.getTime()) || !isUuid(id)) throw new BadUserInputError('invalid cursor', [{ path: '/after', message: 'is not a cursor this API returned' }]);
       }
       const rows = await listRuns(ctx.db, ctx.tenantId, args.filter ?? {}, { after, limit: size + 1 });
       return connection(rows, size, (row) => encodeCursor(row.started_at.toISOString(), row.id), (row) => row);

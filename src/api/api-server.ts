@@ -8,6 +8,7 @@ import { WebSocketServer } from 'ws';
 import { contextFor, type ApiServices, type GraphQLContext } from '../../graphql/context';
 import { formatError, toGraphQLError } from '../../graphql/errors';
 import { documentRules, operationCostPlugin, subscribeWithLimits } from '../../graphql/operation-limits';
+import { OPERATION_PARSE_OPTIONS, refuseDeeplyNestedOperations } from '../../graphql/operation-text-limits';
 import { createSchema } from '../../graphql/schema';
 import type { HealthReport } from './health';
 import { MAX_REQUEST_BYTES, requestTooLargeHandler } from './request-size-limit';
@@ -42,6 +43,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const development = options.development ?? false;
   const app = Fastify({ logger: false, bodyLimit: MAX_REQUEST_BYTES });
   app.setErrorHandler(requestTooLargeHandler);
+  // Before Apollo Server parses an operation, whose parser would overflow its stack.
+  app.addHook('preHandler', refuseDeeplyNestedOperations);
   // A larger message closes the socket with 1009 (Message Too Big).
   const wsServer = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: MAX_REQUEST_BYTES });
   const { services } = options;
@@ -76,6 +79,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // own refusal would tell clients to "pass introspection: true to ApolloServer").
     introspection: true,
     validationRules: documentRules({ development }),
+    parseOptions: OPERATION_PARSE_OPTIONS,
     plugins: [
       operationCostPlugin(),
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
