@@ -79,7 +79,8 @@ export class SecretStore {
     const missing: string[] = [];
     for (const name of wanted) {
       if (values.has(name)) continue;
-      const fromEnvironment = this.environment[name];
+      // Own members only: `$secret('toString')` must not find Object.prototype.toString.
+      const fromEnvironment = Object.hasOwn(this.environment, name) ? this.environment[name] : undefined;
       if (fromEnvironment !== undefined) values.set(name, fromEnvironment);
       else missing.push(name);
     }
