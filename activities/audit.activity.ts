@@ -1,7 +1,10 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
-import type { AuditEventInput } from '../interpreter/run-types';
+import { toStorableJson } from '../definition/storable-json';
+import { AUDIT_WRITE_REFUSED, type AuditEventInput } from '../interpreter/run-types';
 import { recordAuditEvent } from '../src/db/audit.repository';
 import type { Database } from '../src/db/database';
+import { permanentDatabaseError } from '../src/db/database-error';
 import { sha256OfJson } from '../src/support/canonical-json';
 import { DEFERRED_MARK } from '../interpreter/deferred-templates';
 
@@ -37,21 +40,35 @@ export function presentableInput(input: unknown): unknown {
 }
 
 /**
- * The audit sink, run as a local activity: persists the event (idempotent on what it records, see eventKey) and
- * projects it onto the run index before the interpreter moves on. It retries without limit, so a
- * PostgreSQL outage pauses runs instead of failing them.
+ * The audit sink, run as a local activity: persists the event (idempotent on what it records, see
+ * eventKey) and projects it onto the run index before the interpreter moves on.
+ *
+ * Values from outside (step outputs, HTTP bodies, error texts) are stored as PostgreSQL can
+ * store them ({@link toStorableJson}: U+0000 and unpaired surrogates become U+FFFD); the run
+ * itself keeps them exact, and `inputHash` is of the exact input. A failure retrying may cure
+ * (PostgreSQL unreachable, restarting, out of resources, a deadlock) is thrown as is and retried
+ * without limit, so an outage pauses runs instead of failing them; one it cannot (see
+ * {@link permanentDatabaseError}) is thrown as a non-retryable {@link AUDIT_WRITE_REFUSED},
+ * which ends the run FAILED.
  */
 export function createAuditActivities(db: Kysely<Database>) {
   return {
     async recordAuditEvent(event: AuditEventInput): Promise<void> {
       const { input, output, ...rest } = event;
-      await recordAuditEvent(db, {
-        ...rest,
-        inputHash: input === undefined ? undefined : sha256OfJson(input),
-        output: snapshot(output),
-        stepOutput: output,
-        stepInput: rest.type === 'STEP_STARTED' ? snapshot(presentableInput(input)) : undefined,
-      });
+      try {
+        const record = toStorableJson({
+          ...rest,
+          inputHash: input === undefined ? undefined : sha256OfJson(input),
+          output: snapshot(output),
+          stepOutput: output,
+          stepInput: rest.type === 'STEP_STARTED' ? snapshot(presentableInput(input)) : undefined,
+        });
+        await recordAuditEvent(db, record);
+      } catch (err) {
+        const reason = permanentDatabaseError(err);
+        if (reason === undefined) throw err;
+        throw ApplicationFailure.nonRetryable(reason, AUDIT_WRITE_REFUSED);
+      }
     },
   };
 }

@@ -27,6 +27,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
+import { operationNestingError } from './operation-text-limits';
 import { MAX_PAGE_SIZE } from './pagination';
 
 /**
@@ -238,6 +239,8 @@ export function operationCostPlugin<TContext extends BaseContext>(
  */
 export function subscribeWithLimits(schema: GraphQLSchema, options: { development: boolean }) {
   return (_ctx: unknown, _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
+    const tooDeep = operationNestingError(payload.query);
+    if (tooDeep) return [tooDeep];
     let document: DocumentNode;
     try {
       document = parse(payload.query, PARSE_OPTIONS);

@@ -6,7 +6,7 @@ import { readSpecDocument } from './definitions.resolver';
 import { findVersion } from '../src/db/definitions.repository';
 import { countRunsByStatus, findRun, listEvents, listRunSteps, listRuns, type RunFilter } from '../src/db/runs.repository';
 import { RUN_STATUSES } from '../definition/step-types';
-import { NotFoundError } from '../src/errors';
+import { BadUserInputError, NotFoundError } from '../src/errors';
 import type { Actor } from '../interpreter/run-types';
 import type { GraphQLContext } from './context';
 import { toGraphQLError } from './errors';
@@ -44,6 +44,8 @@ export const runsResolvers = {
       if (args.after) {
         const [startedAt, id] = decodeCursor(args.after, ['s', 's']) as [string, string];
         after = { startedAt: new Date(startedAt), id };
+        // A forged cursor's parts would reach PostgreSQL as an invalid date or uuid.
+        if (Number.isNaN(after.startedAt.getTime()) || !isUuid(id)) throw new BadUserInputError('invalid cursor', [{ path: '/after', message: 'is not a cursor this API returned' }]);
       }
       const rows = await listRuns(ctx.db, ctx.tenantId, args.filter ?? {}, { after, limit: size + 1 });
       return connection(rows, size, (row) => encodeCursor(row.started_at.toISOString(), row.id), (row) => row);

@@ -1,5 +1,6 @@
 import type { HttpRequest } from '../activities/http.activity';
 import type { HttpAction, HttpStep } from '../definition/definition-schema';
+import { setOwn } from '../definition/prototype-keys';
 import { deferSecretTemplates } from './deferred-templates';
 import { nonRetryable } from './step-failure';
 
@@ -37,7 +38,7 @@ function stringifyValues(record: Record<string, unknown>): Record<string, string
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(record)) {
     if (value === undefined || value === null) continue;
-    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
+    setOwn(out, key, typeof value === 'string' ? value : JSON.stringify(value));
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import { contextFor, type ApiServices, type GraphQLContext } from '../../graphql/context';
 import { formatError, toGraphQLError, toSocketError } from '../../graphql/errors';
 import { PARSE_OPTIONS, documentRules, operationCostPlugin, subscribeWithLimits } from '../../graphql/operation-limits';
+import { refuseDeeplyNestedOperations } from '../../graphql/operation-text-limits';
 import { createSchema } from '../../graphql/schema';
 import type { ApiLimits } from '../config';
 import { PgListener } from '../db/pg-listener';
@@ -53,6 +54,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const development = options.development ?? false;
   const app = Fastify({ logger: false, bodyLimit: MAX_REQUEST_BYTES });
   app.setErrorHandler(apiErrorHandler);
+  // Before Apollo Server parses an operation, whose parser would overflow its stack.
+  app.addHook('preHandler', refuseDeeplyNestedOperations);
   const { services } = options;
   const listeningPort = (): number => {
     const address = app.server.address();

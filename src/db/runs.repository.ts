@@ -1,4 +1,5 @@
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { toStorableJson } from '../../definition/storable-json';
 import type { AuditEventRow, Database, NewRun, RunRow, RunStepRow } from './database';
 
 /**
@@ -38,6 +39,22 @@ export function findRun(db: Kysely<Database>, tenantId: string, id: string): Pro
 /** Records the Temporal run id of a run's workflow; returns the updated run. */
 export function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow> {
   return db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+/**
+ * Records the end of a run whose workflow ended without its audit trail recording it (the sink
+ * refused even the final event); a run already recorded as finished is left as it is.
+ * @returns the run as it is now, or undefined when it does not exist
+ */
+export async function recordRunEnd(db: Kysely<Database>, id: string, status: string, error: unknown): Promise<RunRow | undefined> {
+  const now = new Date();
+  await db
+    .updateTable('runs')
+    .set({ status, error: JSON.stringify(toStorableJson(error)), finished_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', 'in', ['RUNNING', 'COMPENSATING'])
+    .execute();
+  return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 export function listRunSteps(db: Kysely<Database>, runId: string): Promise<RunStepRow[]> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { CancelledFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Definition } from '../../definition/definition-schema';
 import { cancelRequestedSignal, runSignal, type CancelRequest } from '../../interpreter/signals';
@@ -8,7 +8,7 @@ import type { Actor, DefinitionLibrary, RunSnapshot } from '../../interpreter/ru
 import { FINAL_RUN_STATUSES } from '../../definition/step-types';
 import type { Database, NewRun, RunRow } from '../db/database';
 import { findDefinition, findVersion } from '../db/definitions.repository';
-import { findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, setTemporalRunId } from '../db/runs.repository';
+import { findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, recordRunEnd, setTemporalRunId } from '../db/runs.repository';
 import { BadUserInputError, ConflictError, NotFoundError, type FieldError } from '../errors';
 import { walkSteps } from '../../definition/definition-walk';
 import { pointerJoin } from '../../definition/json-pointer';
@@ -280,7 +280,9 @@ export class RunService {
 
   /**
    * Requests cancellation of a run. The interpreter cancels running steps and records
-   * RUN_CANCELLED with who asked and why; a run that already finished is returned unchanged.
+   * RUN_CANCELLED with who asked and why; a run that already finished is returned unchanged. A
+   * run whose workflow has ended without the run index knowing (its audit trail refused even the
+   * final event) is recorded as Temporal ended it, and returned.
    * @throws NotFoundError when the tenant has no such run
    */
   async cancelRun(tenantId: string, runId: string, request: CancelRequest): Promise<RunRow> {
@@ -288,11 +290,31 @@ export class RunService {
     if (!run) throw new NotFoundError(`run "${runId}"`);
     if (run.status === 'RUNNING') {
       const handle = this.options.client.workflow.getHandle(run.workflow_id);
-      // Temporal's cancellation carries no reason: the signal, delivered first, does.
-      await handle.signal(cancelRequestedSignal, request);
-      await handle.cancel();
+      try {
+        // Temporal's cancellation carries no reason: the signal, delivered first, does.
+        await handle.signal(cancelRequestedSignal, request);
+        await handle.cancel();
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        return (await this.recordEndFromTemporal(run)) ?? run;
+      }
     }
     return run;
+  }
+
+  /** Records how Temporal ended a run whose end the run index never heard of; undefined when it cannot say. */
+  private async recordEndFromTemporal(run: RunRow): Promise<RunRow | undefined> {
+    const ended = await this.options.client.workflow
+      .getHandle(run.workflow_id)
+      .result()
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    if (!(ended instanceof WorkflowFailedError) || ended.cause === undefined) return undefined;
+    const cancelled = ended.cause instanceof CancelledFailure;
+    const error = { message: ended.cause.message, type: cancelled ? 'Cancelled' : ((ended.cause as { type?: string }).type ?? 'Error'), retryable: false };
+    return recordRunEnd(this.options.db, run.id, cancelled ? 'CANCELLED' : 'FAILED', error);
   }
 
   /**
