@@ -107,6 +107,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         namespace: config.temporal.namespace,
         taskQueue: config.taskQueue,
         db,
+        client,
         secrets: (tenantId, names) => secrets.resolve(tenantId, names),
         stepTypes,
         workflowBundle: options.workflowBundle,

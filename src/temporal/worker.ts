@@ -1,8 +1,10 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { createActivities } from '../../activities';
 import type { SecretResolver } from '../../activities/deferred-values';
 import type { Database } from '../db/database';
+import { RunVerifier } from '../runs/run-verifier';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
 
 /** The workflow bundle's entry point: everything under `interpreter/`, nothing else. */
@@ -18,6 +20,8 @@ export type WorkerOptions = {
   namespace: string;
   taskQueue: string;
   db: Kysely<Database>;
+  /** Asks Temporal about the executions activities run for (see `RunVerifier`). */
+  client: Client;
   secrets?: SecretResolver;
   stepTypes?: readonly StepTypeDefinition[];
   /** A prebuilt bundle (tests build one per process); otherwise the worker bundles at start. */
@@ -34,7 +38,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities({ db: options.db, secrets: options.secrets, stepTypes: options.stepTypes }),
+    activities: createActivities({ db: options.db, verifier: new RunVerifier(options.db, options.client), secrets: options.secrets, stepTypes: options.stepTypes }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   return { worker, connection };
