@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFINITION_NAME_PATTERN } from '../definition/definition-schema';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -24,12 +25,21 @@ const envSchema = z.object({
     .string()
     .refine((text) => decodeKey(text) !== undefined, { error: 'must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)' })
     .optional(),
+  TRELLIS_SECRET_KEY_PREVIOUS: z
+    .string()
+    .refine((text) => text.split(',').every((item) => decodeKey(item.trim()) !== undefined), {
+      error: 'must be a comma-separated list of 32-byte keys, each 64 hex digits or base64',
+    })
+    .optional(),
+  TRELLIS_OPERATOR_TENANT: z.string().regex(DEFINITION_NAME_PATTERN, { error: 'must be a tenant name (lowercase letters, digits, "-", "_")' }).optional(),
   TRELLIS_STEP_TYPES: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
 });
 
 /** Prefix of worker environment variables that serve as secrets (`TRELLIS_SECRET_PAY_TOKEN`). */
 export const SECRET_ENV_PREFIX = 'TRELLIS_SECRET_';
+
+const SECRET_KEY_VARIABLES: ReadonlySet<string> = new Set(['TRELLIS_SECRET_KEY', 'TRELLIS_SECRET_KEY_PREVIOUS']);
 
 function decodeKey(text: string): Buffer | undefined {
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
@@ -61,6 +71,16 @@ export type Config = Readonly<{
   }>;
   /** Key of the secret store (AES-256-GCM); `undefined` means: use or create `<dataDir>/secret.key`. */
   secretKey: Buffer | undefined;
+  /**
+   * Earlier values of `TRELLIS_SECRET_KEY`, still accepted for decryption (Temporal payloads
+   * written before a rotation). @default []
+   */
+  previousSecretKeys: readonly Buffer[];
+  /**
+   * Tenant whose admin API keys are operators: once API keys exist, only they may use the codec
+   * endpoint, which decodes every tenant's payloads. `undefined`: nobody may, once keys exist.
+   */
+  operatorTenant: string | undefined;
   /** Secrets from `TRELLIS_SECRET_<NAME>` variables, by name; they serve when the store has no such secret. */
   environmentSecrets: Readonly<Record<string, string>>;
   /** Modules whose default export registers custom step types (`TRELLIS_STEP_TYPES`, comma-separated paths). */
@@ -84,6 +104,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production' && e.TRELLIS_SECRET_KEY === undefined) {
+    throw new Error(
+      'Invalid configuration:\n  TRELLIS_SECRET_KEY: required when NODE_ENV=production (32 bytes, e.g. `openssl rand -base64 32`); ' +
+        'it encrypts stored secrets and Temporal payloads, and every API and worker process needs the same one',
+    );
+  }
   const embeddedUi = e.TEMPORAL_ADDRESS ? undefined : `http://localhost:${e.TEMPORAL_UI_PORT}`;
   return Object.freeze({
     port: e.PORT,
@@ -102,6 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI_PATH,
     }),
     secretKey: e.TRELLIS_SECRET_KEY === undefined ? undefined : decodeKey(e.TRELLIS_SECRET_KEY),
+    previousSecretKeys: Object.freeze(
+      (e.TRELLIS_SECRET_KEY_PREVIOUS ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => decodeKey(item)!),
+    ),
+    operatorTenant: e.TRELLIS_OPERATOR_TENANT,
     environmentSecrets: Object.freeze(environmentSecrets(env)),
     stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),
     development: e.NODE_ENV !== 'production',
@@ -111,8 +141,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 function environmentSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
   const secrets: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    // TRELLIS_SECRET_KEY is the store's encryption key, not a secret runs may read.
-    if (!name.startsWith(SECRET_ENV_PREFIX) || name === 'TRELLIS_SECRET_KEY' || value === undefined) continue;
+    // The store's encryption keys, not secrets runs may read.
+    if (!name.startsWith(SECRET_ENV_PREFIX) || SECRET_KEY_VARIABLES.has(name) || value === undefined) continue;
     secrets[name.slice(SECRET_ENV_PREFIX.length)] = value;
   }
   return secrets;

@@ -4,6 +4,7 @@ import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { AuditEventHub } from '../graphql/audit-event-hub';
 import { createApiServer, type ApiServer } from './api/api-server';
+import { CODEC_PATH } from './api/codec-routes';
 import { checkHealth } from './api/health';
 import type { Config } from './config';
 import { createDatabase } from './db/create-database';
@@ -15,7 +16,9 @@ import { SecretStore } from './secrets/secret-store';
 import { makeDataDirPrivate } from './support/private-data-dir';
 import type { StepTypeDefinition } from './step-types/define-step-type';
 import { checkStepTypes, loadStepTypes } from './step-types/load-step-types';
+import { trellisDataConverter } from './temporal/data-converter';
 import { startTemporalDevServer } from './temporal/dev-server';
+import { PayloadEncryptionCodec } from './temporal/payload-codec';
 import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from './temporal/search-attributes';
 import { resolveTemporalCli } from './temporal/temporal-cli';
 import { createWorker } from './temporal/worker';
@@ -35,7 +38,10 @@ export type Trellis = {
   temporalUiUrl: string | undefined;
   databaseUrl: string;
   db: Kysely<Database>;
+  /** A client with Trellis's data converter: it reads and writes encrypted payloads. */
   client: Client;
+  /** The payload codec of this process's clients and worker. */
+  codec: PayloadEncryptionCodec;
   stop(): Promise<void>;
 };
 
@@ -76,7 +82,11 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       log(`warning: TRELLIS_SECRET_KEY is not set; secrets are encrypted with ${path.join(config.dataDir, 'secret.key')}, which other instances do not share`);
     }
     const secretKey = config.secretKey ?? (await loadOrCreateSecretKey(config.dataDir));
-    const secrets = new SecretStore(db, secretKey, config.environmentSecrets);
+    const secrets = new SecretStore(db, secretKey, config.environmentSecrets, config.previousSecretKeys);
+    const reencrypted = await secrets.reencrypt();
+    if (reencrypted > 0) log(`re-encrypted ${reencrypted} stored secret(s) under the current TRELLIS_SECRET_KEY`);
+    const codec = new PayloadEncryptionCodec(secretKey, config.previousSecretKeys);
+    const dataConverter = trellisDataConverter(codec);
 
     let address = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;
@@ -89,6 +99,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         namespace: config.temporal.namespace,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
+        // The Web UI decodes payloads through this process's API (known only with a fixed port).
+        extraArgs: config.role !== 'worker' && config.port !== 0 ? ['--ui-codec-endpoint', codecEndpoint(config.host, config.port)] : [],
         log,
       });
       stack.push({ name: 'Temporal dev server', stop: () => server.stop() });
@@ -99,7 +111,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const connection = await Connection.connect({ address });
     stack.push({ name: 'Temporal connection', stop: () => connection.close() });
     await ensureSearchAttributes(connection, config.temporal.namespace);
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
 
     if (config.role !== 'api') {
       const { worker, connection: workerConnection } = await createWorker({
@@ -108,6 +120,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         taskQueue: config.taskQueue,
         db,
         client,
+        dataConverter,
         secrets: (tenantId, names) => secrets.resolve(tenantId, names),
         stepTypes,
         workflowBundle: options.workflowBundle,
@@ -140,16 +153,23 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         health: () => checkHealth({ db, connection, temporal }),
         allowRemote: config.allowRemote,
         development: config.development,
+        codec: { codec, namespace: config.temporal.namespace, uiUrl, operatorTenant: config.operatorTenant },
       });
       graphqlUrl = await api.listen(config.port, config.host);
       stack.push({ name: 'API server', stop: () => api.close() });
     }
 
-    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, db, client, stop };
+    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, db, client, codec, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The codec endpoint's URL as a browser on this machine reaches the API. */
+function codecEndpoint(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${port}${CODEC_PATH}`;
 }
 
 async function stopWorker(worker: Worker, running: Promise<void>): Promise<void> {

@@ -12,6 +12,7 @@ import { createSchema } from '../../graphql/schema';
 import type { HealthReport } from './health';
 import { MAX_REQUEST_BYTES, requestTooLargeHandler } from './request-size-limit';
 import { authenticate, type Caller } from './authenticate';
+import { registerCodecRoutes, type CodecRoutesOptions } from './codec-routes';
 
 export type ApiServerOptions = {
   services: ApiServices;
@@ -23,6 +24,8 @@ export type ApiServerOptions = {
    * introspection is refused and `GET /graphql` serves no page. @default false
    */
   development?: boolean;
+  /** Serve the codec endpoint (`/codec/encode`, `/codec/decode`) for the Temporal Web UI. @default not served */
+  codec?: Omit<CodecRoutesOptions, 'db'>;
 };
 
 export type ApiServer = {
@@ -94,6 +97,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       }
     },
   });
+
+  if (options.codec) registerCodecRoutes(app, { ...options.codec, db: services.db });
 
   app.get('/health', async (_request, reply) => {
     const report = await options.health();
