@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database';
+import type { GuardedFetch } from '../src/net/guarded-fetch';
 import type { RunVerifier } from '../src/runs/run-verifier';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import { createAuditActivities } from './audit.activity';
@@ -17,13 +18,15 @@ export type ActivityDependencies = {
   secrets?: SecretResolver;
   /** Custom step types this worker runs. */
   stepTypes?: readonly StepTypeDefinition[];
+  /** The egress-guarded HTTP client (SPEC §7b) every step that calls out uses. */
+  fetch: GuardedFetch;
 };
 
 /** Every activity the interpreter calls, bound to their dependencies. */
-export function createActivities({ db, verifier, secrets, stepTypes = [] }: ActivityDependencies) {
+export function createActivities({ db, verifier, secrets, stepTypes = [], fetch }: ActivityDependencies) {
   return {
-    httpRequest: verifiedActivity(verifier, createHttpActivity(secrets), (request) => ({ tenantId: request.tenantId })),
-    runCustomStep: verifiedActivity(verifier, createCustomStepActivity(stepTypes, secrets), (call) => ({ tenantId: call.tenantId, runId: call.runId })),
+    httpRequest: verifiedActivity(verifier, createHttpActivity(secrets, fetch), (request) => ({ tenantId: request.tenantId })),
+    runCustomStep: verifiedActivity(verifier, createCustomStepActivity(stepTypes, secrets, fetch), (call) => ({ tenantId: call.tenantId, runId: call.runId })),
     // Pure: reads its input only, for no tenant.
     checkJsonSchema,
     ...createAuditActivities(db, verifier),

@@ -38,6 +38,16 @@ export type OnErrorMode = (typeof ON_ERROR_MODES)[number];
 /** Method of an `http` step or action without one. */
 export const DEFAULT_HTTP_METHOD = 'GET';
 
+/**
+ * Which redirects an `http` step, compensation or map action follows (SPEC §7b): `same-origin`
+ * (the default) only to the same scheme, host and port; `any` also to other origins, without
+ * the request's credentials and secret-bearing headers or body; `none` never. A redirect not
+ * followed is the step's response.
+ */
+export const REDIRECT_MODES = ['same-origin', 'any', 'none'] as const;
+/** One of {@link REDIRECT_MODES}; `"same-origin"` when absent. */
+export type RedirectMode = (typeof REDIRECT_MODES)[number];
+
 /** Highest `maxConcurrency` of a `map` step: more items at once would swamp the workers, not speed up. */
 export const MAX_MAP_CONCURRENCY = 1000;
 
@@ -105,6 +115,13 @@ const httpFields = {
       error: 'expectStatus must be a status code (100-599) or a non-empty list of them',
     })
     .optional(),
+  followRedirects: z
+    .enum(REDIRECT_MODES, { error: `followRedirects must be one of ${REDIRECT_MODES.map((mode) => JSON.stringify(mode)).join(', ')}` })
+    .optional()
+    .describe(
+      'Which redirects to follow, at most 5 in a row: "same-origin" (default) only to the same scheme, host and port; "any" also to other origins, ' +
+        'dropping Authorization, Cookie, Proxy-Authorization and every header or body that reads $secret; "none" never. A redirect not followed is the response.',
+    ),
 };
 
 const workflowFields = {

@@ -27,6 +27,8 @@ export async function resolveHttpRequest(
   if (headers !== undefined && headers !== null) request.headers = stringifyValues(headers as Record<string, unknown>);
   if (body !== undefined) request.body = body;
   if (action.expectStatus !== undefined) request.expectStatus = action.expectStatus;
+  // Only when set, so the activity input of definitions without it stays as recorded in history.
+  if (action.followRedirects !== undefined) request.followRedirects = action.followRedirects;
   if (deferred) request.deferred = deferred;
   return request;
 }

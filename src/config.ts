@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFINITION_NAME_PATTERN } from '../definition/definition-schema';
+import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
+import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -33,13 +35,16 @@ const envSchema = z.object({
     .optional(),
   TRELLIS_OPERATOR_TENANT: z.string().regex(DEFINITION_NAME_PATTERN, { error: 'must be a tenant name (lowercase letters, digits, "-", "_")' }).optional(),
   TRELLIS_STEP_TYPES: z.string().min(1).optional(),
+  TRELLIS_HTTP_ALLOW: z
+    .string()
+    .superRefine((text, context) => {
+      for (const message of parseEgressAllowList(text).errors) context.addIssue({ code: 'custom', message });
+    })
+    .optional(),
   NODE_ENV: z.string().optional(),
 });
 
-/** Prefix of worker environment variables that serve as secrets (`TRELLIS_SECRET_PAY_TOKEN`). */
-export const SECRET_ENV_PREFIX = 'TRELLIS_SECRET_';
-
-const SECRET_KEY_VARIABLES: ReadonlySet<string> = new Set(['TRELLIS_SECRET_KEY', 'TRELLIS_SECRET_KEY_PREVIOUS']);
+export { SECRET_ENV_PREFIX } from './secrets/environment-secrets';
 
 function decodeKey(text: string): Buffer | undefined {
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
@@ -72,8 +77,8 @@ export type Config = Readonly<{
   /** Key of the secret store (AES-256-GCM); `undefined` means: use or create `<dataDir>/secret.key`. */
   secretKey: Buffer | undefined;
   /**
-   * Earlier values of `TRELLIS_SECRET_KEY`, still accepted for decryption (Temporal payloads
-   * written before a rotation). @default []
+   * Earlier values of `TRELLIS_SECRET_KEY`, still accepted for decryption (Temporal payloads and
+   * stored secrets written before a rotation). @default []
    */
   previousSecretKeys: readonly Buffer[];
   /**
@@ -81,8 +86,18 @@ export type Config = Readonly<{
    * endpoint, which decodes every tenant's payloads. `undefined`: nobody may, once keys exist.
    */
   operatorTenant: string | undefined;
-  /** Secrets from `TRELLIS_SECRET_<NAME>` variables, by name; they serve when the store has no such secret. */
-  environmentSecrets: Readonly<Record<string, string>>;
+  /**
+   * Secrets from `TRELLIS_SECRET_<NAME>` variables, by name, each with the tenants it serves
+   * (`default` unless `TRELLIS_SECRET_SCOPES` says otherwise); they serve when the tenant's store
+   * has no secret of that name.
+   */
+  environmentSecrets: EnvironmentSecrets;
+  /**
+   * What steps may reach besides public addresses (`TRELLIS_HTTP_ALLOW`: hosts, `*.suffix`,
+   * addresses, CIDRs). `undefined` when unset: then loopback is allowed in keyless local mode
+   * only (SPEC §7b).
+   */
+  httpAllow: EgressAllowList | undefined;
   /** Modules whose default export registers custom step types (`TRELLIS_STEP_TYPES`, comma-separated paths). */
   stepTypeModules: readonly string[];
   /**
@@ -110,6 +125,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         'it encrypts stored secrets and Temporal payloads, and every API and worker process needs the same one',
     );
   }
+  const environment = readEnvironmentSecrets(env);
+  if (environment.errors.length > 0) {
+    throw new Error(`Invalid configuration:\n${environment.errors.map((error) => `  ${error}`).join('\n')}`);
+  }
   const embeddedUi = e.TEMPORAL_ADDRESS ? undefined : `http://localhost:${e.TEMPORAL_UI_PORT}`;
   return Object.freeze({
     port: e.PORT,
@@ -132,18 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       (e.TRELLIS_SECRET_KEY_PREVIOUS ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => decodeKey(item)!),
     ),
     operatorTenant: e.TRELLIS_OPERATOR_TENANT,
-    environmentSecrets: Object.freeze(environmentSecrets(env)),
+    environmentSecrets: environment.secrets,
+    httpAllow: e.TRELLIS_HTTP_ALLOW === undefined ? undefined : parseEgressAllowList(e.TRELLIS_HTTP_ALLOW).allowList,
     stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),
     development: e.NODE_ENV !== 'production',
   });
-}
-
-function environmentSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
-  const secrets: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    // The store's encryption keys, not secrets runs may read.
-    if (!name.startsWith(SECRET_ENV_PREFIX) || SECRET_KEY_VARIABLES.has(name) || value === undefined) continue;
-    secrets[name.slice(SECRET_ENV_PREFIX.length)] = value;
-  }
-  return secrets;
 }

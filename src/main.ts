@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   if (trellis.graphqlUrl) lines.push(`  Health:      ${trellis.graphqlUrl.replace(/\/graphql$/, '/health')}`);
   lines.push(`  Temporal:    ${trellis.temporalAddress}`);
   if (trellis.temporalUiUrl) lines.push(`  Temporal UI: ${trellis.temporalUiUrl}`);
+  if (trellis.egress) lines.push(`  ${trellis.egress}`);
   lines.push('Press Ctrl+C to stop.');
   console.log(lines.join('\n'));
 

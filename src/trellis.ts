@@ -11,6 +11,10 @@ import { createDatabase } from './db/create-database';
 import type { Database } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { TenantDatabases } from './db/tenant-database';
+import { createEgress } from './net/create-egress';
+import { freePort } from './net/free-port';
+import { endpointOfAddress, endpointOfUrl, type InfrastructureEndpoint } from './net/infrastructure-endpoints';
+import { listeningPorts } from './net/listening-ports';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
 import { SecretStore } from './secrets/secret-store';
 import { makeDataDirPrivate } from './support/private-data-dir';
@@ -37,6 +41,8 @@ export type Trellis = {
   temporalAddress: string;
   temporalUiUrl: string | undefined;
   databaseUrl: string;
+  /** What steps may reach, for the start-up banner (a worker's; `undefined` without one). */
+  egress: string | undefined;
   db: Kysely<Database>;
   /** A client with Trellis's data converter: it reads and writes encrypted payloads. */
   client: Client;
@@ -90,8 +96,14 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
 
     let address = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;
+    // Temporal's endpoints, which steps may never reach (SPEC §7b).
+    const temporalEndpoints: InfrastructureEndpoint[] = [];
     if (!address) {
       const cli = await resolveTemporalCli({ cliPath: config.temporal.cliPath, log });
+      // Chosen here rather than left to the server, so they are known on every system.
+      const httpPort = await freePort();
+      let metricsPort = await freePort();
+      while (metricsPort === httpPort) metricsPort = await freePort();
       const server = await startTemporalDevServer({
         cliPath: cli.path,
         port: config.temporal.port,
@@ -99,21 +111,39 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         namespace: config.temporal.namespace,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
-        // The Web UI decodes payloads through this process's API (known only with a fixed port).
-        extraArgs: config.role !== 'worker' && config.port !== 0 ? ['--ui-codec-endpoint', codecEndpoint(config.host, config.port)] : [],
+        extraArgs: [
+          ...['--http-port', String(httpPort), '--metrics-port', String(metricsPort)],
+          // The Web UI decodes payloads through this process's API (known only with a fixed port).
+          ...(config.role !== 'worker' && config.port !== 0 ? ['--ui-codec-endpoint', codecEndpoint(config.host, config.port)] : []),
+        ],
         log,
       });
       stack.push({ name: 'Temporal dev server', stop: () => server.stop() });
       address = server.address;
       uiUrl = config.temporal.uiUrl ?? server.uiUrl;
+      // Its internal services listen on ports of their own; on Linux /proc names them all.
+      const host = endpointOfAddress('Temporal', server.address)?.host ?? '127.0.0.1';
+      const uiPort = server.uiUrl === undefined ? undefined : Number(new URL(server.uiUrl).port);
+      const ports = new Set([...(await listeningPorts(server.pid)), httpPort, metricsPort, ...(uiPort ? [uiPort] : [])]);
+      for (const port of ports) temporalEndpoints.push({ name: 'Temporal dev server', host, port });
+    } else {
+      const grpc = endpointOfAddress('Temporal', address);
+      // The frontend's HTTP API listens on the gRPC port + 10 unless configured otherwise (7243).
+      if (grpc) temporalEndpoints.push(grpc, { name: 'Temporal HTTP API', host: grpc.host, port: grpc.port + 10 });
     }
+    const ui = uiUrl === undefined ? undefined : endpointOfUrl('Temporal Web UI', uiUrl);
+    if (ui) temporalEndpoints.push(ui);
 
     const connection = await Connection.connect({ address });
     stack.push({ name: 'Temporal connection', stop: () => connection.close() });
     await ensureSearchAttributes(connection, config.temporal.namespace);
     const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
 
+    let egress: ReturnType<typeof createEgress> | undefined;
     if (config.role !== 'api') {
+      egress = createEgress({ config, db, databaseUrl, temporal: temporalEndpoints });
+      const outbound = egress.fetch;
+      stack.push({ name: 'outbound HTTP client', stop: () => outbound.close() });
       const { worker, connection: workerConnection } = await createWorker({
         address,
         namespace: config.temporal.namespace,
@@ -123,6 +153,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         dataConverter,
         secrets: (tenantId, names) => secrets.resolve(tenantId, names),
         stepTypes,
+        fetch: outbound,
         workflowBundle: options.workflowBundle,
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
@@ -157,9 +188,12 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       });
       graphqlUrl = await api.listen(config.port, config.host);
       stack.push({ name: 'API server', stop: () => api.close() });
+      // With PORT=0 the port is known only now; until now nothing listened on it.
+      if (config.port === 0) egress?.infrastructure.add({ name: 'Trellis API', host: config.host, port: Number(new URL(graphqlUrl).port) });
     }
 
-    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, db, client, codec, stop };
+    const egressLine = egress ? await egress.policy.describe() : undefined;
+    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, egress: egressLine, db, client, codec, stop };
   } catch (err) {
     await stop();
     throw err;

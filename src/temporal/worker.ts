@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { createActivities } from '../../activities';
 import type { SecretResolver } from '../../activities/deferred-values';
 import type { Database } from '../db/database';
+import type { GuardedFetch } from '../net/guarded-fetch';
 import { RunVerifier } from '../runs/run-verifier';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { FAILURE_CONVERTER_PATH } from './data-converter';
@@ -28,6 +29,8 @@ export type WorkerOptions = {
   dataConverter: DataConverter;
   secrets?: SecretResolver;
   stepTypes?: readonly StepTypeDefinition[];
+  /** The egress-guarded client steps call out through. */
+  fetch: GuardedFetch;
   /** A prebuilt bundle (tests build one per process); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
 };
@@ -43,7 +46,13 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     dataConverter: options.dataConverter,
-    activities: createActivities({ db: options.db, verifier: new RunVerifier(options.db, options.client), secrets: options.secrets, stepTypes: options.stepTypes }),
+    activities: createActivities({
+      db: options.db,
+      verifier: new RunVerifier(options.db, options.client),
+      secrets: options.secrets,
+      stepTypes: options.stepTypes,
+      fetch: options.fetch,
+    }),
     // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });

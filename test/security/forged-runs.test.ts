@@ -41,7 +41,7 @@ const chargeSpec = (path: string) => ({
 
 beforeAll(async () => {
   [ctx, stub, attacker] = await Promise.all([
-    createTestContext({ env: { TRELLIS_HTTP_ALLOW: '127.0.0.1' } }),
+    createTestContext(),
     new HttpStub().start(),
     rawTemporalClient(),
   ]);

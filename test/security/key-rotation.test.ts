@@ -26,7 +26,7 @@ it('lets a run started under the old key finish under the new one, and moves sto
   stub = await new HttpStub().start();
   stub.on('POST /pay', { body: { ok: true } });
   const taskQueue = `rotation-${randomUUID().slice(0, 8)}`;
-  before = await createTestContext({ env: { TRELLIS_SECRET_KEY: oldKey.toString('base64'), TRELLIS_TASK_QUEUE: taskQueue, TRELLIS_HTTP_ALLOW: '127.0.0.1' } });
+  before = await createTestContext({ env: { TRELLIS_SECRET_KEY: oldKey.toString('base64'), TRELLIS_TASK_QUEUE: taskQueue } });
   await before.gql(`mutation { setSecret(name: "PAY", value: "${SECRET}") }`);
   const run = await startRunOf(before, {
     name: 'rotation',
@@ -42,7 +42,7 @@ it('lets a run started under the old key finish under the new one, and moves sto
 
   after = await createTestContext({
     rewriteDatabaseUrl: () => new URL(databaseUrl),
-    env: { TRELLIS_SECRET_KEY: newKey.toString('base64'), TRELLIS_SECRET_KEY_PREVIOUS: oldKey.toString('base64'), TRELLIS_TASK_QUEUE: taskQueue, TRELLIS_HTTP_ALLOW: '127.0.0.1' },
+    env: { TRELLIS_SECRET_KEY: newKey.toString('base64'), TRELLIS_SECRET_KEY_PREVIOUS: oldKey.toString('base64'), TRELLIS_TASK_QUEUE: taskQueue },
   });
   await after.gql('mutation($id: ID!) { signalRun(id: $id, signal: "go", payload: {amount: 5}) { id } }', { id: run.id });
   await after.trellis.client.workflow.getHandle(run.temporal.workflowId).result();

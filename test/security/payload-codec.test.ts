@@ -4,7 +4,8 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { createApiKey } from '../../src/api/api-keys';
 import { PayloadEncryptionCodec } from '../../src/temporal/payload-codec';
-import { decodePayloads, textOf } from '../support/history-payloads';
+import { decodePayloads } from '../support/history-payloads';
+import { allText as textOf } from '../support/leak-search';
 import { HttpStub } from '../support/http-stub';
 import { rawTemporalClient } from '../support/raw-temporal';
 import { runToEnd, stepOf } from '../support/runs';
@@ -30,7 +31,7 @@ let taskQueue: string;
 
 beforeAll(async () => {
   [ctx, stub, raw] = await Promise.all([
-    createTestContext({ env: { TRELLIS_OPERATOR_TENANT: 'ops', TRELLIS_HTTP_ALLOW: '127.0.0.1', TEMPORAL_UI_URL: UI_ORIGIN } }),
+    createTestContext({ env: { TRELLIS_OPERATOR_TENANT: 'ops', TEMPORAL_UI_URL: UI_ORIGIN } }),
     new HttpStub().start(),
     rawTemporalClient(),
   ]);

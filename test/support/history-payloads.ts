@@ -20,19 +20,6 @@ function isPayload(value: object): value is Payload {
   return metadata !== null && typeof metadata === 'object' && (metadata as Record<string, unknown>).encoding instanceof Uint8Array;
 }
 
-/** Every string in `value` (payload bytes read as UTF-8), one per line: to search a history for text. */
-export function textOf(value: unknown): string {
-  const parts: string[] = [];
-  const visit = (node: unknown): void => {
-    if (typeof node === 'string') parts.push(node);
-    else if (node instanceof Uint8Array) parts.push(Buffer.from(node).toString('utf8'));
-    else if (Array.isArray(node)) node.forEach(visit);
-    else if (node !== null && typeof node === 'object') Object.values(node).forEach(visit);
-  };
-  visit(value);
-  return parts.join('\n');
-}
-
 /**
  * Decodes every payload in `value` in place (protobuf messages stay messages): a history fetched
  * from Temporal, written out as Trellis reads it, replays without the key it was written with.
