@@ -5,8 +5,10 @@ import { AUDIT_WRITE_REFUSED, type AuditEventInput } from '../interpreter/run-ty
 import { recordAuditEvent } from '../src/db/audit.repository';
 import type { Database } from '../src/db/database';
 import { permanentDatabaseError } from '../src/db/database-error';
+import type { RunVerifier } from '../src/runs/run-verifier';
 import { sha256OfJson } from '../src/support/canonical-json';
 import { DEFERRED_MARK } from '../interpreter/deferred-templates';
+import { currentExecution, verifyOrFail } from './verified-activity';
 
 /** Output and error snapshots in the audit trail are cut past this many bytes of JSON. */
 export const SNAPSHOT_LIMIT_BYTES = 16 * 1024;
@@ -49,11 +51,16 @@ export function presentableInput(input: unknown): unknown {
  * (PostgreSQL unreachable, restarting, out of resources, a deadlock) is thrown as is and retried
  * without limit, so an outage pauses runs instead of failing them; one it cannot (see
  * {@link permanentDatabaseError}) is thrown as a non-retryable {@link AUDIT_WRITE_REFUSED},
- * which ends the run FAILED.
+ * which ends the run FAILED. It writes only for runs the verifier confirms (a refusal fails the
+ * run, not retried); it never creates a top-level run's row, and creates a child run's only once
+ * Temporal confirms its parent (see `RunVerifier.verifyStart`).
  */
-export function createAuditActivities(db: Kysely<Database>) {
+export function createAuditActivities(db: Kysely<Database>, verifier: RunVerifier) {
   return {
     async recordAuditEvent(event: AuditEventInput): Promise<void> {
+      const execution = currentExecution();
+      const claim = { tenantId: event.tenantId, runId: event.runId };
+      await verifyOrFail(() => (event.type === 'RUN_STARTED' ? verifier.verifyStart(execution, event) : verifier.verify(execution, claim)));
       const { input, output, ...rest } = event;
       try {
         const record = toStorableJson({

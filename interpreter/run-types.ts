@@ -91,7 +91,7 @@ export type AuditEventInput = {
   runStatus?: RunStatus;
   /** The step status this event moves the step to, when it changes it. */
   stepStatus?: StepStatus;
-  /** Sent with RUN_STARTED so the run index has the run even when no API process created it. */
+  /** Sent with RUN_STARTED: a child run's row is created from it, once the worker has verified its parent. */
   run?: {
     definitionName: string;
     definitionVersion: number;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFINITION_NAME_PATTERN } from '../definition/definition-schema';
 import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
 import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 
@@ -26,6 +27,13 @@ const envSchema = z.object({
     .string()
     .refine((text) => decodeKey(text) !== undefined, { error: 'must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)' })
     .optional(),
+  TRELLIS_SECRET_KEY_PREVIOUS: z
+    .string()
+    .refine((text) => text.split(',').every((item) => decodeKey(item.trim()) !== undefined), {
+      error: 'must be a comma-separated list of 32-byte keys, each 64 hex digits or base64',
+    })
+    .optional(),
+  TRELLIS_OPERATOR_TENANT: z.string().regex(DEFINITION_NAME_PATTERN, { error: 'must be a tenant name (lowercase letters, digits, "-", "_")' }).optional(),
   TRELLIS_STEP_TYPES: z.string().min(1).optional(),
   TRELLIS_HTTP_ALLOW: z
     .string()
@@ -91,6 +99,16 @@ export type Config = Readonly<{
   /** Key of the secret store (AES-256-GCM); `undefined` means: use or create `<dataDir>/secret.key`. */
   secretKey: Buffer | undefined;
   /**
+   * Earlier values of `TRELLIS_SECRET_KEY`, still accepted for decryption (Temporal payloads and
+   * stored secrets written before a rotation). @default []
+   */
+  previousSecretKeys: readonly Buffer[];
+  /**
+   * Tenant whose admin API keys are operators: once API keys exist, only they may use the codec
+   * endpoint, which decodes every tenant's payloads. `undefined`: nobody may, once keys exist.
+   */
+  operatorTenant: string | undefined;
+  /**
    * Secrets from `TRELLIS_SECRET_<NAME>` variables, by name, each with the tenants it serves
    * (`default` unless `TRELLIS_SECRET_SCOPES` says otherwise); they serve when the tenant's store
    * has no secret of that name.
@@ -151,6 +169,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production' && e.TRELLIS_SECRET_KEY === undefined) {
+    throw new Error(
+      'Invalid configuration:\n  TRELLIS_SECRET_KEY: required when NODE_ENV=production (32 bytes, e.g. `openssl rand -base64 32`); ' +
+        'it encrypts stored secrets and Temporal payloads, and every API and worker process needs the same one',
+    );
+  }
   const environment = readEnvironmentSecrets(env);
   if (environment.errors.length > 0) {
     throw new Error(`Invalid configuration:\n${environment.errors.map((error) => `  ${error}`).join('\n')}`);
@@ -173,6 +197,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI_PATH,
     }),
     secretKey: e.TRELLIS_SECRET_KEY === undefined ? undefined : decodeKey(e.TRELLIS_SECRET_KEY),
+    previousSecretKeys: Object.freeze(
+      (e.TRELLIS_SECRET_KEY_PREVIOUS ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => decodeKey(item)!),
+    ),
+    operatorTenant: e.TRELLIS_OPERATOR_TENANT,
     environmentSecrets: environment.secrets,
     httpAllow: e.TRELLIS_HTTP_ALLOW === undefined ? undefined : parseEgressAllowList(e.TRELLIS_HTTP_ALLOW).allowList,
     stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),

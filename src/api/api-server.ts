@@ -14,6 +14,7 @@ import { PgListener } from '../db/pg-listener';
 import { API_KEYS_CHANNEL } from './api-keys';
 import { apiErrorHandler } from './api-error-handler';
 import type { HealthReport } from './health';
+import { registerCodecRoutes, type CodecRoutesOptions } from './codec-routes';
 import { dashboardRoutes } from './dashboard-routes';
 import { explorerLandingPage } from './explorer-landing-page';
 import { OriginPolicy, type OriginPolicyOptions } from './origin-policy';
@@ -35,6 +36,8 @@ export type ApiServerOptions = {
   /** `Host` and `Origin` keyless mode serves (see {@link OriginPolicy}). */
   origins?: OriginPolicyOptions;
   limits: Readonly<ApiLimits>;
+  /** Serve the codec endpoint (`/codec/encode`, `/codec/decode`) for the Temporal Web UI. @default not served */
+  codec?: Omit<CodecRoutesOptions, 'authenticate'>;
 };
 
 export type ApiServer = {
@@ -130,6 +133,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   });
 
   await app.register(dashboardRoutes);
+  if (options.codec) registerCodecRoutes(app, { ...options.codec, authenticate: (request) => guard.authenticateOperator(request) });
 
   app.get('/health', async (_request, reply) => {
     const report = await options.health();

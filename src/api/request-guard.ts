@@ -88,6 +88,21 @@ export class RequestGuard {
   }
 
   /**
+   * Authenticates a request to an operators' route (the codec endpoint): in keyless mode only
+   * loopback clients, whatever `TRELLIS_ALLOW_REMOTE` says, and with the `Host` check; the route
+   * checks `Origin` itself (the Temporal Web UI calls it from its own origin). Failed attempts
+   * count against the client address as on every route.
+   * @throws TrellisError `UNAUTHENTICATED`/`FORBIDDEN`; RateLimitedError
+   */
+  authenticateOperator(request: FastifyRequest): Promise<Caller> {
+    const { headers } = request;
+    return this.authenticate(
+      { authorization: headers.authorization, remoteAddress: request.socket.remoteAddress, host: headers.host },
+      { ...this.options.policy, allowRemote: false },
+    );
+  }
+
+  /**
    * Takes the extra tokens of an operation's heavy fields, once it is parsed and measured.
    * @throws RateLimitedError
    */
@@ -234,7 +249,7 @@ export class RequestGuard {
    * or `Origin` comes from a browser, and counting those would let any web page its visitor opens
    * lock that visitor's address out.
    */
-  private async authenticate(request: AuthenticationRequest): Promise<Caller> {
+  private async authenticate(request: AuthenticationRequest, policy: AuthenticationPolicy = this.options.policy): Promise<Caller> {
     const address = request.remoteAddress ?? 'unknown';
     const wait = this.failures.check(address);
     const perMinute = this.options.limits.authFailuresPerMinute;
@@ -246,7 +261,7 @@ export class RequestGuard {
       );
     }
     try {
-      return await authenticate(this.options.db, request, this.options.policy);
+      return await authenticate(this.options.db, request, policy);
     } catch (err) {
       if (err instanceof TrellisError && err.code === 'UNAUTHENTICATED') this.failures.take(address);
       throw err;

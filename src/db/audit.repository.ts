@@ -31,15 +31,15 @@ const json = (value: unknown): string | null => (value === undefined ? null : JS
 
 /**
  * Stores one audit event and projects it onto the run index (`runs`, `run_steps`), then notifies
- * listeners — all in one transaction. The event's `seq` is the run's next one, assigned here
- * under a lock on the run, so the trail has no gap. Idempotent on {@link eventKey}: a retried
+ * listeners — all in one transaction. The run's row must exist: it is never created here (see
+ * `RunVerifier`). The event's `seq` is the run's next one, assigned here under a lock on the run,
+ * so the trail has no gap. Idempotent on {@link eventKey}: a retried
  * write, or the same event written again by a worker that redid a workflow task another worker
  * died in, changes nothing and notifies no one, so events are never duplicated.
  * @returns whether the event was new
  */
 export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRecord): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    if (event.run) await upsertRun(trx, event);
     // One writer per run at a time: seq is read and taken under this lock.
     await trx.selectFrom('runs').select('id').where('id', '=', event.runId).forNoKeyUpdate().executeTakeFirstOrThrow();
     const key = eventKey(event);
@@ -82,26 +82,6 @@ export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRe
     await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
     return true;
   });
-}
-
-async function upsertRun(trx: Transaction<Database>, event: AuditEventRecord): Promise<void> {
-  const run = event.run!;
-  await trx
-    .insertInto('runs')
-    .values({
-      id: event.runId,
-      tenant_id: event.tenantId,
-      definition_name: run.definitionName,
-      definition_version: run.definitionVersion,
-      status: 'RUNNING',
-      input: JSON.stringify(run.input ?? null),
-      trigger: JSON.stringify(run.trigger),
-      workflow_id: run.workflowId,
-      temporal_run_id: run.temporalRunId,
-      started_at: run.startedAt,
-    })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ temporal_run_id: run.temporalRunId }))
-    .execute();
 }
 
 async function projectStep(trx: Transaction<Database>, event: AuditEventRecord): Promise<void> {

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import globalSetup from '../support/global-setup';
 import globalTeardown from '../support/global-teardown';
+import { decodePayloadsInPlace } from '../support/history-payloads';
 import { HttpStub } from '../support/http-stub';
 import { temporal } from '@temporalio/proto';
 import { finished, getRun, save, startRunOf, type RunView, type StartedRun } from '../support/runs';
@@ -302,6 +303,8 @@ async function recordRun(ctx: TestContext, scenario: Scenario, spec: Record<stri
     throw new Error(`${scenario.name}: run ended ${run.status}, expected ${scenario.expectedStatus}: ${JSON.stringify(run.error)}`);
   }
   const history = await ctx.trellis.client.workflow.getHandle(run.temporal.workflowId).fetchHistory();
+  // Stored encrypted under this recording's throw-away key: written decoded, it replays without it.
+  await decodePayloadsInPlace(history, ctx.trellis.codec);
   const file = path.join(HISTORIES_DIR, `${scenario.name}.json`);
   await fs.writeFile(file, historyToJSON(history));
   return `${path.relative(process.cwd(), file)} (${history.events?.length ?? 0} events)`;

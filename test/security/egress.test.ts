@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -282,11 +282,12 @@ describe('a worker running apart from the API (TRELLIS_ROLE=worker)', () => {
 
   beforeAll(async () => {
     const taskQueue = `egress-split-${randomUUID().slice(0, 8)}`;
-    api = await createTestContext({ env: { TRELLIS_ROLE: 'api', TRELLIS_TASK_QUEUE: taskQueue } });
-    // The same database and task queue, and the API's PORT, as an operator sets both processes up.
+    const secretKey = randomBytes(32).toString('base64');
+    api = await createTestContext({ env: { TRELLIS_ROLE: 'api', TRELLIS_TASK_QUEUE: taskQueue, TRELLIS_SECRET_KEY: secretKey } });
+    // The same database, task queue and key, and the API's PORT, as an operator sets both processes up.
     worker = await createTestContext({
       rewriteDatabaseUrl: () => new URL(api.trellis.databaseUrl),
-      env: { TRELLIS_ROLE: 'worker', TRELLIS_TASK_QUEUE: taskQueue, PORT: String(portOf(api.graphqlUrl)) },
+      env: { TRELLIS_ROLE: 'worker', TRELLIS_TASK_QUEUE: taskQueue, TRELLIS_SECRET_KEY: secretKey, PORT: String(portOf(api.graphqlUrl)) },
     });
   });
 
