@@ -113,5 +113,20 @@ describe('the dashboard on the API port', () => {
     expect(answer.status).toBe(200);
     const published = JSON.parse(readFileSync(path.join(__dirname, '../../schema/definition.schema.json'), 'utf8'));
     expect(await answer.json()).toEqual(published);
+    expect(published.$id).toBe('http://localhost:4000/schema/definition.json');
+  });
+
+  it('lets a definition name it in "$schema" without that making a new version, and keeps what was written', async () => {
+    const SAVE = `mutation($spec: JSON!) { saveDefinition(spec: $spec) { version contentHash spec } }`;
+    const document = { name: 'schema-named', steps: { one: { type: 'transform', value: 1 } } };
+    const first = (await ctx.gql(SAVE, { spec: { $schema: 'http://localhost:4000/schema/definition.json', ...document } })).saveDefinition;
+    expect(first.version).toBe(1);
+    expect(first.spec.$schema).toBe('http://localhost:4000/schema/definition.json');
+    for (const spec of [document, { ...document, $schema: 'https://trellis.example/schema/definition.json' }]) {
+      const again = (await ctx.gql(SAVE, { spec })).saveDefinition;
+      expect([again.version, again.contentHash]).toEqual([1, first.contentHash]);
+    }
+    const changed = (await ctx.gql(SAVE, { spec: { ...document, description: 'now described' } })).saveDefinition;
+    expect(changed.version).toBe(2);
   });
 });
