@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'coverage/**', '*.js', '*.mjs'] },
+  { ignores: ['node_modules/**', '.data/**', 'coverage/**', '*.js', '*.mjs', 'definition/generated/*.js'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

@@ -1,3 +1,5 @@
+// First: the modules below load the synchronous jsonata build this makes sure exists.
+import '../src/sync-jsonata-ready';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs, isDeepStrictEqual } from 'node:util';
