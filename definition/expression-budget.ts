@@ -56,6 +56,10 @@ export class EvaluationBudget {
   exceeded: BudgetExceeded | undefined;
   /** Arrays and objects already charged (each is charged once, however often it is returned). */
   private readonly charged = new WeakSet<object>();
+  /** Deep sizes already measured (see {@link deepSize}). */
+  private readonly sizes = new WeakMap<object, ValueSize>();
+  /** Length of the last string each operand of a `&` evaluated to (see the engine's exit hook). */
+  readonly operandLengths = new Map<object, number>();
 
   constructor(readonly limits: ExpressionLimits) {}
 
@@ -84,6 +88,17 @@ export class EvaluationBudget {
     this.step(Math.floor(length / WORK_UNIT_CHARS));
   }
 
+  /**
+   * Checks a string `&` built of `length` characters, charging only `added` of them: the result
+   * shares its operands' characters (a rope) until something reads it whole, which is charged then.
+   */
+  concatenated(length: number, added: number): void {
+    if (length > this.limits.maxStringLength) {
+      this.fail('string', `a string of ${length} characters exceeds the longest string an expression may build (${this.limits.maxStringLength} characters)`);
+    }
+    this.allocate(added * 2);
+  }
+
   /** Checks and charges an array about to be built of `length` items. */
   array(length: number): void {
     if (length > this.limits.maxSequence) {
@@ -100,7 +115,8 @@ export class EvaluationBudget {
   value(value: unknown): void {
     if (typeof value === 'string') {
       this.string(value.length);
-    } else if (typeof value === 'object' && value !== null && !this.charged.has(value)) {
+    } else if (typeof value === 'object' && value !== null && !isFunctionLike(value) && !this.charged.has(value)) {
+      // Function values (closures, tail-call thunks) are small and made one per step: not charged.
       this.charged.add(value);
       if (Array.isArray(value)) {
         this.array(value.length);
@@ -113,6 +129,45 @@ export class EvaluationBudget {
     }
   }
 
+  /**
+   * The size of a value as a tree (nodes, characters of strings, depth), measured once per array
+   * or object and remembered, so that an operation over the same big value in a loop costs its
+   * size every time without measuring it every time. Charges the measuring itself as work.
+   */
+  deepSize(value: unknown): ValueSize {
+    if (value === null || typeof value !== 'object' || isFunctionLike(value)) return { nodes: 1, chars: typeof value === 'string' ? value.length : 0, depth: 0 };
+    const known = this.sizes.get(value);
+    if (known) return known;
+    // Post-order without recursion: a value may be nested deeper than the JavaScript stack.
+    const pending: Array<{ node: object; children: unknown[]; index: number; size: ValueSize }> = [];
+    const open = (node: object): void => {
+      const children = Array.isArray(node) ? node : Object.values(node);
+      this.step(Math.ceil(children.length / WORK_UNIT_ITEMS));
+      pending.push({ node, children, index: 0, size: { nodes: 1, chars: 0, depth: 1 } });
+    };
+    open(value);
+    let result: ValueSize = { nodes: 1, chars: 0, depth: 1 };
+    while (pending.length > 0) {
+      const frame = pending[pending.length - 1]!;
+      if (frame.index < frame.children.length) {
+        const child = frame.children[frame.index++];
+        const composite = child !== null && typeof child === 'object' && !isFunctionLike(child);
+        if (composite && !this.sizes.has(child)) {
+          open(child);
+          continue;
+        }
+        add(frame.size, composite ? this.sizes.get(child)! : this.deepSize(child));
+        continue;
+      }
+      pending.pop();
+      this.sizes.set(frame.node, frame.size);
+      result = frame.size;
+      const parent = pending[pending.length - 1];
+      if (parent) add(parent.size, frame.size);
+    }
+    return result;
+  }
+
   /** Refuses an argument that would make a built-in loop or allocate without bound. */
   refuse(message: string): never {
     this.fail('argument', message);
@@ -122,6 +177,25 @@ export class EvaluationBudget {
     this.exceeded ??= new BudgetExceeded(limit, message);
     throw this.exceeded;
   }
+}
+
+/** A value measured as a tree: shared parts count as often as they appear. */
+export interface ValueSize {
+  nodes: number;
+  chars: number;
+  depth: number;
+}
+
+/** A jsonata function value (lambda or built-in): measured as one node, never walked into. */
+function isFunctionLike(value: object): boolean {
+  const marked = value as { _jsonata_lambda?: unknown; _jsonata_function?: unknown };
+  return marked._jsonata_lambda === true || marked._jsonata_function === true;
+}
+
+function add(parent: ValueSize, child: ValueSize): void {
+  parent.nodes += child.nodes;
+  parent.chars += child.chars;
+  parent.depth = Math.max(parent.depth, child.depth + 1);
 }
 
 let current: EvaluationBudget | undefined;

@@ -1,5 +1,5 @@
 import { guardBuiltins } from './builtin-guards';
-import { currentBudget, EvaluationBudget, withBudget, type ExpressionLimits } from './expression-budget';
+import { currentBudget, EvaluationBudget, WORK_UNIT_CHARS, WORK_UNIT_ITEMS, withBudget, type ExpressionLimits } from './expression-budget';
 import { drive } from './expression-driver';
 import createJsonata from './generated/jsonata-sync';
 import { Re2RegExp } from './re2-regexp';
@@ -15,19 +15,67 @@ export type SyncExpression = createJsonata.SyncExpression;
 /** What a compiled expression is compiled with: the limits checked by jsonata itself. */
 export type CompileLimits = Pick<ExpressionLimits, 'maxDepth' | 'maxSequence'>;
 
+/** Operators whose operands are compared as whole values (deep equality, string comparison). */
+const COMPARISONS = new Set(['=', '!=', '<', '<=', '>', '>=', 'in']);
+
+/** What the exit hook must do for a node beyond charging its result, decided once per compile. */
+interface NodeRole {
+  /** An operand of `&`: remember the length of its string. */
+  concatOperand?: true;
+  /** An operand of a comparison: charge the size of its value as work. */
+  compared?: true;
+}
+
+interface AstNode {
+  type?: string;
+  value?: unknown;
+  lhs?: unknown;
+  rhs?: unknown;
+}
+
+const roles = new WeakMap<object, NodeRole>();
+
+function markRoles(ast: unknown): void {
+  const seen = new Set<object>();
+  const pending: unknown[] = [ast];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (node === null || typeof node !== 'object' || seen.has(node)) continue;
+    seen.add(node);
+    const { type, value, lhs, rhs } = node as AstNode;
+    if (type === 'binary' && typeof lhs === 'object' && lhs !== null && typeof rhs === 'object' && rhs !== null) {
+      const role: NodeRole = value === '&' ? { concatOperand: true } : COMPARISONS.has(value as string) ? { compared: true } : {};
+      for (const operand of [lhs, rhs]) roles.set(operand, { ...roles.get(operand), ...role });
+    }
+    for (const child of Object.values(node)) if (child !== null && typeof child === 'object') pending.push(child);
+  }
+}
+
 /**
- * Charges what each evaluation built. Bound in the expression's own environment under a symbol:
- * expressions bind only names, so none can read, replace or shadow it.
+ * Charges what each evaluation built and the work the evaluator does outside built-ins. Bound in
+ * the expression's own environment under a symbol: expressions bind only names, so none can
+ * read, replace or shadow it.
  */
-function chargeResult(_expression: unknown, _input: unknown, _environment: unknown, result: unknown): void {
-  // Strings are charged where they are built (`&` here, built-ins in their guards); a string an
-  // evaluation merely passes on was charged already.
+function chargeResult(expression: unknown, input: unknown, _environment: unknown, result: unknown): void {
   const budget = currentBudgetOrFail();
-  const node = _expression as { type?: string; value?: unknown };
+  const node = expression as AstNode;
   if (typeof result === 'string') {
-    if (node.type === 'binary' && node.value === '&') budget.string(result.length);
+    // Strings are charged where they are built: by `&` here, by built-ins in their guards.
+    if (node.type === 'binary' && node.value === '&') {
+      const operands = budget.operandLengths;
+      const longest = Math.max(operands.get(node.lhs as object) ?? 0, operands.get(node.rhs as object) ?? 0);
+      budget.concatenated(result.length, result.length - longest);
+    }
   } else {
     budget.value(result);
+  }
+  // `**` and `*` walk their whole input.
+  if (node.type === 'descendant' || node.type === 'wildcard') budget.step(Math.ceil(budget.deepSize(input).nodes / WORK_UNIT_ITEMS));
+  const role = roles.get(node);
+  if (role?.concatOperand) budget.operandLengths.set(node, typeof result === 'string' ? result.length : 0);
+  if (role?.compared) {
+    const size = budget.deepSize(result);
+    budget.step(Math.ceil(size.nodes / WORK_UNIT_ITEMS + size.chars / WORK_UNIT_CHARS));
   }
 }
 
@@ -39,6 +87,7 @@ function chargeResult(_expression: unknown, _input: unknown, _environment: unkno
  */
 export function compileSync(source: string, limits: CompileLimits): SyncExpression {
   const expression = jsonataSync(source, { RegexEngine: Re2RegExp, stack: limits.maxDepth, sequence: limits.maxSequence });
+  markRoles(expression.ast());
   expression.assign(EVALUATE_EXIT, chargeResult);
   return expression;
 }
