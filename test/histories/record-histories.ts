@@ -236,6 +236,32 @@ const SCENARIOS: Scenario[] = [
     mocks: { price: { status: 200, headers: {}, body: { amount: 7 } }, approval: { by: 'ops' } },
     expectedStatus: 'COMPLETED',
   },
+  {
+    // Templates evaluated by the synchronous engine (the trellis-sync-expressions patch): a guard,
+    // transforms with regexes and higher-order functions, a condition, an http body, an
+    // expression that fails its step (onError continue), and a 120-item map whose two batch
+    // child workflows evaluate their items synchronously too.
+    name: 'sync-expressions',
+    routes: (stub) => {
+      stub.on('POST /echo', (request) => ({ body: { got: request.body } }));
+    },
+    input: { order: 'A-17', lines: [{ sku: 'x-1', qty: 2, price: 3.5 }, { sku: 'y-22', qty: 1, price: 10 }] },
+    spec: (url) => ({
+      name: 'history-sync-expressions',
+      output: { total: '{% $steps.total.output %}', skus: '{% $steps.skus.output %}', echoed: '{% $steps.send.output.body.got %}', doubled: '{% $sum($steps.many.output) %}' },
+      steps: {
+        total: { type: 'transform', value: '{% $sum($input.lines.(qty * price)) %}' },
+        skus: { type: 'transform', value: '{% $map($input.lines, function($l){ $replace($l.sku, /-(\\d+)/, "#$1") }) %}' },
+        big: { type: 'condition', needs: ['total'], if: '{% $steps.total.output > 10 %}', then: ['send'], else: ['skipped'] },
+        send: { type: 'http', needs: ['big', 'skus'], method: 'POST', url: `${url}/echo`, body: { order: 'order {% $input.order %}', skus: '{% $steps.skus.output %}' } },
+        skipped: { type: 'transform', needs: ['big'], value: 'never' },
+        broken: { type: 'transform', onError: 'continue', value: '{% $number($input.order) %}' },
+        guarded: { type: 'transform', if: '{% $count($input.lines) > 5 %}', value: 1 },
+        many: { type: 'map', items: '{% [1..120] %}', maxConcurrency: 200, do: { steps: { double: { type: 'transform', value: '{% $item * 2 %}' } }, output: '{% $steps.double.output %}' } },
+      },
+    }),
+    expectedStatus: 'COMPLETED',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;

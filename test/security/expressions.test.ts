@@ -42,7 +42,7 @@ const POISONS: Array<[string, string, RegExp]> = [
   ['an endless tail-recursive loop', '{% ($f := function($n){ $f($n + 1) }; $f(0)) %}', new RegExp(`exceeded ${maxSteps} evaluation steps`)],
   ['deep non-tail recursion', '{% ($f := function($n){ $n <= 0 ? 0 : 1 + $f($n - 1) }; $f(1000000)) %}', /Stack overflow/],
   ['300 strings of a million characters', "{% [1..300].$pad('', 1000000) %}", new RegExp(`built more than ${maxBytes} bytes`)],
-  ['a string doubled forty times', "{% $reduce([1..40], function($a){ $a & $a }, 'xxxxxxxx') %}", /exceeds the longest string an expression may build/],
+  ['a string doubled forty times', "{% $reduce([1..40], function($a, $b){ $a & $a }, 'xxxxxxxx') %}", /exceeds the longest string an expression may build/],
   ['a huge range', '{% $count([1..10000000]) %}', /maximum sequence length/],
   ['a range of ranges', '{% $count([1..100000].([1..100000])) %}', /evaluation steps|maximum sequence length|bytes/],
   ['$string of one string repeated', "{% ($s := $pad('', 100000, 'x'); $string([1..1000].($s))) %}", /longest string|bytes/],
