@@ -2,8 +2,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeferredTemplates } from '../interpreter/deferred-templates';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
-import { redactSecrets, resolveDeferred, type SecretResolver } from './deferred-values';
-import { redactFailure } from './http.activity';
+import { resolveDeferred, type SecretResolver } from './deferred-values';
+import { SecretRedactor } from './secret-redactor';
 
 /** One attempt of a custom step, as the interpreter hands it over. */
 export type CustomStepCall = {
@@ -29,11 +29,10 @@ export function createCustomStepActivity(stepTypes: readonly StepTypeDefinition[
     if (!stepType) {
       throw ApplicationFailure.nonRetryable(`step type "${call.type}" is not registered in this worker`, 'UnknownStepType');
     }
-    let used = new Map<string, string>();
+    const redactor = new SecretRedactor();
     try {
-      const resolved = await resolveDeferred(call.config, call.deferred, call.tenantId, secrets);
-      used = resolved.used;
-      const parsed = stepType.config.safeParse(resolved.value);
+      const resolved = await resolveDeferred(call.config, call.deferred, call.tenantId, secrets, redactor);
+      const parsed = stepType.config.safeParse(resolved);
       if (!parsed.success) {
         const problems = parsed.error.issues.map((issue) => `/${issue.path.join('/')} ${issue.message}`).join('; ');
         throw ApplicationFailure.nonRetryable(`the resolved config of step "${call.stepId}" does not match step type "${call.type}": ${problems}`, 'ConfigContractViolation');
@@ -46,14 +45,10 @@ export function createCustomStepActivity(stepTypes: readonly StepTypeDefinition[
         idempotencyKey: call.idempotencyKey,
         signal: Context.current().cancellationSignal,
       });
-      return redactSecrets(output ?? null, used);
+      return redactor.value(output ?? null);
     } catch (err) {
       if (Context.current().cancellationSignal.aborted) throw err;
-      if (err instanceof ApplicationFailure) throw redactFailure(err, used);
-      const message = err instanceof Error ? err.message : String(err);
-      const retryable = (err as { retryable?: unknown } | null)?.retryable !== false;
-      const failure = ApplicationFailure.create({ message, type: err instanceof Error && err.name !== 'Error' ? err.name : 'CustomStepError', nonRetryable: !retryable });
-      throw redactFailure(failure, used);
+      throw redactor.failure(err, 'CustomStepError');
     }
   };
 }

@@ -2,7 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeferredTemplates } from '../interpreter/deferred-templates';
-import { redactSecrets, resolveDeferred, type SecretResolver } from './deferred-values';
+import { resolveDeferred, type SecretResolver } from './deferred-values';
+import { SecretRedactor } from './secret-redactor';
 
 /** A fully resolved `http` step or compensation, as the interpreter hands it over. */
 export type HttpRequest = {
@@ -53,33 +54,22 @@ const MESSAGE_EXCERPT_CHARS = 200;
 /** The `httpRequest` activity, able to resolve the secrets a request reads. */
 export function createHttpActivity(secrets: SecretResolver | undefined): (request: HttpRequest) => Promise<HttpResponse> {
   return async (request) => {
-    let used = new Map<string, string>();
+    const redactor = new SecretRedactor();
     try {
       const { deferred, tenantId, ...rest } = request;
-      const resolved = await resolveDeferred(rest, deferred, tenantId, secrets);
-      used = resolved.used;
-      return redactSecrets(await httpRequest(resolved.value, (text) => redactSecrets(text, used)), used);
+      const resolved = await resolveDeferred(rest, deferred, tenantId, secrets, redactor);
+      return redactor.value(await httpRequest(resolved, (text) => redactor.text(text)));
     } catch (err) {
       if (Context.current().cancellationSignal.aborted) throw err;
-      throw redactFailure(err, used);
+      if (!redactor.active && !(err instanceof Error && err.name === 'SecretNotFoundError')) throw err;
+      // Not retried when it is not an ApplicationFailure: resolving secrets failed.
+      throw redactor.failure(err instanceof ApplicationFailure ? err : Object.assign(toError(err), { retryable: false }), 'SecretResolutionError');
     }
   };
 }
 
-/** A failure whose message and details carry no secret value (they reach history and the audit trail). */
-export function redactFailure(err: unknown, used: ReadonlyMap<string, string>): unknown {
-  if (used.size === 0 && !(err instanceof Error && err.name === 'SecretNotFoundError')) return err;
-  if (err instanceof ApplicationFailure) {
-    return ApplicationFailure.create({
-      message: redactSecrets(err.message, used),
-      type: err.type ?? undefined,
-      nonRetryable: err.nonRetryable ?? undefined,
-      details: redactSecrets(err.details ?? [], used) as unknown[],
-    });
-  }
-  const message = redactSecrets(err instanceof Error ? err.message : String(err), used);
-  const type = err instanceof Error && err.name !== 'Error' ? err.name : 'SecretResolutionError';
-  return ApplicationFailure.create({ message, type, nonRetryable: true });
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**

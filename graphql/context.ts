@@ -5,6 +5,7 @@ import type { Caller } from '../src/api/authenticate';
 import type { Database } from '../src/db/database';
 import type { TenantDatabases } from '../src/db/tenant-database';
 import { RunService } from '../src/runs/run.service';
+import type { EnvironmentSecrets } from '../src/secrets/environment-secrets';
 import { SecretStore } from '../src/secrets/secret-store';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import type { AuditEventHub } from './audit-event-hub';
@@ -18,7 +19,7 @@ export type ApiServices = {
   client: Client;
   taskQueue: string;
   hub: AuditEventHub;
-  secrets: { key: Buffer; environment: Readonly<Record<string, string>> };
+  secrets: { key: Buffer; environment: EnvironmentSecrets };
   /** Custom step types definitions may use (checked at save). */
   stepTypes: readonly StepTypeDefinition[];
   temporal: { namespace: string; uiUrl: string | undefined };

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -28,8 +29,7 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
 });
 
-/** Prefix of worker environment variables that serve as secrets (`TRELLIS_SECRET_PAY_TOKEN`). */
-export const SECRET_ENV_PREFIX = 'TRELLIS_SECRET_';
+export { SECRET_ENV_PREFIX } from './secrets/environment-secrets';
 
 function decodeKey(text: string): Buffer | undefined {
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
@@ -61,8 +61,12 @@ export type Config = Readonly<{
   }>;
   /** Key of the secret store (AES-256-GCM); `undefined` means: use or create `<dataDir>/secret.key`. */
   secretKey: Buffer | undefined;
-  /** Secrets from `TRELLIS_SECRET_<NAME>` variables, by name; they serve when the store has no such secret. */
-  environmentSecrets: Readonly<Record<string, string>>;
+  /**
+   * Secrets from `TRELLIS_SECRET_<NAME>` variables, by name, each with the tenants it serves
+   * (`default` unless `TRELLIS_SECRET_SCOPES` says otherwise); they serve when the tenant's store
+   * has no secret of that name.
+   */
+  environmentSecrets: EnvironmentSecrets;
   /** Modules whose default export registers custom step types (`TRELLIS_STEP_TYPES`, comma-separated paths). */
   stepTypeModules: readonly string[];
   /**
@@ -84,6 +88,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const environment = readEnvironmentSecrets(env);
+  if (environment.errors.length > 0) {
+    throw new Error(`Invalid configuration:\n${environment.errors.map((error) => `  ${error}`).join('\n')}`);
+  }
   const embeddedUi = e.TEMPORAL_ADDRESS ? undefined : `http://localhost:${e.TEMPORAL_UI_PORT}`;
   return Object.freeze({
     port: e.PORT,
@@ -102,18 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI_PATH,
     }),
     secretKey: e.TRELLIS_SECRET_KEY === undefined ? undefined : decodeKey(e.TRELLIS_SECRET_KEY),
-    environmentSecrets: Object.freeze(environmentSecrets(env)),
+    environmentSecrets: environment.secrets,
     stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),
     development: e.NODE_ENV !== 'production',
   });
-}
-
-function environmentSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
-  const secrets: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    // TRELLIS_SECRET_KEY is the store's encryption key, not a secret runs may read.
-    if (!name.startsWith(SECRET_ENV_PREFIX) || name === 'TRELLIS_SECRET_KEY' || value === undefined) continue;
-    secrets[name.slice(SECRET_ENV_PREFIX.length)] = value;
-  }
-  return secrets;
 }

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database';
+import { environmentSecretFor, type EnvironmentSecrets } from './environment-secrets';
 
 export { SECRET_NAME_PATTERN } from '../../definition/expression';
 /** Largest secret value, in bytes of UTF-8. */
@@ -24,13 +25,14 @@ export class SecretNotFoundError extends Error {
  * Secrets per tenant, encrypted at rest with AES-256-GCM under one 32-byte key; the row's
  * `<tenant>/<name>` is bound in as additional data, so a ciphertext copied to another row or
  * tenant does not decrypt. Values from the worker's environment (`TRELLIS_SECRET_<NAME>`) serve
- * any tenant when the store has no secret of that name.
+ * the tenants they are scoped to (`default` unless `TRELLIS_SECRET_SCOPES` widens it) when the
+ * store has no secret of that name.
  */
 export class SecretStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly key: Buffer,
-    private readonly environment: Readonly<Record<string, string>> = {},
+    private readonly environment: EnvironmentSecrets = {},
   ) {
     if (key.length !== 32) throw new Error(`the secret key must be 32 bytes, got ${key.length}`);
   }
@@ -79,7 +81,7 @@ export class SecretStore {
     const missing: string[] = [];
     for (const name of wanted) {
       if (values.has(name)) continue;
-      const fromEnvironment = this.environment[name];
+      const fromEnvironment = environmentSecretFor(this.environment, name, tenantId);
       if (fromEnvironment !== undefined) values.set(name, fromEnvironment);
       else missing.push(name);
     }

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export type StubRequest = {
   method: string;
   path: string;
+  /** The request target as sent: path and query. */
+  url: string;
   headers: http.IncomingHttpHeaders;
   body: unknown;
   receivedAt: number;
@@ -59,7 +61,7 @@ export class HttpStub {
       // not JSON: keep the text
     }
     const path = (req.url ?? '/').split('?')[0]!;
-    const record: StubRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, receivedAt: Date.now() };
+    const record: StubRequest = { method: req.method ?? 'GET', path, url: req.url ?? '/', headers: req.headers, body, receivedAt: Date.now() };
     this.requests.push(record);
     const route = `${record.method} ${path}`;
     const handler = this.routes.get(route);

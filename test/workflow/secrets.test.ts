@@ -1,49 +1,24 @@
 import { HttpStub } from '../support/http-stub';
+import { allText, captureOutput } from '../support/leak-search';
 import { RUN_FIELDS, runToEnd, stepOf } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 
 let ctx: TestContext;
 let stub: HttpStub;
-const output: string[] = [];
-const restores: Array<() => void> = [];
+let output: ReturnType<typeof captureOutput>;
 
 const STORED = 'sk_live_7f3b9c2e4a1d8f6b';
 const FROM_ENV = 'env-token-5d2c8a9e';
 
 beforeAll(async () => {
-  // Everything this process writes, Trellis's and the Temporal SDK's logs included.
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof stream.write;
-    restores.push(() => (stream.write = write));
-  }
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-    const spy = jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(' ')));
-    restores.push(() => spy.mockRestore());
-  }
+  output = captureOutput();
   [ctx, stub] = await Promise.all([createTestContext({ env: { TRELLIS_SECRET_ENV_TOKEN: FROM_ENV } }), new HttpStub().start()]);
 });
 
 afterAll(async () => {
   await Promise.all([ctx?.stop(), stub?.stop()]);
-  restores.forEach((restore) => restore());
+  output?.restore();
 });
-
-/** Every string in a Temporal history, payloads decoded. */
-function historyText(value: unknown): string {
-  const parts: string[] = [];
-  const visit = (node: unknown): void => {
-    if (typeof node === 'string') parts.push(node);
-    else if (node instanceof Uint8Array) parts.push(Buffer.from(node).toString('utf8'));
-    else if (Array.isArray(node)) node.forEach(visit);
-    else if (node !== null && typeof node === 'object') Object.values(node).forEach(visit);
-  };
-  visit(value);
-  return parts.join('\n');
-}
 
 describe('$secret()', () => {
   it('reaches the target, and never Temporal history, the audit trail, logs or GraphQL', async () => {
@@ -90,11 +65,11 @@ describe('$secret()', () => {
     const { run: viaGraphql } = await ctx.gql(`query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`, { id: run.id });
     const { secrets } = await ctx.gql(`{ secrets { name } }`);
     const places = {
-      'Temporal history': historyText(history),
+      'Temporal history': allText(history),
       'the audit trail': JSON.stringify(stored),
       'the run index': JSON.stringify(indexed),
-      'the secrets table': historyText(secretRows),
-      logs: output.join('\n'),
+      'the secrets table': allText(secretRows),
+      logs: output.text(),
       GraphQL: JSON.stringify([viaGraphql, secrets]),
     };
     for (const [place, text] of Object.entries(places)) {
