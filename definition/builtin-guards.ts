@@ -1,6 +1,7 @@
 import { currentBudget, WORK_UNIT_CHARS, WORK_UNIT_ITEMS, type EvaluationBudget } from './expression-budget';
 import { isGenerator } from './expression-driver';
 import type createJsonata from './generated/jsonata-sync';
+import { abs, ceil, floor, isArray, isFiniteNumber, max, min, objectKeys, objectValues, trunc } from './intrinsics';
 
 type Builtin = createJsonata.Builtin;
 
@@ -19,9 +20,9 @@ export const MAX_ROMAN_VALUE = 1_000_000;
 type Guard = (budget: EvaluationBudget, args: unknown[]) => void;
 
 const text = (value: unknown): number => (typeof value === 'string' ? value.length : 0);
-const items = (value: unknown): number => (Array.isArray(value) ? value.length : 0);
-const scan = (budget: EvaluationBudget, chars: number): void => budget.step(Math.ceil(chars / WORK_UNIT_CHARS));
-const iterate = (budget: EvaluationBudget, count: number): void => budget.step(Math.ceil(count / WORK_UNIT_ITEMS));
+const items = (value: unknown): number => (isArray(value) ? value.length : 0);
+const scan = (budget: EvaluationBudget, chars: number): void => budget.step(ceil(chars / WORK_UNIT_CHARS));
+const iterate = (budget: EvaluationBudget, count: number): void => budget.step(ceil(count / WORK_UNIT_ITEMS));
 
 function picture(budget: EvaluationBudget, value: unknown, what: string): void {
   if (typeof value === 'string' && value.length > MAX_PICTURE_LENGTH) {
@@ -44,7 +45,7 @@ function dateTimePicture(budget: EvaluationBudget, value: unknown, what: string)
 
 /** Characters of every string in an array (what `$join` copies). */
 function totalText(values: unknown): number {
-  if (!Array.isArray(values)) return 0;
+  if (!isArray(values)) return 0;
   let total = 0;
   for (const value of values) total += text(value);
   return total;
@@ -52,8 +53,8 @@ function totalText(values: unknown): number {
 
 /** Properties of the objects of an array, or of one object (what `$spread`, `$merge`, `$keys` go through). */
 function totalProperties(value: unknown): number {
-  const count = (item: unknown): number => (item !== null && typeof item === 'object' ? Object.keys(item).length : 0);
-  if (!Array.isArray(value)) return count(value);
+  const count = (item: unknown): number => (item !== null && typeof item === 'object' ? objectKeys(item).length : 0);
+  if (!isArray(value)) return count(value);
   let total = 0;
   for (const item of value) total += count(item);
   return total;
@@ -89,7 +90,7 @@ const GUARDS: Record<string, Guard> = {
   trim: (budget, [value]) => scan(budget, text(value)),
   pad: (budget, [value, width, padding]) => {
     if (typeof value !== 'string' || typeof width !== 'number') return;
-    const target = Math.abs(Math.trunc(width));
+    const target = abs(trunc(width));
     const padChars = typeof padding === 'string' && padding.length > 0 ? padding.length : 1;
     // jsonata repeats the whole pad string to the width, then cuts it.
     if (target > value.length) budget.string((target - value.length) * padChars);
@@ -103,23 +104,23 @@ const GUARDS: Record<string, Guard> = {
   join: (budget, [values, separator]) => {
     const count = items(values);
     iterate(budget, count);
-    budget.string(totalText(values) + text(separator) * Math.max(0, count - 1));
+    budget.string(totalText(values) + text(separator) * max(0, count - 1));
   },
   formatNumber: (budget, [value, picturePattern, options]) => {
     picture(budget, picturePattern, '$formatNumber');
-    if (typeof value === 'number' && !Number.isFinite(value)) budget.refuse(`$formatNumber cannot format ${value}`);
+    if (typeof value === 'number' && !isFiniteNumber(value)) budget.refuse(`$formatNumber cannot format ${value}`);
     if (options !== null && typeof options === 'object') {
-      for (const setting of Object.values(options)) {
+      for (const setting of objectValues(options)) {
         if (typeof setting === 'string' && setting.length > MAX_PICTURE_LENGTH) budget.refuse('$formatNumber option too long');
       }
     }
   },
   number: (budget, [value]) => scan(budget, text(value)),
   boolean: (budget, [value]) => {
-    if (Array.isArray(value)) iterate(budget, budget.deepSize(value).nodes);
+    if (isArray(value)) iterate(budget, budget.deepSize(value).nodes);
   },
   not: (budget, [value]) => {
-    if (Array.isArray(value)) iterate(budget, budget.deepSize(value).nodes);
+    if (isArray(value)) iterate(budget, budget.deepSize(value).nodes);
   },
   map: (budget, [values]) => iterate(budget, items(values)),
   filter: (budget, [values]) => iterate(budget, items(values)),
@@ -128,24 +129,24 @@ const GUARDS: Record<string, Guard> = {
   sift: (budget, [value]) => iterate(budget, totalProperties(value)),
   each: (budget, [value]) => iterate(budget, totalProperties(value)),
   zip: (budget, args) => {
-    const shortest = Math.min(...args.map(items));
+    const shortest = min(...args.map(items));
     budget.array(shortest);
     budget.allocate(shortest * args.length * 8);
     iterate(budget, shortest * args.length);
   },
   keys: (budget, [value]) => iterate(budget, totalProperties(value) + items(value)),
   lookup: (budget, [value]) => {
-    if (Array.isArray(value)) iterate(budget, budget.deepSize(value).nodes);
+    if (isArray(value)) iterate(budget, budget.deepSize(value).nodes);
   },
   append: (budget, [first, second]) => {
-    const size = (Array.isArray(first) ? first.length : 1) + (Array.isArray(second) ? second.length : 1);
+    const size = (isArray(first) ? first.length : 1) + (isArray(second) ? second.length : 1);
     budget.array(size);
   },
   spread: (budget, [value]) => {
     // Each item's spread is appended to a copy of the result so far: quadratic in the output.
     const output = totalProperties(value) + items(value);
     budget.array(output);
-    iterate(budget, Array.isArray(value) ? (output * output) / 2 : output);
+    iterate(budget, isArray(value) ? (output * output) / 2 : output);
   },
   merge: (budget, [values]) => iterate(budget, totalProperties(values)),
   reverse: (budget, [values]) => budget.array(items(values)),
@@ -163,7 +164,7 @@ const GUARDS: Record<string, Guard> = {
   decodeUrl: (budget, [value]) => scan(budget, text(value)),
   formatInteger: (budget, [value, picturePattern]) => {
     picture(budget, picturePattern, '$formatInteger');
-    if (typeof picturePattern === 'string' && /^[IiMm]/.test(picturePattern) && typeof value === 'number' && !(Math.abs(value) <= MAX_ROMAN_VALUE)) {
+    if (typeof picturePattern === 'string' && /^[IiMm]/.test(picturePattern) && typeof value === 'number' && !(abs(value) <= MAX_ROMAN_VALUE)) {
       budget.refuse(`$formatInteger writes roman numerals up to ${MAX_ROMAN_VALUE}, not ${value}`);
     }
   },
@@ -189,33 +190,28 @@ function chargeString(budget: EvaluationBudget, result: unknown, args: unknown[]
   if (typeof result === 'string' && result !== args[0]) budget.string(result.length);
 }
 
-const generatorFunctionPrototype = Object.getPrototypeOf(function* () {
-  /* only its prototype is used */
-}) as object;
+/** Charges the string a generator's result is, once the generator is done. */
+function* chargedWhenDone(budget: EvaluationBudget, generator: Generator, args: unknown[]): Generator<unknown, unknown, unknown> {
+  const result: unknown = yield generator;
+  chargeString(budget, result, args);
+  return result;
+}
 
 /**
  * Wraps a built-in with its guard, keeping what jsonata reads off the function: its arity
  * (`length`) and its source text (`toString`, from which partial application reads parameter
- * names).
+ * names). A built-in of the synchronous build returns its result, or a generator past the plain
+ * call depth; the wrapper returns the same kind.
  */
 function guarded(name: string, builtin: Builtin, guard: Guard | undefined): Builtin {
-  const wrapper: Builtin =
-    Object.getPrototypeOf(builtin) === generatorFunctionPrototype
-      ? function* (this: unknown, ...args: unknown[]) {
-          const budget = budgetOrFail();
-          guard?.(budget, args);
-          let result = builtin.apply(this, args);
-          if (isGenerator(result)) result = yield result;
-          chargeString(budget, result, args);
-          return result;
-        }
-      : function (this: unknown, ...args: unknown[]) {
-          const budget = budgetOrFail();
-          guard?.(budget, args);
-          const result = builtin.apply(this, args);
-          chargeString(budget, result, args);
-          return result;
-        };
+  const wrapper: Builtin = function (this: unknown, ...args: unknown[]) {
+    const budget = budgetOrFail();
+    guard?.(budget, args);
+    const result = builtin.apply(this, args);
+    if (isGenerator(result)) return chargedWhenDone(budget, result, args);
+    chargeString(budget, result, args);
+    return result;
+  };
   Object.defineProperty(wrapper, 'length', { value: builtin.length });
   Object.defineProperty(wrapper, 'name', { value: name });
   Object.defineProperty(wrapper, 'toString', { value: () => Function.prototype.toString.call(builtin) });
@@ -261,7 +257,7 @@ function* sortGuarded(this: unknown, array: unknown, comparator?: Comparator): G
   budget.array(values.length);
   function* mergeSort(part: unknown[]): Generator<unknown, unknown[], unknown> {
     if (part.length <= 1) return part;
-    const middle = Math.floor(part.length / 2);
+    const middle = floor(part.length / 2);
     const left = yield* mergeSort(part.slice(0, middle));
     const right = yield* mergeSort(part.slice(middle));
     const merged: unknown[] = [];

@@ -1,4 +1,4 @@
-import type { ExpressionLimits } from './expression-budget';
+import type { ExpressionLimits, SharedLimits } from './expression-budget';
 
 /**
  * The limits of one template evaluation inside the workflow (and in activities, for the strings
@@ -12,4 +12,17 @@ export const WORKFLOW_EXPRESSION_LIMITS: ExpressionLimits = Object.freeze({
   maxBytes: 32 * 1024 * 1024,
   maxStringLength: 1024 * 1024,
   maxSequence: 100_000,
+});
+
+/**
+ * What all the evaluations of one workflow task may spend together (each within
+ * {@link WORKFLOW_EXPRESSION_LIMITS}): two and a half times what one may. Without it, a
+ * definition with hundreds of poisoned transforms that start together would hold one activation
+ * hundreds of times longer than one may, past Temporal's isolate execution timeout (5 s in SDK
+ * 1.24), and the workflow task would fail and retry forever. The step that runs out fails with an
+ * ExpressionError (limit `shared`); so do the steps that evaluate after it in the same task.
+ */
+export const WORKFLOW_TASK_EXPRESSION_LIMITS: SharedLimits = Object.freeze({
+  maxSteps: 500_000,
+  maxBytes: 80 * 1024 * 1024,
 });

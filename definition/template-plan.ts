@@ -1,10 +1,11 @@
-import { BudgetExceeded, EvaluationBudget, withBudget, type ExpressionLimits } from './expression-budget';
-import { drive } from './expression-driver';
+import { BudgetExceeded, EvaluationBudget, WORK_UNIT_ITEMS, withBudget, type ExpressionLimits, type SharedBudget } from './expression-budget';
+import { settle } from './expression-driver';
 import { compileSync, type SyncExpression } from './expression-engine';
 import { ExpressionError } from './expression-error';
 import { checkExpression, jsonataMessage, quoteSource, splitTemplate, wholeExpression } from './expression';
 import { WORKFLOW_EXPRESSION_LIMITS } from './expression-limits';
 import { pointerJoin } from './json-pointer';
+import { OBJECT_PROTOTYPE, ceil, getPrototypeOf, isArray, isFiniteNumber, objectKeys, objectValues } from './intrinsics';
 
 export { WORKFLOW_EXPRESSION_LIMITS } from './expression-limits';
 
@@ -55,7 +56,7 @@ function compileSource(source: string): CompiledSource {
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const item of Object.values(value)) deepFreeze(item);
+    for (const item of objectValues(value)) deepFreeze(item);
     Object.freeze(value);
   }
   return value;
@@ -80,7 +81,7 @@ function planOf(value: unknown, pointer: string, pointers: Map<Plan, string>): P
         plan = { kind: 'splice', parts, text: value };
       }
     }
-  } else if (Array.isArray(value)) {
+  } else if (isArray(value)) {
     const items = value.map((item, index) => planOf(item, pointerJoin(pointer, index), pointers));
     plan = items.every((item) => item.kind === 'constant') ? { kind: 'constant', value } : { kind: 'array', items };
   } else if (value !== null && typeof value === 'object') {
@@ -93,19 +94,43 @@ function planOf(value: unknown, pointer: string, pointers: Map<Plan, string>): P
   return plan;
 }
 
+/** Plans of template strings, by the string. */
+const stringPlanCache = new Map<string, { plan: Plan; pointers: Map<Plan, string> }>();
+/**
+ * Plans of template arrays and objects by identity (a run evaluates the same definition objects
+ * again and again), else by their JSON. Template values are never changed once evaluated: they
+ * are parts of a run's snapshot, or built afresh for each evaluation.
+ */
+const planByObject = new WeakMap<object, { plan: Plan; pointers: Map<Plan, string> }>();
+const NO_POINTERS = new Map<Plan, string>();
+
 /**
  * Compiles a template value once per worker: a plan that copies nothing and evaluates only the
  * strings that hold `{% … %}`, with each distinct expression compiled once. Constant parts are
  * frozen copies, shared by every evaluation.
  */
 function compileTemplate(value: unknown): { plan: Plan; pointers: Map<Plan, string> } {
-  if (typeof value === 'string' && !value.includes('{%')) return { plan: { kind: 'constant', value }, pointers: new Map() };
-  const key = JSON.stringify(value) ?? 'undefined';
-  const cached = planCache.get(key);
-  if (cached) return cached;
-  const pointers = new Map<Plan, string>();
-  const plan = planOf(value === undefined ? undefined : deepFreeze(JSON.parse(key) as unknown), '', pointers);
-  return remember(planCache, key, { plan, pointers }, PLAN_CACHE_LIMIT);
+  if (typeof value === 'string') {
+    if (!value.includes('{%')) return { plan: { kind: 'constant', value }, pointers: NO_POINTERS };
+    const known = stringPlanCache.get(value);
+    if (known) return known;
+    const pointers = new Map<Plan, string>();
+    return remember(stringPlanCache, value, { plan: planOf(value, '', pointers), pointers }, PLAN_CACHE_LIMIT);
+  } else if (value !== null && typeof value === 'object') {
+    const known = planByObject.get(value);
+    if (known) return known;
+  } else {
+    return { plan: { kind: 'constant', value }, pointers: NO_POINTERS };
+  }
+  const key = JSON.stringify(value);
+  let compiled = planCache.get(key);
+  if (!compiled) {
+    const pointers = new Map<Plan, string>();
+    const plan = planOf(deepFreeze(JSON.parse(key) as unknown), '', pointers);
+    compiled = remember(planCache, key, { plan, pointers }, PLAN_CACHE_LIMIT);
+  }
+  planByObject.set(value, compiled);
+  return compiled;
 }
 
 /** Options of {@link evaluateTemplateSync}. */
@@ -114,13 +139,15 @@ export interface SyncTemplateOptions {
   limits?: ExpressionLimits;
   /** JSON pointer of `value` within its document, prefixed to {@link ExpressionError.pointer}. @default "" */
   pointer?: string;
+  /** Steps and bytes shared with other evaluations (the workflow task's); this one spends at most what is left. @default none */
+  shared?: SharedBudget;
 }
 
 /**
  * Resolves every `{% … %}` expression in a JSON value, synchronously: the same results as
  * `evaluateTemplate` (whole-string expressions keep their JSON type, others are spliced in),
  * evaluated by the synchronous jsonata 2.x engine with RE2 regexes. All the expressions of one
- * call share one budget (`limits`); no promise is created.
+ * call share one budget (`limits`), itself within `shared` when given; no promise is created.
  *
  * @returns plain JSON; constant parts of the template are returned frozen.
  * @throws {ExpressionError} when an expression does not parse, fails, returns a function or a
@@ -129,12 +156,12 @@ export interface SyncTemplateOptions {
 export function evaluateTemplateSync(value: unknown, bindings: Record<string, unknown>, options: SyncTemplateOptions = {}): unknown {
   const { plan, pointers } = compileTemplate(value);
   if (plan.kind === 'constant') return plan.value;
-  const budget = new EvaluationBudget(options.limits ?? WORKFLOW_EXPRESSION_LIMITS);
+  const budget = new EvaluationBudget(options.limits ?? WORKFLOW_EXPRESSION_LIMITS, options.shared);
   const base = options.pointer ?? '';
   const run = (compiled: CompiledSource, pointer: string): unknown => {
     if (compiled.error) throw withPointer(compiled.error, pointer);
     try {
-      const result = withBudget(budget, () => drive(compiled.expression!.evaluate({}, bindings), budget));
+      const result = withBudget(budget, () => settle(compiled.expression!.evaluate({}, bindings), budget));
       return toJson(result, budget);
     } catch (error) {
       throw toExpressionError(error, compiled.source, pointer);
@@ -172,7 +199,11 @@ export function evaluateTemplateSync(value: unknown, bindings: Record<string, un
       }
     }
   };
-  return resolve(plan);
+  try {
+    return resolve(plan);
+  } finally {
+    budget.settleShared();
+  }
 }
 
 function withPointer(error: ExpressionError, pointer: string): ExpressionError {
@@ -192,41 +223,54 @@ function toExpressionError(error: unknown, source: string, pointer: string | und
 }
 
 /**
- * Copies a jsonata result into plain JSON, without recursion (a result may be nested deep):
- * sequences become arrays, null-prototype objects plain objects, `undefined` members are dropped
- * as JSON.stringify would. Charges the copy, so a value that repeats one big part many times
- * cannot reach JSON.stringify later.
+ * Copies a jsonata result into plain JSON: sequences become arrays, null-prototype objects plain
+ * objects, `undefined` members are dropped as JSON.stringify would. Refuses a result nested more
+ * than {@link MAX_RESULT_DEPTH} deep before it recurses further. Charges the copy, so a value that
+ * repeats one big part many times cannot reach JSON.stringify later.
  */
 function toJson(value: unknown, budget: EvaluationBudget): unknown {
-  const size = budget.deepSize(value);
-  if (size.depth > MAX_RESULT_DEPTH) budget.refuse(`the result is nested ${size.depth} deep, more than ${MAX_RESULT_DEPTH}`);
-  budget.allocate(size.chars * 2 + size.nodes * 16);
-  const convert = (item: unknown): unknown => {
-    if (item === undefined || item === null || typeof item === 'string' || typeof item === 'boolean') return item;
+  if (value === undefined || value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') {
+    if (isFiniteNumber(value)) return value;
+    budget.refuse(`result ${value} is not a JSON number`);
+  }
+  // One pass that charges as it copies (16 bytes a node, 2 a character, a step per 32 members):
+  // a result that repeats one big part many times runs out of budget before it is copied whole.
+  const convert = (item: unknown, depth: number): unknown => {
+    if (item === undefined || item === null || typeof item === 'boolean') return item;
+    if (typeof item === 'string') {
+      budget.allocate(16 + item.length * 2);
+      return item;
+    }
     if (typeof item === 'number') {
-      if (Number.isFinite(item)) return item;
+      if (isFiniteNumber(item)) return item;
       budget.refuse(`result ${item} is not a JSON number`);
     }
-    if (Array.isArray(item)) return item.map((member) => convert(member) ?? null);
+    if (depth > MAX_RESULT_DEPTH) budget.refuse(`the result is nested ${depth} deep or more, deeper than ${MAX_RESULT_DEPTH}`);
+    if (isArray(item)) {
+      budget.allocate(16 + item.length * 16);
+      budget.step(ceil(item.length / WORK_UNIT_ITEMS));
+      const result: unknown[] = [];
+      for (let index = 0; index < item.length; index++) result.push(convert(item[index], depth + 1) ?? null);
+      return result;
+    }
     if (typeof item === 'object' && !isFunctionValue(item)) {
-      const prototype = Object.getPrototypeOf(item) as unknown;
-      if (prototype === null || prototype === Object.prototype) {
+      const prototype = getPrototypeOf(item) as unknown;
+      if (prototype === null || prototype === OBJECT_PROTOTYPE) {
+        const keys = objectKeys(item);
+        budget.allocate(16 + keys.length * 16);
+        budget.step(ceil(keys.length / WORK_UNIT_ITEMS));
         const result: Record<string, unknown> = {};
-        for (const [key, member] of Object.entries(item)) {
-          const json = convert(member);
+        for (const key of keys) {
+          const json = convert((item as Record<string, unknown>)[key], depth + 1);
           if (json !== undefined) setOwn(result, key, json);
         }
         return result;
       }
     }
-    throw new TypeError(`result is ${isFunctionValue(item) ? 'a function' : `a ${typeof item}`}, not JSON`);
+    throw new ResultNotJson(`result is ${isFunctionValue(item) ? 'a function' : `a ${typeof item}`}, not JSON`);
   };
-  try {
-    return convert(value);
-  } catch (error) {
-    if (error instanceof TypeError) throw new ResultNotJson(error.message);
-    throw error;
-  }
+  return convert(value, 1);
 }
 
 class ResultNotJson extends Error {}

@@ -2,7 +2,7 @@
  * Types of `jsonata-sync.js`, the synchronous build of jsonata that
  * `scripts/generate-sync-jsonata.ts` generates from the installed jsonata at install time (the
  * `.js` is not committed). Hand-written: the build keeps jsonata's API except that `evaluate`
- * returns a generator for `definition/expression-driver.ts` to run.
+ * returns its result synchronously (or a generator for `definition/expression-driver.ts` to run).
  */
 import type jsonata from 'jsonata';
 
@@ -18,12 +18,19 @@ declare namespace createJsonata {
      * evaluator itself.
      */
     builtins(module: 'functions' | 'dateTime', exports: Record<string, Builtin>): Record<string, Builtin>;
+    /** Called once per call of a converted (formerly async) function: where steps are charged. */
+    step(): void;
+    /** Runs a generator the build returned past its plain call depth to its end (a driver). */
+    drive(generator: Generator): unknown;
   }
 
   /** A compiled expression of the synchronous build. */
   interface SyncExpression {
-    /** Starts an evaluation: a generator the driver runs to completion. */
-    evaluate(input: unknown, bindings?: Record<string, unknown>): Generator<unknown, unknown, unknown>;
+    /**
+     * Evaluates: the result, or (past the plain call depth, which a top-level call never is) a
+     * generator for a driver to run.
+     */
+    evaluate(input: unknown, bindings?: Record<string, unknown>): unknown;
     assign(name: string | symbol, value: unknown): void;
     ast(): jsonata.ExprNode;
   }
