@@ -15,6 +15,7 @@ import type { AuditEventInput, ErrorInfo, ReusedOutputs } from './run-types';
 import type { SignalInbox } from './signal-inbox';
 import type { StepActions } from './step-actions';
 import { StepFailure, nonRetryable, toErrorInfo } from './step-failure';
+import { WorkflowTaskBudget } from './workflow-task-budget';
 
 /**
  * Largest step output, in characters of JSON. Outputs travel through Temporal history (2 MB per
@@ -32,12 +33,13 @@ export const MAX_EXPRESSION_STEPS = 5_000;
 
 /**
  * Whether this workflow execution evaluates templates with the synchronous engine (jsonata 2.x
- * semantics, RE2 regexes, budgets out of expressions' reach; see `definition/template-plan.ts`).
+ * semantics, RE2 regexes, budgets out of expressions' reach, one budget shared by the evaluations
+ * of each workflow task; see `definition/template-plan.ts`): the budget to share when it does.
  * Asked once at the start of each execution (trellisRun, trellisMapBatch): runs recorded before
  * replay with the asynchronous evaluator they ran with.
  */
-export function usesSyncExpressions(): boolean {
-  return patched('trellis-sync-expressions');
+export function syncExpressionBudget(): WorkflowTaskBudget | undefined {
+  return patched('trellis-sync-expressions') ? new WorkflowTaskBudget() : undefined;
 }
 /** Items a `map` step runs at once when it does not set `maxConcurrency`. */
 export const DEFAULT_MAP_CONCURRENCY = 10;
@@ -61,8 +63,8 @@ export type GraphRunnerOptions = {
   inbox?: SignalInbox;
   /** Outputs standing in for steps of this graph, by step id (a `testRun`). */
   mocks?: Record<string, unknown>;
-  /** Evaluate templates synchronously (see {@link usesSyncExpressions}). */
-  syncExpressions?: boolean;
+  /** When set, templates are evaluated synchronously within this budget (see {@link syncExpressionBudget}). */
+  syncExpressions?: WorkflowTaskBudget;
 };
 
 /**
@@ -137,7 +139,8 @@ export class GraphRunner {
    * value with the synchronous evaluator, a promise of it with the legacy one.
    */
   evaluate(value: unknown, bindings = this.bindings()): unknown {
-    if (this.options.syncExpressions) return evaluateTemplateSync(value, bindings);
+    const { syncExpressions } = this.options;
+    if (syncExpressions) return evaluateTemplateSync(value, bindings, { shared: syncExpressions.current() });
     return evaluateTemplate(value, bindings, { maxSteps: MAX_EXPRESSION_STEPS });
   }
 
@@ -404,13 +407,13 @@ async function delay(input: { duration: string } | { until: unknown }): Promise<
  * item), its `workflow` action (a child run), or its inline graph (a nested {@link GraphRunner}
  * whose result is the graph's `output`, by default its sinks' outputs).
  */
-export function itemRunner(job: MapJob, actions: StepActions, syncExpressions = false): (item: unknown, index: number) => Promise<unknown> {
+export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: WorkflowTaskBudget): (item: unknown, index: number) => Promise<unknown> {
   const { context, stepId, action } = job;
   return async (item, index) => {
     const itemKey = `${job.keyPrefix}${stepId}[${index}]`;
     const bindings = { input: context.input, steps: job.outerSteps, run: context.run, item, index };
     const evaluate = (value: unknown): unknown =>
-      syncExpressions ? evaluateTemplateSync(value, bindings) : evaluateTemplate(value, bindings, { maxSteps: MAX_EXPRESSION_STEPS });
+      syncExpressions ? evaluateTemplateSync(value, bindings, { shared: syncExpressions.current() }) : evaluateTemplate(value, bindings, { maxSteps: MAX_EXPRESSION_STEPS });
     const failed = (info: ErrorInfo): StepFailure => new StepFailure(stepId, { ...info, message: `item ${index}: ${info.message}`, details: { index, ...(info.details ? { cause: info.details } : {}) } });
     try {
       if (isAction(action)) {

@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import type { CompensateAction } from '../definition/definition-schema';
 import { parseDuration } from '../definition/duration';
 import type { RunStatus } from '../definition/step-types';
-import { GraphRunner, usesSyncExpressions, type GraphEvent } from './graph-runner';
+import { GraphRunner, syncExpressionBudget, type GraphEvent } from './graph-runner';
 import { resolveHttpRequest } from './http-request';
 import { effectivePolicy, withPolicy } from './retry-policy';
 import type { RunContext } from './run-context';
@@ -74,7 +74,7 @@ class RunInterpreter {
       actor: snapshot.trigger,
     };
     this.actions = new StepActions(this.context);
-    const syncExpressions = usesSyncExpressions();
+    const syncExpressions = syncExpressionBudget();
     setHandler(cancelRequestedSignal, (request) => {
       this.cancelRequest = request;
     });
