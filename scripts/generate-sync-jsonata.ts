@@ -162,6 +162,7 @@ export function generateSyncJsonata(source: string, stamp: string): string {
   const targets: Target[] = [];
   const replaced = new Set<string>();
   let decorations = 0;
+  let sequencePushes = 0;
   const symbols: string[] = [];
 
   /** `source[start, end)` in `mode`, with every target inside it rewritten. */
@@ -213,6 +214,26 @@ export function generateSyncJsonata(source: string, stamp: string): string {
       let index = symbols.indexOf(key);
       if (index < 0) index = symbols.push(key) - 1;
       targets.push({ start: node.start, end: node.end, render: () => `__symbol${index}` });
+    } else if (isSequencePush(node)) {
+      // With the `sequence` option, createSequence gives every sequence a closure of its own as
+      // `push` (one allocation per sequence, most of what an evaluation allocates): the same
+      // function, reading the sequence as `this`, made once per evaluation instead.
+      const statement = [...ancestors].reverse().find(isCreateSequenceStatement);
+      if (!statement) fail(`sequence.push outside createSequence at ${node.start}`);
+      const push = node.right as Node;
+      let text = '';
+      let cursor = push.start;
+      walk(push, (inner, innerAncestors) => {
+        if (!isIdentifier(inner, 'sequence')) return;
+        const parent = innerAncestors[innerAncestors.length - 1];
+        if (parent?.type === 'MemberExpression' && parent.property === inner && parent.computed !== true) return;
+        text += `${source.slice(cursor, inner.start)}this`;
+        cursor = inner.end;
+      });
+      text += source.slice(cursor, push.end);
+      targets.push({ start: statement.start, end: statement.start, render: () => `var __cappedPush = ${text};\n                ` });
+      targets.push({ start: push.start, end: push.end, render: () => '__cappedPush' });
+      sequencePushes++;
     } else if (isDecoration(node)) {
       // jsonata decorates a value it may not have made (an input array, a non-function it was
       // asked to call): skipped when the value cannot take it, as a frozen constant of a
@@ -238,6 +259,7 @@ export function generateSyncJsonata(source: string, stamp: string): string {
   for (const expected of ['isPromise', 'isIterable', 'functions', 'dateTime']) {
     if (!replaced.has(expected)) fail(`did not find ${expected}`);
   }
+  if (sequencePushes !== 1) fail(`found ${sequencePushes} sequence.push closures in createSequence, expected 1`);
   if (decorations !== DECORATIONS) fail(`found ${decorations} decorations of values, expected ${DECORATIONS}`);
   // Outermost first at each position: render() skips what an earlier target already covers.
   targets.sort((a, b) => a.start - b.start || b.end - a.end);
@@ -326,6 +348,28 @@ function isSymbolFor(node: Node): boolean {
     args[0]!.type === 'Literal' &&
     typeof args[0]!.value === 'string'
   );
+}
+
+/** `sequence.push = function (…) {…}`, which jsonata's createSequence runs for every sequence. */
+function isSequencePush(node: Node): boolean {
+  if (node.type !== 'AssignmentExpression') return false;
+  const left = node.left as Node;
+  return (
+    left.type === 'MemberExpression' &&
+    left.computed !== true &&
+    isIdentifier(left.object, 'sequence') &&
+    isIdentifier(left.property, 'push') &&
+    (node.right as Node).type === 'FunctionExpression'
+  );
+}
+
+/** The statement `exec_env.createSequence = function () {…};`. */
+function isCreateSequenceStatement(node: Node): boolean {
+  if (node.type !== 'ExpressionStatement') return false;
+  const expression = node.expression as Node;
+  if (expression.type !== 'AssignmentExpression') return false;
+  const left = expression.left as Node;
+  return left.type === 'MemberExpression' && isIdentifier(left.object, 'exec_env') && isIdentifier(left.property, 'createSequence');
 }
 
 function singleParameter(node: Node, name: string): string {
