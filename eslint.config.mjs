@@ -1,9 +1,10 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'coverage/**', '*.js', '*.mjs', 'definition/generated/*.js'] },
+  { ignores: ['node_modules/**', '.data/**', 'coverage/**', 'web/dist/**', '*.js', '*.mjs', 'definition/generated/*.js'] },
   {
-    files: ['**/*.ts'],
+    // web/ (the dashboard, browser code) is linted too, typed by its own web/tsconfig.json.
+    files: ['**/*.ts', '**/*.tsx', '**/*.mts'],
     extends: [tseslint.configs.base],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {

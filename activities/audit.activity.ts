@@ -1,8 +1,14 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
-import type { AuditEventInput } from '../interpreter/run-types';
+import { toStorableJson } from '../definition/storable-json';
+import { AUDIT_WRITE_REFUSED, type AuditEventInput } from '../interpreter/run-types';
 import { recordAuditEvent } from '../src/db/audit.repository';
 import type { Database } from '../src/db/database';
+import { permanentDatabaseError } from '../src/db/database-error';
+import type { RunVerifier } from '../src/runs/run-verifier';
 import { sha256OfJson } from '../src/support/canonical-json';
+import { DEFERRED_MARK } from '../interpreter/deferred-templates';
+import { currentExecution, verifyOrFail } from './verified-activity';
 
 /** Output and error snapshots in the audit trail are cut past this many bytes of JSON. */
 export const SNAPSHOT_LIMIT_BYTES = 16 * 1024;
@@ -18,20 +24,58 @@ export function snapshot(value: unknown): unknown {
 }
 
 /**
- * The audit sink, run as a local activity: persists the event (idempotent on what it records, see eventKey) and
- * projects it onto the run index before the interpreter moves on. It retries without limit, so a
- * PostgreSQL outage pauses runs instead of failing them.
+ * A step's resolved input as people read it: strings the workflow left for the activity because
+ * they read `$secret()` show as their template text (`Bearer {% $secret('PAY_TOKEN') %}`), never a
+ * value, and the bindings those templates carry are dropped.
  */
-export function createAuditActivities(db: Kysely<Database>) {
+export function presentableInput(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || !('deferred' in input)) return input;
+  const { deferred, ...rest } = input as { deferred?: { templates?: unknown } };
+  const templates = Array.isArray(deferred?.templates) ? deferred.templates : [];
+  const visit = (node: unknown): unknown => {
+    if (typeof node === 'string' && node.startsWith(DEFERRED_MARK)) return templates[Number(node.slice(DEFERRED_MARK.length))] ?? '';
+    if (Array.isArray(node)) return node.map(visit);
+    if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, visit(item)]));
+    return node;
+  };
+  return visit(rest);
+}
+
+/**
+ * The audit sink, run as a local activity: persists the event (idempotent on what it records, see
+ * eventKey) and projects it onto the run index before the interpreter moves on.
+ *
+ * Values from outside (step outputs, HTTP bodies, error texts) are stored as PostgreSQL can
+ * store them ({@link toStorableJson}: U+0000 and unpaired surrogates become U+FFFD); the run
+ * itself keeps them exact, and `inputHash` is of the exact input. A failure retrying may cure
+ * (PostgreSQL unreachable, restarting, out of resources, a deadlock) is thrown as is and retried
+ * without limit, so an outage pauses runs instead of failing them; one it cannot (see
+ * {@link permanentDatabaseError}) is thrown as a non-retryable {@link AUDIT_WRITE_REFUSED},
+ * which ends the run FAILED. It writes only for runs the verifier confirms (a refusal fails the
+ * run, not retried); it never creates a top-level run's row, and creates a child run's only once
+ * Temporal confirms its parent (see `RunVerifier.verifyStart`).
+ */
+export function createAuditActivities(db: Kysely<Database>, verifier: RunVerifier) {
   return {
     async recordAuditEvent(event: AuditEventInput): Promise<void> {
+      const execution = currentExecution();
+      const claim = { tenantId: event.tenantId, runId: event.runId };
+      await verifyOrFail(() => (event.type === 'RUN_STARTED' ? verifier.verifyStart(execution, event) : verifier.verify(execution, claim)));
       const { input, output, ...rest } = event;
-      await recordAuditEvent(db, {
-        ...rest,
-        inputHash: input === undefined ? undefined : sha256OfJson(input),
-        output: snapshot(output),
-        stepOutput: output,
-      });
+      try {
+        const record = toStorableJson({
+          ...rest,
+          inputHash: input === undefined ? undefined : sha256OfJson(input),
+          output: snapshot(output),
+          stepOutput: output,
+          stepInput: rest.type === 'STEP_STARTED' ? snapshot(presentableInput(input)) : undefined,
+        });
+        await recordAuditEvent(db, record);
+      } catch (err) {
+        const reason = permanentDatabaseError(err);
+        if (reason === undefined) throw err;
+        throw ApplicationFailure.nonRetryable(reason, AUDIT_WRITE_REFUSED);
+      }
     },
   };
 }

@@ -1,8 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { Headers, type Response } from 'undici';
+import type { RedirectMode } from '../definition/definition-schema';
 import type { DeferredTemplates } from '../interpreter/deferred-templates';
+import { EgressDeniedError } from '../src/net/egress-denied-error';
+import type { GuardedFetch } from '../src/net/guarded-fetch';
+import { RedirectRefusedError } from '../src/net/redirect-refused-error';
 import { resolveDeferred, type SecretResolver } from './deferred-values';
+import { secretBearingParts } from './secret-bearing';
 import { SecretRedactor } from './secret-redactor';
 
 /** A fully resolved `http` step or compensation, as the interpreter hands it over. */
@@ -14,6 +20,8 @@ export type HttpRequest = {
   body?: unknown;
   /** Statuses that count as success; default: any 2xx. */
   expectStatus?: number | number[];
+  /** Which redirects to follow; default `same-origin`. */
+  followRedirects?: RedirectMode;
   /** Sent as `Idempotency-Key`: `<run id>:<step id>`, stable across retries and worker crashes. */
   idempotencyKey: string;
   /** Strings that read secrets, resolved here rather than in the workflow. */
@@ -51,14 +59,25 @@ const RETRYABLE_4XX = new Set([408, 429]);
 const RETRY_AFTER_STATUSES = new Set([408, 429, 503]);
 const MESSAGE_EXCERPT_CHARS = 200;
 
-/** The `httpRequest` activity, able to resolve the secrets a request reads. */
-export function createHttpActivity(secrets: SecretResolver | undefined): (request: HttpRequest) => Promise<HttpResponse> {
+/**
+ * The `httpRequest` activity, able to resolve the secrets a request reads; every request goes
+ * out through `fetch`, the egress-guarded client.
+ */
+export function createHttpActivity(secrets: SecretResolver | undefined, fetch: GuardedFetch): (request: HttpRequest) => Promise<HttpResponse> {
   return async (request) => {
     const redactor = new SecretRedactor();
     try {
       const { deferred, tenantId, ...rest } = request;
+      const secretParts = secretBearingParts(rest);
       const resolved = await resolveDeferred(rest, deferred, tenantId, secrets, redactor);
-      return redactor.value(await httpRequest(resolved, (text) => redactor.text(text)));
+      const response = await httpRequest(resolved, {
+        fetch,
+        redactText: (text) => redactor.text(text),
+        secretHeaders: secretParts.headers,
+        secretBody: secretParts.body,
+        carriesSecret: (text) => redactor.text(text) !== text,
+      });
+      return redactor.value(response);
     } catch (err) {
       if (Context.current().cancellationSignal.aborted) throw err;
       if (!redactor.active && !(err instanceof Error && err.name === 'SecretNotFoundError')) throw err;
@@ -72,17 +91,37 @@ function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** How {@link httpRequest} sends a request. */
+export type HttpRequestOptions = {
+  /** The egress-guarded client (SPEC §7b): the only way out. */
+  fetch: GuardedFetch;
+  /**
+   * Applied to the response text before excerpts are cut from it, so that a secret the target
+   * echoes is not cut in half where the later, whole-value redaction misses it.
+   */
+  redactText?: (text: string) => string;
+  /** Headers whose value read a secret: never sent to another origin on a redirect. */
+  secretHeaders?: string[];
+  /** The body read a secret: never sent to another origin on a redirect. */
+  secretBody?: boolean;
+  /** Whether text holds a secret value the request used. */
+  carriesSecret?: (text: string) => boolean;
+};
+
 /**
  * Performs one HTTP request (one attempt: the interpreter owns retries, so that every attempt is
- * audited). Non-2xx answers (unless `expectStatus` lists them) fail with an `HttpStatusError`
- * whose message carries the status and a body excerpt and whose `details[0]` is
+ * audited) through the egress-guarded client, following redirects as `followRedirects` says.
+ * Non-2xx answers (unless `expectStatus` lists them) fail with an `HttpStatusError` whose
+ * message carries the status and a body excerpt and whose `details[0]` is
  * {@link HttpStatusErrorDetails}; 4xx other than 408 and 429 are non-retryable, 5xx retryable.
- * @param redactText applied to the response text before excerpts are cut from it, so that a
- * secret the target echoes is not cut in half where the later, whole-value redaction misses it
- * @throws `HttpNetworkError` (retryable) when no answer arrives, `HttpResponseTooLarge` and
- * `HttpRequestError` (non-retryable) for an oversized body or an unusable url
+ * A redirect not followed is the response, so a 3xx fails unless `expectStatus` lists it.
+ * @throws `HttpNetworkError` (retryable) when no answer arrives; `EgressDenied` when the policy
+ * refuses an address (SPEC §7b), `RedirectRefused` when a redirect cannot be followed safely,
+ * `HttpResponseTooLarge` and `HttpRequestError` for an oversized body or an unusable url (all
+ * non-retryable)
  */
-export async function httpRequest(request: HttpRequest, redactText: (text: string) => string = (text) => text): Promise<HttpResponse> {
+export async function httpRequest(request: HttpRequest, options: HttpRequestOptions): Promise<HttpResponse> {
+  const redactText = options.redactText ?? ((text: string) => text);
   const url = buildUrl(request);
   const method = request.method.toUpperCase();
   const headers = new Headers(request.headers ?? {});
@@ -97,11 +136,22 @@ export async function httpRequest(request: HttpRequest, redactText: (text: strin
     }
   }
 
+  const followRedirects = request.followRedirects ?? 'same-origin';
   let response: Response;
   try {
-    response = await fetch(url, { method, headers, body, signal: Context.current().cancellationSignal, redirect: 'follow' });
+    response = await options.fetch(url, {
+      method,
+      headers,
+      body,
+      signal: Context.current().cancellationSignal,
+      followRedirects,
+      secretHeaders: options.secretHeaders,
+      secretBody: options.secretBody,
+      carriesSecret: options.carriesSecret,
+    });
   } catch (err) {
     if (Context.current().cancellationSignal.aborted) throw err;
+    if (err instanceof EgressDeniedError || err instanceof RedirectRefusedError) throw ApplicationFailure.nonRetryable(err.message, err.name);
     const reason = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
     throw ApplicationFailure.retryable(`${method} ${url.origin}${url.pathname} failed: ${reason}`, 'HttpNetworkError');
   }
@@ -115,7 +165,10 @@ export async function httpRequest(request: HttpRequest, redactText: (text: strin
     const statusText = response.statusText || STATUS_CODES[status] || '';
     const shown = redactText(text);
     const excerpt = shown.replace(/\s+/g, ' ').trim();
-    const message = `${method} ${url.origin}${url.pathname} answered ${status}${statusText ? ` ${statusText}` : ''}${excerpt ? `: ${cut(excerpt, MESSAGE_EXCERPT_CHARS)}` : ''}`;
+    const message =
+      `${method} ${url.origin}${url.pathname} answered ${status}${statusText ? ` ${statusText}` : ''}` +
+      notFollowed(url, response.headers.get('location'), status, followRedirects) +
+      `${excerpt ? `: ${cut(excerpt, MESSAGE_EXCERPT_CHARS)}` : ''}`;
     const details: HttpStatusErrorDetails = { status, body: parsed };
     if ((typeof parsed === 'string' ? parsed.length : JSON.stringify(parsed).length) > MAX_ERROR_BODY_CHARS) {
       details.body = cut(shown, MAX_ERROR_BODY_CHARS, '');
@@ -129,6 +182,19 @@ export async function httpRequest(request: HttpRequest, redactText: (text: strin
     throw ApplicationFailure.create({ message, type: 'HttpStatusError', nonRetryable, details: [details] });
   }
   return result;
+}
+
+/** Why a redirect came back as the response: ` (a redirect to https://other.example, not followed: followRedirects is "same-origin")`. */
+function notFollowed(url: URL, location: string | null, status: number, mode: RedirectMode): string {
+  if (location === null || ![301, 302, 303, 307, 308].includes(status)) return '';
+  let target: URL;
+  try {
+    target = new URL(location, url);
+  } catch {
+    return ' (a redirect to an unreadable Location, not followed)';
+  }
+  const where = target.origin === url.origin ? 'the same origin' : target.origin;
+  return ` (a redirect to ${where}, not followed: followRedirects is "${mode}")`;
 }
 
 /** The first `max` characters of `text` (not splitting a surrogate pair), with `ellipsis` when cut. */

@@ -1,27 +1,35 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database';
+import type { GuardedFetch } from '../src/net/guarded-fetch';
+import type { RunVerifier } from '../src/runs/run-verifier';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import { createAuditActivities } from './audit.activity';
 import { createCustomStepActivity } from './custom-step.activity';
 import type { SecretResolver } from './deferred-values';
 import { createHttpActivity } from './http.activity';
 import { checkJsonSchema } from './json-schema.activity';
+import { verifiedActivity } from './verified-activity';
 
 export type ActivityDependencies = {
   db: Kysely<Database>;
+  /** Checks that a run acting for a tenant was started by Trellis, before anything is done for it. */
+  verifier: RunVerifier;
   /** Resolves `$secret()` for http and custom steps; without it such steps fail. */
   secrets?: SecretResolver;
   /** Custom step types this worker runs. */
   stepTypes?: readonly StepTypeDefinition[];
+  /** The egress-guarded HTTP client (SPEC §7b) every step that calls out uses. */
+  fetch: GuardedFetch;
 };
 
 /** Every activity the interpreter calls, bound to their dependencies. */
-export function createActivities({ db, secrets, stepTypes = [] }: ActivityDependencies) {
+export function createActivities({ db, verifier, secrets, stepTypes = [], fetch }: ActivityDependencies) {
   return {
-    httpRequest: createHttpActivity(secrets),
-    runCustomStep: createCustomStepActivity(stepTypes, secrets),
+    httpRequest: verifiedActivity(verifier, createHttpActivity(secrets, fetch), (request) => ({ tenantId: request.tenantId })),
+    runCustomStep: verifiedActivity(verifier, createCustomStepActivity(stepTypes, secrets, fetch), (call) => ({ tenantId: call.tenantId, runId: call.runId })),
+    // Pure: reads its input only, for no tenant.
     checkJsonSchema,
-    ...createAuditActivities(db),
+    ...createAuditActivities(db, verifier),
   };
 }
 

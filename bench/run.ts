@@ -5,7 +5,10 @@ import os from 'node:os';
 import { parseArgs, isDeepStrictEqual } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { httpRequest } from '../activities/http.activity';
+import { createHttpActivity } from '../activities/http.activity';
+import { parseEgressAllowList } from '../src/net/egress-allow-list';
+import { EgressPolicy } from '../src/net/egress-policy';
+import { createGuardedFetch } from '../src/net/guarded-fetch';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
 import { HttpStub } from '../test/support/http-stub';
@@ -180,13 +183,15 @@ async function startBaselineWorker(): Promise<{ taskQueue: string; stop(): Promi
   const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./baseline.workflow'), logger: quietLogger });
   const connection = await NativeConnection.connect({ address });
+  const outbound = createGuardedFetch(new EgressPolicy({ allowList: parseEgressAllowList('127.0.0.1').allowList }));
   try {
     const worker = await Worker.create({
       connection,
       namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
       taskQueue,
       workflowBundle,
-      activities: { httpRequest },
+      // The stand-in services listen on loopback, which the egress policy refuses unless allowed.
+      activities: { httpRequest: createHttpActivity(undefined, outbound) },
     });
     const running = worker.run();
     running.catch((err: unknown) => log(`baseline worker stopped with an error: ${String(err)}`));
@@ -197,10 +202,12 @@ async function startBaselineWorker(): Promise<{ taskQueue: string; stop(): Promi
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch(() => undefined);
         await connection.close();
+        await outbound.close();
       },
     };
   } catch (err) {
     await connection.close();
+    await outbound.close();
     throw err;
   }
 }

@@ -7,7 +7,7 @@ import {
   type CustomStepTypeName,
   type CustomStepTypeSchema,
 } from './custom-step-type';
-import { parseDuration } from './duration';
+import { MAX_ATTEMPT_MS, MAX_TIMER_MS, parseDuration } from './duration';
 import { isTemplate } from './expression';
 import type { StepType } from './step-types';
 
@@ -38,17 +38,38 @@ export type OnErrorMode = (typeof ON_ERROR_MODES)[number];
 /** Method of an `http` step or action without one. */
 export const DEFAULT_HTTP_METHOD = 'GET';
 
+/**
+ * Which redirects an `http` step, compensation or map action follows (SPEC §7b): `same-origin`
+ * (the default) only to the same scheme, host and port; `any` also to other origins, without
+ * the request's credentials and secret-bearing headers or body; `none` never. A redirect not
+ * followed is the step's response.
+ */
+export const REDIRECT_MODES = ['same-origin', 'any', 'none'] as const;
+/** One of {@link REDIRECT_MODES}; `"same-origin"` when absent. */
+export type RedirectMode = (typeof REDIRECT_MODES)[number];
+
 /** Highest `maxConcurrency` of a `map` step: more items at once would swamp the workers, not speed up. */
 export const MAX_MAP_CONCURRENCY = 1000;
 
 const DURATION_HINT = 'use e.g. "500ms", "90s", "15m", "1h30m", "3d" or ISO-8601 "PT2H"';
 
-const durationSchema = z
-  .string()
-  .refine((text) => parseDuration(text) !== undefined, {
-    error: (issue) => `invalid duration ${JSON.stringify(issue.input)}: ${DURATION_HINT}`,
-  })
-  .describe(`A positive duration: ${DURATION_HINT}`);
+/** A duration of at most `maxMs` (`max` in words); messages say it is the most `what` may take. */
+function durationSchemaUpTo(maxMs: number, max: string, what: string) {
+  return z
+    .string()
+    .refine((text) => parseDuration(text) !== undefined, {
+      error: (issue) => `invalid duration ${JSON.stringify(issue.input)}: ${DURATION_HINT}`,
+    })
+    .refine((text) => (parseDuration(text) ?? 0) <= maxMs, {
+      error: (issue) => `${JSON.stringify(issue.input)} is longer than ${max}, the most ${what} may take`,
+    })
+    .describe(`A positive duration of at most ${max}: ${DURATION_HINT}`);
+}
+
+// Timers: delays, waits, the whole run. See MAX_TIMER_MS for the reasons.
+const timerDurationSchema = durationSchemaUpTo(MAX_TIMER_MS, '365 days', 'a delay, a wait or a run');
+// One attempt, and the wait between two. See MAX_ATTEMPT_MS for the reasons.
+const durationSchema = durationSchemaUpTo(MAX_ATTEMPT_MS, '1 day', 'one attempt or the wait between two attempts');
 
 const jsonValueSchema = z.json({ error: 'must be a JSON value' });
 /** Any JSON value. */
@@ -105,6 +126,13 @@ const httpFields = {
       error: 'expectStatus must be a status code (100-599) or a non-empty list of them',
     })
     .optional(),
+  followRedirects: z
+    .enum(REDIRECT_MODES, { error: `followRedirects must be one of ${REDIRECT_MODES.map((mode) => JSON.stringify(mode)).join(', ')}` })
+    .optional()
+    .describe(
+      'Which redirects to follow, at most 5 in a row: "same-origin" (default) only to the same scheme, host and port; "any" also to other origins, ' +
+        'dropping Authorization, Cookie, Proxy-Authorization and every header or body that reads $secret; "none" never. A redirect not followed is the response.',
+    ),
 };
 
 const workflowFields = {
@@ -164,7 +192,7 @@ const delayStepSchema = z
   .strictObject({
     type: z.literal('delay'),
     ...stepFields,
-    duration: durationSchema.optional(),
+    duration: timerDurationSchema.optional(),
     until: z.string().optional().describe('An expression giving a timestamp'),
   })
   .superRefine((step, context) => {
@@ -185,7 +213,7 @@ const waitStepSchema = z.strictObject({
   type: z.literal('wait'),
   ...stepFields,
   signal: z.string().min(1),
-  timeout: durationSchema.optional().describe('How long to wait for the signal'),
+  timeout: timerDurationSchema.optional().describe('How long to wait for the signal'),
 });
 /** Waits for a named signal; output is its payload. */
 export type WaitStep = z.infer<typeof waitStepSchema>;
@@ -228,7 +256,7 @@ function definitionSchemaOver(steps: z.ZodType<Record<string, Step>>) {
     input: jsonSchemaObject.optional().describe("A JSON Schema for the run's input"),
     output: jsonValueSchema.optional().describe("The run's output; may reference any step"),
     defaults: stepDefaultsSchema.optional(),
-    timeout: durationSchema
+    timeout: timerDurationSchema
       .optional()
       .describe('Longest the whole run may take; past it, running steps are cancelled, succeeded ones compensated, and the run ends TIMED_OUT'),
     steps,

@@ -13,6 +13,8 @@ import {
   type StepReference,
 } from './expression';
 import { pointerFromPath, pointerJoin, pointerTokens } from './json-pointer';
+import { isPrototypeKey } from './prototype-keys';
+import { inspectJson, MAX_JSON_DEPTH } from './storable-json';
 import { undeclaredField } from './json-schema-fields';
 
 /** One problem in a definition: where (an RFC 6901 JSON pointer) and what, for a human. */
@@ -112,9 +114,14 @@ interface ExpressionScope {
  * problem at once, each with a JSON pointer, sorted by pointer. Never throws for a bad document.
  *
  * Checks:
+ * - first, that the document is JSON Trellis can take: nested at most {@link MAX_JSON_DEPTH}
+ *   levels (a deeper one gets that error alone: nothing else looks at it) and without strings or
+ *   keys PostgreSQL cannot store (U+0000, unpaired surrogates; see `inspectJson`);
+ * - the document's size (one over the limit gets that error alone, with those above);
  * - the shape: unknown fields, types, durations, delay `duration`/`until`, `map.maxConcurrency`
- *   (1 to 1000), custom steps' config against their registered schema, the document's size;
- * - the graph: step ids, `needs` (missing, self, duplicates, cycles), condition `then`/`else`,
+ *   (1 to 1000), custom steps' config against their registered schema;
+ * - the graph: step ids (none of the names every JavaScript object has, like `__proto__` or
+ *   `constructor`: see `PROTOTYPE_KEYS`), `needs` (missing, self, duplicates, cycles), condition `then`/`else`,
  *   `map` nesting depth, the number of steps; inside a `map` inline graph no `wait` step and no
  *   `compensate` on a step;
  * - expressions: guards, conditions and `map.items` are one expression; every expression parses
@@ -144,8 +151,13 @@ interface ExpressionScope {
 export function validateDefinition(spec: unknown, options: ValidateOptions = {}): ValidationResult {
   const stepTypes = options.stepTypes ?? [];
   const schema = definitionSchemaFor(stepTypes);
-  const errors: DefinitionError[] = [];
-  checkSize(spec, options, errors);
+  // Before anything recursive (zod, JSON.stringify) looks at it.
+  const inspection = inspectJson(spec, '', { maxDepth: MAX_JSON_DEPTH });
+  if (inspection.tooDeep) return { valid: false, errors: inspection.problems };
+  const errors: DefinitionError[] = [...inspection.problems];
+  // An oversized document is reported for its size alone: the other checks cost time in
+  // proportion to it (a 500 KB one took a second), which is what the limit is there to bound.
+  if (checkSize(spec, options, errors)) return { valid: false, errors: sortErrors(errors) };
   const parsed = schema.safeParse(spec);
   if (!parsed.success) errors.push(...fromZodIssues(parsed.error.issues, spec, []));
   // The graph checks run on the raw document as well, so a typo in one step does not hide a
@@ -161,19 +173,20 @@ export function formatErrors(errors: readonly DefinitionError[]): string {
   return errors.map((error) => `${error.path === '' ? '/' : error.path}: ${error.message}`).join('\n');
 }
 
-function checkSize(spec: unknown, options: ValidateOptions, errors: DefinitionError[]): void {
+/** Reports a document over the size limit; says whether it is. */
+function checkSize(spec: unknown, options: ValidateOptions, errors: DefinitionError[]): boolean {
   const limit = options.maxDefinitionBytes ?? DEFAULT_MAX_DEFINITION_BYTES;
   let text: string | undefined;
   try {
     text = JSON.stringify(spec);
   } catch {
-    return; // not JSON at all (a cycle, a BigInt): the shape check reports what it can
+    return false; // not JSON at all (a cycle, a BigInt): the shape check reports what it can
   }
-  if (text === undefined) return;
+  if (text === undefined) return false;
   const size = utf8Length(text);
-  if (size > limit) {
-    errors.push({ path: '', message: `the definition is ${size} bytes of JSON; the limit is ${limit} bytes` });
-  }
+  if (size <= limit) return false;
+  errors.push({ path: '', message: `the definition is ${size} bytes of JSON; the limit is ${limit} bytes` });
+  return true;
 }
 
 function checkDefinition(spec: RawRecord, check: Check): void {
@@ -201,8 +214,11 @@ function checkGraph(steps: RawRecord, check: Check, scope: GraphScope): void {
   const inMap = scope.depth > 1;
 
   for (const [id, step] of Object.entries(steps)) {
-    if (!isRecord(step)) continue;
     const at = pointerJoin(scope.pointer, id);
+    if (isPrototypeKey(id)) {
+      errors.push({ path: at, message: `step id "${id}" is a name every JavaScript object has (Object.prototype.${id}): use another id` });
+    }
+    if (!isRecord(step)) continue;
     if (scope.enclosingSteps.has(id)) {
       errors.push({ path: at, message: `step id "${id}" is already used by an enclosing step; use another id` });
     }
@@ -408,6 +424,9 @@ function secretProblems(references: ExpressionReferences, scope: ExpressionScope
     }
     if (!SECRET_NAME_PATTERN.test(use.name)) {
       return [`$secret(${JSON.stringify(use.name)}): a secret name is a letter or "_", then letters, digits or "_", at most 128 characters`];
+    }
+    if (isPrototypeKey(use.name)) {
+      return [`$secret(${JSON.stringify(use.name)}): "${use.name}" is a name every JavaScript object has (Object.prototype.${use.name}) and cannot name a secret`];
     }
     return [];
   });

@@ -1,6 +1,23 @@
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
 type Unit = keyof typeof UNIT_MS;
 
+/**
+ * Longest timer a definition may ask for — a `delay` (its `duration`, or how far ahead its
+ * `until` lies when it runs), a `wait` step's `timeout`, a run's `timeout`: 365 days. Temporal
+ * refuses timers over 100 years (the workflow task then fails again and again, and the run never
+ * moves); a run left open for more than a year outlives any sensible retention, deployment or
+ * versioning plan, and should be a schedule instead.
+ */
+export const MAX_TIMER_MS = 365 * UNIT_MS.d;
+
+/**
+ * Longest time one attempt may take (the `timeout` of `http` steps, custom steps, compensations
+ * and `defaults`) and longest wait between attempts (`initialInterval`, `maxInterval`): 1 day.
+ * Activities do not heartbeat, so an attempt lost with its worker is noticed only when its
+ * timeout expires; work that takes longer belongs behind a `wait` for a signal.
+ */
+export const MAX_ATTEMPT_MS = UNIT_MS.d;
+
 // Units must appear largest first and at most once, so "30m1h" and "1h1h" are rejected.
 const SHORT_FORM = /^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$/;
 const SHORT_UNITS: readonly Unit[] = ['d', 'h', 'm', 's', 'ms'];

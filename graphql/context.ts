@@ -23,6 +23,8 @@ export type ApiServices = {
   /** Custom step types definitions may use (checked at save). */
   stepTypes: readonly StepTypeDefinition[];
   temporal: { namespace: string; uiUrl: string | undefined };
+  /** Runs a tenant may have in flight (RunService). @default 1000 */
+  maxRunsInFlight?: number;
 };
 
 /**
@@ -49,7 +51,7 @@ export function contextFor(services: ApiServices, caller: Caller): GraphQLContex
     caller,
     actor: { type: 'api', id: caller.keyId ?? caller.tenantId },
     db,
-    runs: new RunService({ db, client: services.client, taskQueue: services.taskQueue, stepTypes: services.stepTypes }),
+    runs: new RunService({ db, client: services.client, taskQueue: services.taskQueue, stepTypes: services.stepTypes, maxRunsInFlight: services.maxRunsInFlight }),
     secrets: new SecretStore(db, services.secrets.key, services.secrets.environment),
     hub: services.hub,
     stepTypes: services.stepTypes,

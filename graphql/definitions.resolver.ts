@@ -1,9 +1,10 @@
+import { DEFAULT_MAX_DEFINITION_BYTES } from '../definition/definition-validator';
 import type { DefinitionRow, DefinitionVersionRow } from '../src/db/database';
 import { archiveDefinition, findDefinition, findVersion, listDefinitions, listVersions } from '../src/db/definitions.repository';
 import { BadUserInputError, NotFoundError } from '../src/errors';
-import { checkDefinitionForTenant, saveDefinition } from '../src/definitions/definition.service';
+import { checkDefinitionForTenant, definitionChecks, saveDefinition } from '../src/definitions/definition.service';
 import { isDocumentSyntaxError } from '../src/support/document-syntax-error';
-import { parseDocumentText } from '../src/support/document-text';
+import { parseDocumentText, type DocumentTextOptions } from '../src/support/document-text';
 import type { GraphQLContext } from './context';
 import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 
@@ -27,6 +28,15 @@ const definitionNode = (row: DefinitionRow) => ({
 type DefinitionNode = ReturnType<typeof definitionNode>;
 
 /**
+ * What a definition's YAML text may be, so that parsing it stays under a second: no longer than
+ * the largest definition (the validator's size limit), and at most 25,000 tokens (the YAML parser
+ * spends 10 µs on each in block style, 25 µs in dense flow style: 0.6 s of CPU at the limit; the
+ * README's example holds 24 per step, so this is room for about 1,000 such steps, twice the step
+ * limit). A JSON text has neither limit.
+ */
+export const SPEC_TEXT_LIMITS: DocumentTextOptions = Object.freeze({ maxYamlLength: DEFAULT_MAX_DEFINITION_BYTES, maxYamlTokens: 25_000 });
+
+/**
  * A `spec: JSON!` argument as a document: a string is the definition's YAML or JSON text (what
  * a client read from a file), anything else is the document itself.
  * @throws BadUserInputError with the syntax error at path "" (the text's line and column in its message)
@@ -34,11 +44,19 @@ type DefinitionNode = ReturnType<typeof definitionNode>;
 export function specDocument(spec: unknown): unknown {
   if (typeof spec !== 'string') return spec;
   try {
-    return parseDocumentText(spec);
+    return parseDocumentText(spec, undefined, SPEC_TEXT_LIMITS);
   } catch (err) {
     if (!isDocumentSyntaxError(err)) throw err;
     throw new BadUserInputError(`spec is not valid ${err.format}`, [{ path: '', message: err.message }]);
   }
+}
+
+/**
+ * {@link specDocument}, with a text parsed in its own turn of the event loop, queued with the
+ * definition checks (YAML of 256 KiB takes 100 ms or more).
+ */
+export function readSpecDocument(spec: unknown): Promise<unknown> {
+  return typeof spec === 'string' ? definitionChecks.run(() => specDocument(spec)) : Promise.resolve(spec);
 }
 
 export const definitionsResolvers = {
@@ -62,7 +80,7 @@ export const definitionsResolvers = {
       return row && definitionNode(row);
     },
     async validateDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
-      const result = await checkDefinitionForTenant(ctx.db, ctx.tenantId, specDocument(args.spec), { stepTypes: ctx.stepTypes });
+      const result = await checkDefinitionForTenant(ctx.db, ctx.tenantId, await readSpecDocument(args.spec), { stepTypes: ctx.stepTypes });
       return { valid: result.valid, errors: result.errors };
     },
   },
@@ -73,7 +91,7 @@ export const definitionsResolvers = {
       return definitionNode(row);
     },
     async saveDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
-      const { row } = await saveDefinition(ctx.db, ctx.tenantId, specDocument(args.spec), { stepTypes: ctx.stepTypes });
+      const { row } = await saveDefinition(ctx.db, ctx.tenantId, await readSpecDocument(args.spec), { stepTypes: ctx.stepTypes });
       return versionNode(row);
     },
   },

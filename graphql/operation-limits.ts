@@ -2,6 +2,7 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import {
   GraphQLError,
   Kind,
+  getOperationAST,
   getNamedType,
   getNullableType,
   isInterfaceType,
@@ -26,25 +27,73 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
+import { operationNestingError } from './operation-text-limits';
 import { MAX_PAGE_SIZE } from './pagination';
 
 /**
- * What one operation may ask for. Both limits leave the largest queries the CLI and the README
- * send (depth 7, cost under 10,000) far below them.
+ * What one operation may ask for. The limits leave the largest queries the CLI and the README
+ * send (depth 7, cost under 10,000 plus one heavy field, 163 tokens for the introspection query)
+ * far below them.
  */
 export const OPERATION_LIMITS = Object.freeze({
   /** Fields nested inside one another (`{ runs { edges { node { id } } } }` is 4 deep). */
   maxDepth: 12,
-  /** Static cost: every field 1, times the page sizes of the lists around it. */
+  /** Static cost: every field 1 (heavy fields {@link FIELD_WEIGHTS}), times the page sizes of the lists around it. */
   maxCost: 50_000,
   /** Items a list counts as when its size is not given: `first` omitted, or a list with no `first`. */
   unsizedListItems: 100,
+  /** Fields selected at the top of one operation (aliases and fragments count each time). */
+  maxRootFields: 20,
+  /** Aliased fields in one operation (fragments count each time they are spread). */
+  maxAliases: 100,
+  /**
+   * Tokens of one document: the parser stops there, so a huge document costs little to refuse.
+   * Large values (a definition) belong in the variables, which are JSON and do not count.
+   */
+  maxTokens: 5_000,
 });
+
+/** The weight of a field that does much more work than reading rows: parsing and checking a whole definition, starting a run. */
+export const HEAVY_FIELD_WEIGHT = 10_000;
+
+/**
+ * Fields that cost {@link HEAVY_FIELD_WEIGHT} instead of 1, by `Type.field`: at most 4 fit in one
+ * operation, and each takes extra tokens of its caller's rate limit (src/api/request-guard.ts).
+ * Add here every new field that validates a definition or starts runs (webhooks, schedules,
+ * events and their triggers).
+ */
+export const FIELD_WEIGHTS: Readonly<Record<string, number>> = Object.freeze({
+  'Query.validateDefinition': HEAVY_FIELD_WEIGHT,
+  'Mutation.saveDefinition': HEAVY_FIELD_WEIGHT,
+  'Mutation.startRun': HEAVY_FIELD_WEIGHT,
+  'Mutation.testRun': HEAVY_FIELD_WEIGHT,
+  'Mutation.retryRun': HEAVY_FIELD_WEIGHT,
+});
+
+/** Parser options for every GraphQL document the API reads (Apollo's `parseOptions`, graphql-ws). */
+export const PARSE_OPTIONS = Object.freeze({ maxTokens: OPERATION_LIMITS.maxTokens });
 
 /** Variable values of a request, by name (`request.variables`, graphql-ws `payload.variables`). */
 export type VariableValues = Readonly<Record<string, unknown>>;
 
-type Measure = { depth: number; cost: number };
+/** What an operation asks for, measured statically. */
+export type OperationMeasure = {
+  depth: number;
+  cost: number;
+  /** Heavy fields ({@link FIELD_WEIGHTS}) it runs, by `Type.field`, each as often as it runs. */
+  heavy: Record<string, number>;
+  /** Aliased fields. */
+  aliases: number;
+  /** Fields at the top of the selection measured (for an operation: its root fields). */
+  fields: number;
+};
+
+const NOTHING: OperationMeasure = Object.freeze({ depth: 0, cost: 0, heavy: Object.freeze({}), aliases: 0, fields: 0 });
+
+/** How many heavy fields a measure counts, in all. */
+export function heavyFieldCount(measure: OperationMeasure): number {
+  return Object.values(measure.heavy).reduce((sum, count) => sum + count, 0);
+}
 
 /**
  * Refuses an operation whose fields nest deeper than `maxDepth`. Fragments count where they are
@@ -69,18 +118,67 @@ export function operationDepthRule(maxDepth: number = OPERATION_LIMITS.maxDepth)
  */
 export function operationCostRule(variables: VariableValues = {}, maxCost: number = OPERATION_LIMITS.maxCost): ValidationRule {
   return (context) =>
-    eachOperation(context, variables, (operation, { cost }) => {
-      if (cost <= maxCost) return;
-      context.reportError(
-        limitError(
-          `operation too costly: its cost is ${cost}, the limit is ${maxCost} (every field costs 1, times the \`first\` of each list around it; ${OPERATION_LIMITS.unsizedListItems} when \`first\` is not given)`,
-          operation,
-          'cost',
-          maxCost,
-          cost,
-        ),
-      );
+    eachOperation(context, variables, (operation, measure) => {
+      const error = costError(operation, measure, maxCost);
+      if (error) context.reportError(error);
     });
+}
+
+function costError(operation: OperationDefinitionNode, { cost, heavy }: OperationMeasure, maxCost: number): GraphQLError | undefined {
+  if (cost <= maxCost) return undefined;
+  const weighted = Object.entries(heavy).map(([field, count]) => `${field.slice(field.indexOf('.') + 1)} ${FIELD_WEIGHTS[field]} (${count}×)`);
+  const weights = weighted.length > 0 ? `, but ${weighted.join(', ')}` : '';
+  return limitError(
+    `operation too costly: its cost is ${cost}, the limit is ${maxCost} (every field costs 1${weights}, times the \`first\` of each list around it; ${OPERATION_LIMITS.unsizedListItems} when \`first\` is not given)`,
+    operation,
+    'cost',
+    maxCost,
+    cost,
+  );
+}
+
+/**
+ * Refuses an operation that selects more than `maxRootFields` fields at its top (aliases and
+ * fragments count every time): each root field is a separate piece of work, so aliases of one
+ * field would otherwise multiply it.
+ */
+export function operationRootFieldsRule(maxRootFields: number = OPERATION_LIMITS.maxRootFields): ValidationRule {
+  return (context) =>
+    eachOperation(context, {}, (operation, { fields }) => {
+      if (fields <= maxRootFields) return;
+      context.reportError(limitError(`operation too wide: it selects ${fields} root fields, the limit is ${maxRootFields}`, operation, 'rootFields', maxRootFields, fields));
+    });
+}
+
+/** Refuses an operation with more than `maxAliases` aliased fields (fragments count every time they are spread). */
+export function operationAliasesRule(maxAliases: number = OPERATION_LIMITS.maxAliases): ValidationRule {
+  return (context) =>
+    eachOperation(context, {}, (operation, { aliases }) => {
+      if (aliases <= maxAliases) return;
+      context.reportError(limitError(`operation has too many aliases: ${aliases}, the limit is ${maxAliases}`, operation, 'aliases', maxAliases, aliases));
+    });
+}
+
+/**
+ * Measures the operations of a document that graphql-js's own rules accept.
+ * @returns each operation's measure (fragments followed, `first` read from `variables`)
+ */
+export function measureOperations(schema: GraphQLSchema, document: DocumentNode, variables: VariableValues = {}): Map<OperationDefinitionNode, OperationMeasure> {
+  const measures = new Map<OperationDefinitionNode, OperationMeasure>();
+  validate(schema, document, [(context) => eachOperation(context, variables, (operation, measure) => measures.set(operation, measure))]);
+  return measures;
+}
+
+/**
+ * The error the parser throws past {@link OPERATION_LIMITS.maxTokens}, said the way other
+ * limits say it (BAD_USER_INPUT, `extensions.limit`); other errors are returned unchanged.
+ */
+export function tokenLimitError(error: GraphQLError): GraphQLError {
+  if (!/^Syntax Error: Document contains more th(?:an|at) \d+ tokens/.test(error.message)) return error;
+  const max = OPERATION_LIMITS.maxTokens;
+  return new GraphQLError(`operation too long: it has more than ${max} tokens, the limit is ${max} (send large values, such as definitions, as variables)`, {
+    extensions: { code: 'BAD_USER_INPUT', limit: { name: 'tokens', max } },
+  });
 }
 
 /** Refuses `__schema` and `__type`: introspection is for development servers only. */
@@ -97,11 +195,11 @@ export const introspectionDisabledRule: ValidationRule = (context) => ({
 });
 
 /**
- * The rules that need only the document: depth and, outside development, no introspection.
- * Apollo Server runs them as `validationRules`, with graphql-js's own.
+ * The rules that need only the document: depth, root fields, aliases and, outside development,
+ * no introspection. Apollo Server runs them as `validationRules`, with graphql-js's own.
  */
 export function documentRules(options: { development: boolean }): ValidationRule[] {
-  return [operationDepthRule(), ...(options.development ? [] : [introspectionDisabledRule])];
+  return [operationDepthRule(), operationRootFieldsRule(), operationAliasesRule(), ...(options.development ? [] : [introspectionDisabledRule])];
 }
 
 /** Every rule an operation passes before it runs: {@link documentRules} and the cost, which reads the variables. */
@@ -110,16 +208,24 @@ export function operationRules(options: { variables?: VariableValues; developmen
 }
 
 /**
- * Apollo Server plugin that applies {@link operationCostRule} once the operation is known. Not
- * one of Apollo's `validationRules`: those cannot see the variables, and Apollo skips them for a
- * document it has validated before, whatever variables come with it the next time.
+ * Apollo Server plugin that applies {@link operationCostRule} once the operation is known, then
+ * hands the operation's measure to `options.admit` (the rate limit), which may throw to refuse it.
+ * Not one of Apollo's `validationRules`: those cannot see the variables, and Apollo skips them for
+ * a document it has validated before, whatever variables come with it the next time.
  */
-export function operationCostPlugin(): ApolloServerPlugin<BaseContext> {
+export function operationCostPlugin<TContext extends BaseContext>(
+  options: { admit?: (context: TContext, measure: OperationMeasure) => void } = {},
+): ApolloServerPlugin<TContext> {
   return {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ schema, document, request }) => {
-        const [error] = validate(schema, document, [operationCostRule(request.variables ?? {})]);
-        if (error) throw new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, http: { status: 400 } } });
+      didResolveOperation: async ({ schema, document, request, operation, contextValue }) => {
+        const measures = measureOperations(schema, document, request.variables ?? {});
+        for (const [node, measure] of measures) {
+          const error = costError(node, measure, OPERATION_LIMITS.maxCost);
+          if (error) throw new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, http: { status: 400 } } });
+        }
+        const measure = operation && measures.get(operation);
+        if (measure) options.admit?.(contextValue, measure);
       },
     }),
   };
@@ -133,10 +239,13 @@ export function operationCostPlugin(): ApolloServerPlugin<BaseContext> {
  */
 export function subscribeWithLimits(schema: GraphQLSchema, options: { development: boolean }) {
   return (_ctx: unknown, _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
+    const tooDeep = operationNestingError(payload.query);
+    if (tooDeep) return [tooDeep];
     let document: DocumentNode;
     try {
-      document = parse(payload.query);
+      document = parse(payload.query, PARSE_OPTIONS);
     } catch (err) {
+      if (err instanceof GraphQLError && tokenLimitError(err) !== err) return [tokenLimitError(err)];
       // Not only GraphQLErrors: a document nested a few thousand levels overflows the parser's stack.
       const syntax = err instanceof GraphQLError ? err : undefined;
       const message = syntax?.message ?? `the operation cannot be parsed: ${err instanceof Error ? err.message : String(err)}`;
@@ -148,12 +257,18 @@ export function subscribeWithLimits(schema: GraphQLSchema, options: { developmen
   };
 }
 
-function limitError(message: string, operation: OperationDefinitionNode, name: 'depth' | 'cost', max: number, actual: number): GraphQLError {
+/** The measure of the operation graphql-ws (or Apollo) will run: the named one, else the only one. */
+export function executedOperationMeasure(schema: GraphQLSchema, args: Pick<ExecutionArgs, 'document' | 'operationName' | 'variableValues'>): OperationMeasure | undefined {
+  const operation = getOperationAST(args.document, args.operationName);
+  return operation ? measureOperations(schema, args.document, args.variableValues ?? {}).get(operation) : undefined;
+}
+
+function limitError(message: string, operation: OperationDefinitionNode, name: 'depth' | 'cost' | 'rootFields' | 'aliases', max: number, actual: number): GraphQLError {
   return new GraphQLError(message, { nodes: [operation], extensions: { code: 'BAD_USER_INPUT', limit: { name, max, actual } } });
 }
 
 /** Measures every operation of the document once, when the validator enters it. */
-function eachOperation(context: ValidationContext, variables: VariableValues, check: (operation: OperationDefinitionNode, measure: Measure) => void): ASTVisitor {
+function eachOperation(context: ValidationContext, variables: VariableValues, check: (operation: OperationDefinitionNode, measure: OperationMeasure) => void): ASTVisitor {
   return {
     OperationDefinition(operation) {
       const root = context.getSchema().getRootType(operation.operation);
@@ -163,9 +278,9 @@ function eachOperation(context: ValidationContext, variables: VariableValues, ch
   };
 }
 
-/** Depth and cost of one operation, following fragment spreads; each fragment is measured once. */
+/** Depth, cost, heavy fields, aliases and root fields of one operation, following fragment spreads; each fragment is measured once. */
 class OperationMeasurer {
-  private readonly fragments = new Map<string, Measure>();
+  private readonly fragments = new Map<string, OperationMeasure>();
   private readonly entered = new Set<string>();
 
   constructor(
@@ -174,32 +289,42 @@ class OperationMeasurer {
     private readonly variables: VariableValues,
   ) {}
 
-  measure(selectionSet: SelectionSetNode, parentType: GraphQLNamedType | undefined): Measure {
-    let depth = 0;
-    let cost = 0;
+  measure(selectionSet: SelectionSetNode, parentType: GraphQLNamedType | undefined): OperationMeasure {
+    const total: OperationMeasure = { depth: 0, cost: 0, heavy: {}, aliases: 0, fields: 0 };
     for (const selection of selectionSet.selections) {
-      let inner: Measure;
+      let inner: OperationMeasure;
       if (selection.kind === Kind.FIELD) {
-        if (selection.name.value.startsWith('__')) continue;
-        const field = isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[selection.name.value] : undefined;
-        const below = selection.selectionSet ? this.measure(selection.selectionSet, field && getNamedType(field.type)) : { depth: 0, cost: 0 };
-        const items = field ? this.listItems(field, selection, parentType) : 1;
-        inner = { depth: below.depth + 1, cost: 1 + items * below.cost };
+        const aliases = selection.alias ? 1 : 0;
+        if (selection.name.value.startsWith('__')) {
+          inner = { ...NOTHING, aliases, fields: 1 };
+        } else {
+          const field = isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[selection.name.value] : undefined;
+          const below = selection.selectionSet ? this.measure(selection.selectionSet, field && getNamedType(field.type)) : NOTHING;
+          const items = field ? this.listItems(field, selection, parentType) : 1;
+          const weighted = parentType ? `${parentType.name}.${selection.name.value}` : '';
+          const weight = FIELD_WEIGHTS[weighted];
+          const heavy = scaled(below.heavy, items);
+          if (weight !== undefined) heavy[weighted] = (heavy[weighted] ?? 0) + 1;
+          inner = { depth: below.depth + 1, cost: (weight ?? 1) + items * below.cost, heavy, aliases: aliases + below.aliases, fields: 1 };
+        }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? typeFromAST(this.context.getSchema(), selection.typeCondition) : parentType;
         inner = this.measure(selection.selectionSet, type);
       } else {
         inner = this.fragment(this.context.getFragment(selection.name.value));
       }
-      depth = Math.max(depth, inner.depth);
-      cost += inner.cost;
+      total.depth = Math.max(total.depth, inner.depth);
+      total.cost += inner.cost;
+      total.aliases += inner.aliases;
+      total.fields += inner.fields;
+      for (const [name, count] of Object.entries(inner.heavy)) total.heavy[name] = (total.heavy[name] ?? 0) + count;
     }
-    return { depth, cost };
+    return total;
   }
 
-  private fragment(fragment: FragmentDefinitionNode | null | undefined): Measure {
+  private fragment(fragment: FragmentDefinitionNode | null | undefined): OperationMeasure {
     // Unknown and cyclic fragments are NoUnusedFragments' and NoFragmentCycles' to report.
-    if (!fragment || this.entered.has(fragment.name.value)) return { depth: 0, cost: 0 };
+    if (!fragment || this.entered.has(fragment.name.value)) return NOTHING;
     const known = this.fragments.get(fragment.name.value);
     if (known) return known;
     this.entered.add(fragment.name.value);
@@ -228,4 +353,11 @@ class OperationMeasurer {
     // Outside 1…MAX_PAGE_SIZE the resolver refuses it, with a clearer message than a cost would give.
     return typeof given === 'number' && Number.isInteger(given) ? Math.min(Math.max(given, 1), MAX_PAGE_SIZE) : MAX_PAGE_SIZE;
   }
+}
+
+/** Heavy-field counts, each times `items`. */
+function scaled(heavy: Readonly<Record<string, number>>, items: number): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [name, count] of Object.entries(heavy)) result[name] = count * items;
+  return result;
 }

@@ -1,3 +1,4 @@
+import { unstorableReason } from '../definition/storable-json';
 import { BadUserInputError } from '../src/errors';
 
 /** The largest `first` any connection accepts. */
@@ -22,7 +23,7 @@ export function decodeCursor(cursor: string, shape: ReadonlyArray<'n' | 's'>): A
   const valid =
     Array.isArray(parts) &&
     parts.length === shape.length &&
-    parts.every((part, i) => (shape[i] === 'n' ? Number.isInteger(part) : typeof part === 'string'));
+    parts.every((part, i) => (shape[i] === 'n' ? Number.isInteger(part) : typeof part === 'string' && unstorableReason(part) === undefined));
   if (!valid) throw new BadUserInputError('invalid cursor', [{ path: '/after', message: 'is not a cursor this API returned' }]);
   return parts as Array<string | number>;
 }

@@ -2,15 +2,18 @@ import type { Definition } from '../definition/definition-schema';
 import { FINAL_AUDIT_EVENT_TYPES, FINAL_RUN_STATUSES } from '../definition/step-types';
 import type { AuditEventRow, RunRow, RunStepRow } from '../src/db/database';
 import type { RetryPreview } from '../src/runs/run.service';
-import { specDocument } from './definitions.resolver';
+import { readSpecDocument } from './definitions.resolver';
 import { findVersion } from '../src/db/definitions.repository';
-import { findRun, listEvents, listRunSteps, listRuns, type RunFilter } from '../src/db/runs.repository';
-import { NotFoundError } from '../src/errors';
+import { countRunsByStatus, findRun, listEvents, listRunSteps, listRuns, type RunFilter } from '../src/db/runs.repository';
+import { RUN_STATUSES } from '../definition/step-types';
+import { BadUserInputError, NotFoundError } from '../src/errors';
 import type { Actor } from '../interpreter/run-types';
 import type { GraphQLContext } from './context';
 import { toGraphQLError } from './errors';
 import { closeableStream, type Wakeup } from './audit-event-hub';
 import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
+import { sharedRunReads } from './shared-run-reads';
+import type { GraphQLResolveInfo } from 'graphql';
 
 
 export const eventNode = (row: AuditEventRow) => ({
@@ -41,12 +44,19 @@ export const runsResolvers = {
       if (args.after) {
         const [startedAt, id] = decodeCursor(args.after, ['s', 's']) as [string, string];
         after = { startedAt: new Date(startedAt), id };
+        // A forged cursor's parts would reach PostgreSQL as an invalid date or uuid.
+        if (Number.isNaN(after.startedAt.getTime()) || !isUuid(id)) throw new BadUserInputError('invalid cursor', [{ path: '/after', message: 'is not a cursor this API returned' }]);
       }
       const rows = await listRuns(ctx.db, ctx.tenantId, args.filter ?? {}, { after, limit: size + 1 });
       return connection(rows, size, (row) => encodeCursor(row.started_at.toISOString(), row.id), (row) => row);
     },
     run(_: unknown, args: { id: string }, ctx: GraphQLContext) {
       return isUuid(args.id) ? findRun(ctx.db, ctx.tenantId, args.id) : null;
+    },
+    async runCounts(_: unknown, args: { filter?: RunFilter | null }, ctx: GraphQLContext) {
+      const counts = await countRunsByStatus(ctx.db, ctx.tenantId, args.filter ?? {});
+      const order = (status: string) => (RUN_STATUSES as readonly string[]).indexOf(status);
+      return counts.sort((a, b) => order(a.status) - order(b.status));
     },
   },
   Mutation: {
@@ -66,9 +76,9 @@ export const runsResolvers = {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
       return ctx.runs.retryRun(ctx.tenantId, args.id, { fromStep: args.fromStep, dryRun: args.dryRun, actor: ctx.actor });
     },
-    testRun(_: unknown, args: { spec: unknown; input?: unknown; mocks?: unknown }, ctx: GraphQLContext) {
+    async testRun(_: unknown, args: { spec: unknown; input?: unknown; mocks?: unknown }, ctx: GraphQLContext) {
       const actor: Actor = { ...ctx.actor, type: 'test' };
-      return ctx.runs.testRun(ctx.tenantId, { spec: specDocument(args.spec), input: args.input, mocks: args.mocks, actor });
+      return ctx.runs.testRun(ctx.tenantId, { spec: await readSpecDocument(args.spec), input: args.input, mocks: args.mocks, actor });
     },
     signalRun(_: unknown, args: { id: string; signal: string; payload?: unknown }, ctx: GraphQLContext) {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);
@@ -108,10 +118,14 @@ export const runsResolvers = {
       runId: run.temporal_run_id,
       uiUrl: temporalUiUrl(ctx.temporal.uiUrl, ctx.temporal.namespace, run.workflow_id, run.temporal_run_id),
     }),
-    async steps(run: RunRow | RetryPreview, _: unknown, ctx: GraphQLContext) {
+    spec: async (run: RunRow | RetryPreview, _: unknown, ctx: GraphQLContext) => (await runDefinition(run, ctx)) ?? {},
+    async steps(run: RunRow | RetryPreview, _: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) {
+      // Subscribers of one run share the read of its steps (see SharedRunReads); queries read their own.
+      const live = info.operation.operation === 'subscription';
+      const readSteps = () => listRunSteps(ctx.db, run.id);
       const [definition, rows] = await Promise.all([
-        run.spec !== null ? (run.spec as Definition) : findVersion(ctx.db, run.tenant_id, run.definition_name, run.definition_version).then((v) => v?.spec as Definition | undefined),
-        'preview' in run ? previewSteps(run) : listRunSteps(ctx.db, run.id),
+        live ? sharedRunReads(ctx.hub).read(ctx.tenantId, run.id, 'definition', () => runDefinition(run, ctx)) : runDefinition(run, ctx),
+        'preview' in run ? previewSteps(run) : live ? sharedRunReads(ctx.hub).read(ctx.tenantId, run.id, 'steps', readSteps) : readSteps(),
       ]);
       const byId = new Map(rows.map((row) => [row.step_id, row]));
       return Object.entries(definition?.steps ?? {}).map(([id, step]) => {
@@ -121,6 +135,9 @@ export const runsResolvers = {
           type: step.type,
           status: row?.status ?? 'PENDING',
           attempts: row?.attempts ?? 0,
+          input: row?.input ?? null,
+          // Filled in once the worker reports map progress; the field lets clients ask for it now.
+          items: null,
           startedAt: row?.started_at ?? null,
           finishedAt: row?.finished_at ?? null,
           output: row?.output ?? null,
@@ -137,14 +154,22 @@ export const runsResolvers = {
   },
 };
 
+/** The definition a run executes: a test run's own document, else its pinned version. */
+async function runDefinition(run: RunRow | RetryPreview, ctx: GraphQLContext): Promise<Definition | undefined> {
+  if (run.spec !== null) return run.spec as Definition;
+  const version = await findVersion(ctx.db, run.tenant_id, run.definition_name, run.definition_version);
+  return version?.spec as Definition | undefined;
+}
+
 /** The steps of a retry preview as the plan has them: reused ones SUCCEEDED with their outputs, the rest PENDING. */
-function previewSteps(preview: RetryPreview): Array<Pick<RunStepRow, 'step_id' | 'status' | 'attempts' | 'started_at' | 'finished_at' | 'output' | 'error'>> {
+function previewSteps(preview: RetryPreview): Array<Pick<RunStepRow, 'step_id' | 'status' | 'attempts' | 'started_at' | 'finished_at' | 'input' | 'output' | 'error'>> {
   return (preview.retry_plan?.reused ?? []).map(({ stepId, output }) => ({
     step_id: stepId,
     status: 'SUCCEEDED',
     attempts: 0,
     started_at: null,
     finished_at: null,
+    input: null,
     output,
     error: null,
   }));
@@ -166,7 +191,8 @@ async function* streamEvents(
   try {
     let last = afterSeq;
     for (;;) {
-      const rows = await listEvents(ctx.db, runId, { afterSeq: last, limit: 500 });
+      const after = last;
+      const rows = await sharedRunReads(ctx.hub).read(ctx.tenantId, runId, `events>${after}`, () => listEvents(ctx.db, runId, { afterSeq: after, limit: 500 }));
       let contiguous = true;
       for (const row of rows) {
         if (row.seq !== last + 1) {
@@ -197,7 +223,7 @@ async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: Run
       if (FINAL_RUN_STATUSES.has(run.status)) return;
       await wakeup.wait();
       if (wakeup.closed) return;
-      run = await findRun(ctx.db, ctx.tenantId, first.id);
+      run = await sharedRunReads(ctx.hub).read(ctx.tenantId, first.id, 'run', () => findRun(ctx.db, ctx.tenantId, first.id));
     }
   } finally {
     unsubscribe();

@@ -1,6 +1,12 @@
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { MAX_OPERATION_NESTING } from './operation-text-limits';
 
-function literalToJson(node: ValueNode, variables: Record<string, unknown> | null | undefined): unknown {
+// Recursive, but over a document whose nesting the API checked before parsing it
+// (graphql/operation-text-limits.ts); the depth check stands in for that check where it was skipped.
+function literalToJson(node: ValueNode, variables: Record<string, unknown> | null | undefined, depth = 0): unknown {
+  if (depth > MAX_OPERATION_NESTING) {
+    throw new GraphQLError(`JSON literal nests deeper than ${MAX_OPERATION_NESTING} levels`, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
   switch (node.kind) {
     case Kind.STRING:
     case Kind.BOOLEAN:
@@ -11,9 +17,9 @@ function literalToJson(node: ValueNode, variables: Record<string, unknown> | nul
     case Kind.NULL:
       return null;
     case Kind.LIST:
-      return node.values.map((v) => literalToJson(v, variables));
+      return node.values.map((v) => literalToJson(v, variables, depth + 1));
     case Kind.OBJECT:
-      return Object.fromEntries(node.fields.map((f) => [f.name.value, literalToJson(f.value, variables)]));
+      return Object.fromEntries(node.fields.map((f) => [f.name.value, literalToJson(f.value, variables, depth + 1)]));
     case Kind.VARIABLE:
       return variables?.[node.name.value];
     default:
@@ -21,7 +27,10 @@ function literalToJson(node: ValueNode, variables: Record<string, unknown> | nul
   }
 }
 
-/** Any JSON value, passed through as is. */
+/**
+ * Any JSON value, passed through as is: its depth and strings are checked with the field's other
+ * arguments (graphql/argument-guard.ts), where the argument's name gives the error its pointer.
+ */
 export const JSONScalar = new GraphQLScalarType({
   name: 'JSON',
   serialize: (value) => value,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { apiKeysResolvers } from './api-keys.resolver';
+import { withArgumentChecks } from './argument-guard';
 import { definitionsResolvers } from './definitions.resolver';
 import { runsResolvers } from './runs.resolver';
 import { secretsResolvers } from './secrets.resolver';
@@ -24,7 +25,8 @@ export const RESOLVERS = [{ JSON: JSONScalar, DateTime: DateTimeScalar }, defini
 export function createSchema(): GraphQLSchema {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: RESOLVERS,
+    // Every argument is checked (depth, values PostgreSQL cannot store) before a resolver runs.
+    resolvers: RESOLVERS.map(withArgumentChecks),
     // A resolver for a field the SDL lacks fails at start-up; test/unit/graphql-schema.test.ts
     // checks the other way round (every root field and every field with arguments is served).
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },

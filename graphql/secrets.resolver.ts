@@ -1,3 +1,4 @@
+import { isPrototypeKey } from '../definition/prototype-keys';
 import { BadUserInputError } from '../src/errors';
 import { MAX_SECRET_BYTES, SECRET_NAME_PATTERN } from '../src/secrets/secret-store';
 import type { GraphQLContext } from './context';
@@ -6,6 +7,11 @@ function checkName(name: string): void {
   if (!SECRET_NAME_PATTERN.test(name)) {
     throw new BadUserInputError(`invalid secret name ${JSON.stringify(name)}`, [
       { path: '/name', message: 'use a letter or "_" then letters, digits or "_", at most 128 characters' },
+    ]);
+  }
+  if (isPrototypeKey(name)) {
+    throw new BadUserInputError(`invalid secret name ${JSON.stringify(name)}`, [
+      { path: '/name', message: `"${name}" is a name every JavaScript object has (Object.prototype.${name}): use another name` },
     ]);
   }
 }

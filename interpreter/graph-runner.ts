@@ -1,7 +1,8 @@
 import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { HttpAction, MapAction, Step, WorkflowAction } from '../definition/definition-schema';
 import { customStepConfig } from '../definition/custom-step-type';
-import { parseDuration } from '../definition/duration';
+import { MAX_TIMER_MS, parseDuration } from '../definition/duration';
+import { setOwn } from '../definition/prototype-keys';
 import { STEP_TYPES } from '../definition/step-types';
 import { evaluateTemplate } from '../definition/template';
 import { evaluateTemplateSync } from '../definition/template-plan';
@@ -128,7 +129,7 @@ export class GraphRunner {
   bindings(): Record<string, unknown> {
     const { context, outer } = this.options;
     const steps: Record<string, StepBinding> = { ...outer?.steps };
-    for (const [id, state] of this.scheduler.states) steps[id] = { output: state.output ?? null, status: state.status };
+    for (const [id, state] of this.scheduler.states) setOwn(steps, id, { output: state.output ?? null, status: state.status });
     const bindings: Record<string, unknown> = { input: context.input, steps, run: context.run };
     if (outer) Object.assign(bindings, { item: outer.item, index: outer.index });
     return bindings;
@@ -149,7 +150,7 @@ export class GraphRunner {
     const output: Record<string, unknown> = {};
     for (const id of this.scheduler.sinks()) {
       const state = this.scheduler.state(id);
-      if (state.status === 'SUCCEEDED') output[id] = state.output;
+      if (state.status === 'SUCCEEDED') setOwn(output, id, state.output);
     }
     return output;
   }
@@ -392,12 +393,21 @@ async function delay(input: { duration: string } | { until: unknown }): Promise<
   if ('duration' in input) {
     const ms = parseDuration(input.duration);
     if (ms === undefined) throw nonRetryable(`invalid duration "${input.duration}"`, 'InvalidDuration');
+    // Definitions saved before durations had a maximum; Temporal would refuse a timer past 100
+    // years and retry the workflow task forever. Runs that waited that long replay as they did.
+    if (ms > MAX_TIMER_MS && patched('trellis-timer-limit')) {
+      throw nonRetryable(`duration "${input.duration}" is longer than 365 days, the most a delay may take`, 'InvalidDuration');
+    }
     await sleep(ms);
     return { waitedMs: ms };
   }
   const until = typeof input.until === 'number' ? input.until : Date.parse(String(input.until));
   if (Number.isNaN(until)) throw nonRetryable(`"until" evaluated to ${JSON.stringify(input.until)}, not a timestamp`, 'InvalidTimestamp');
   const ms = Math.max(0, until - Date.now());
+  if (ms > MAX_TIMER_MS && patched('trellis-timer-limit')) {
+    const when = Math.abs(until) <= 8.64e15 ? new Date(until).toISOString() : String(until);
+    throw nonRetryable(`"until" evaluated to ${when}, more than 365 days ahead: the most a delay may wait`, 'InvalidTimestamp');
+  }
   if (ms > 0) await sleep(ms);
   return { until: new Date(until).toISOString(), waitedMs: ms };
 }

@@ -1,5 +1,6 @@
 import type { HttpRequest } from '../activities/http.activity';
 import type { HttpAction, HttpStep } from '../definition/definition-schema';
+import { setOwn } from '../definition/prototype-keys';
 import { deferSecretTemplates } from './deferred-templates';
 import { nonRetryable } from './step-failure';
 
@@ -27,6 +28,8 @@ export async function resolveHttpRequest(
   if (headers !== undefined && headers !== null) request.headers = stringifyValues(headers as Record<string, unknown>);
   if (body !== undefined) request.body = body;
   if (action.expectStatus !== undefined) request.expectStatus = action.expectStatus;
+  // Only when set, so the activity input of definitions without it stays as recorded in history.
+  if (action.followRedirects !== undefined) request.followRedirects = action.followRedirects;
   if (deferred) request.deferred = deferred;
   return request;
 }
@@ -35,7 +38,7 @@ function stringifyValues(record: Record<string, unknown>): Record<string, string
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(record)) {
     if (value === undefined || value === null) continue;
-    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
+    setOwn(out, key, typeof value === 'string' ? value : JSON.stringify(value));
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, CancelledFailure, patched, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, patched, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CompensateAction } from '../definition/definition-schema';
 import { parseDuration } from '../definition/duration';
@@ -7,7 +7,7 @@ import { GraphRunner, syncExpressionBudget, type GraphEvent } from './graph-runn
 import { resolveHttpRequest } from './http-request';
 import { effectivePolicy, withPolicy } from './retry-policy';
 import type { RunContext } from './run-context';
-import type { AuditEventInput, ErrorInfo, RunSnapshot } from './run-types';
+import { AUDIT_WRITE_FAILED, AUDIT_WRITE_REFUSED, type AuditEventInput, type ErrorInfo, type RunSnapshot } from './run-types';
 import { SignalInbox } from './signal-inbox';
 import { cancelRequestedSignal, type CancelRequest } from './signals';
 import { StepActions } from './step-actions';
@@ -32,9 +32,13 @@ const ROLL_BACK_OUTCOME: Record<RollBack, string> = {
 
 const audit = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15s',
-  // No attempt limit: while PostgreSQL is unreachable the run waits here and loses nothing.
+  // No attempt limit: while PostgreSQL is unreachable the run waits here and loses nothing. What
+  // retrying cannot fix, the sink throws as a non-retryable AUDIT_WRITE_REFUSED (see emit).
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
 });
+
+/** A promise that never settles: what waits for it, waits until the workflow ends. */
+const never = (): Promise<never> => new Promise<never>(() => undefined);
 
 /**
  * The one generic workflow that runs any definition: records the run's start, runs its graph
@@ -52,6 +56,9 @@ class RunInterpreter {
   /** The last audit write; each waits for the one before it (see emit). */
   private auditChain: Promise<unknown> = Promise.resolve();
   private cancelRequest: CancelRequest | undefined;
+  /** The event the audit sink refused for good, and why; the run is then ending (see run). */
+  private auditRefusal: { event: GraphEvent; cause: string } | undefined;
+  private onAuditRefusal: () => void = () => undefined;
 
   constructor(private readonly snapshot: RunSnapshot) {
     const info = workflowInfo();
@@ -90,22 +97,19 @@ class RunInterpreter {
     });
   }
 
+  /**
+   * Runs the run to its end; or, as soon as the audit trail refuses an event for good, stops it
+   * where it stands and fails it (see {@link auditRefused}). Whatever was waiting for an audit
+   * write then waits for ever, so nothing moves on without its record.
+   */
   async run(): Promise<RunResult> {
-    const info = workflowInfo();
-    await this.emit({
-      type: 'RUN_STARTED',
-      runStatus: 'RUNNING',
-      input: this.snapshot.input,
-      run: {
-        definitionName: this.snapshot.definitionName,
-        definitionVersion: this.snapshot.definitionVersion,
-        input: this.snapshot.input,
-        trigger: this.snapshot.trigger,
-        workflowId: info.workflowId,
-        temporalRunId: info.runId,
-        startedAt: this.context.run.startedAt,
-      },
-    });
+    const refused = new Promise<'refused'>((resolve) => (this.onAuditRefusal = () => resolve('refused')));
+    const outcome = await Promise.race([this.runToEnd(), refused]);
+    return outcome === 'refused' ? this.auditRefused() : outcome;
+  }
+
+  private async runToEnd(): Promise<RunResult> {
+    await this.emit({ type: 'RUN_STARTED', runStatus: 'RUNNING', input: this.snapshot.input, run: this.runRecord(this.snapshot.input) });
     if (this.snapshot.reuse) await this.graph.restore(this.snapshot.reuse);
     const timedOut = await this.runGraph();
     if (CancellationScope.current().consideredCancelled) return this.cancelled();
@@ -120,6 +124,52 @@ class RunInterpreter {
     }
     await this.emit({ type: 'RUN_COMPLETED', runStatus: 'COMPLETED', output });
     return { status: 'COMPLETED', output };
+  }
+
+  /** What RUN_STARTED records of the run, so the run index has it even when no API process created it. */
+  private runRecord(input: unknown): NonNullable<AuditEventInput['run']> {
+    const info = workflowInfo();
+    return {
+      definitionName: this.snapshot.definitionName,
+      definitionVersion: this.snapshot.definitionVersion,
+      input,
+      trigger: this.snapshot.trigger,
+      workflowId: info.workflowId,
+      temporalRunId: info.runId,
+      startedAt: this.context.run.startedAt,
+    };
+  }
+
+  /**
+   * The audit trail refused an event for good (PostgreSQL rejected it for a reason retrying
+   * cannot fix): the run cannot move on without its record. Running steps are cancelled, nothing
+   * more is compensated (a roll-back could not be recorded either), and the run fails with error type
+   * {@link AUDIT_WRITE_FAILED} naming the event and the cause. A RUN_FAILED without the refused
+   * event's values is recorded if PostgreSQL takes it; if not, the run ends all the same.
+   */
+  private async auditRefused(): Promise<never> {
+    const { event, cause } = this.auditRefusal!;
+    const what = event.stepId ? `${event.type} of step "${event.stepId}"` : event.type;
+    const error: ErrorInfo = { message: `the audit trail could not record ${what}: ${cause}`, type: AUDIT_WRITE_FAILED, retryable: false };
+    this.graph.stop(`cancelled: ${error.message}`);
+    const record: AuditEventInput = {
+      type: 'RUN_FAILED',
+      runStatus: 'FAILED',
+      error,
+      message: `${error.message}; the run stopped where it stood: nothing more ran or was compensated`,
+      runId: this.snapshot.runId,
+      tenantId: this.snapshot.tenantId,
+      at: new Date().toISOString(),
+      actor: this.snapshot.trigger,
+      // The run's row may not exist yet (a child run's RUN_STARTED refused): without its input.
+      run: this.runRecord(null),
+    };
+    try {
+      await CancellationScope.nonCancellable(() => audit.recordAuditEvent(record));
+    } catch {
+      // Refused too: Temporal still records how the run ended.
+    }
+    throw ApplicationFailure.create({ message: error.message, type: AUDIT_WRITE_FAILED, nonRetryable: true, details: [{ status: 'FAILED', error }] });
   }
 
   /**
@@ -247,11 +297,28 @@ class RunInterpreter {
       at: new Date().toISOString(),
       actor: this.snapshot.trigger,
     };
-    const record = (): Promise<void> => CancellationScope.nonCancellable(() => audit.recordAuditEvent(full));
+    const record = (): Promise<void> => {
+      // Once an event was refused for good nothing more is written: the run is ending (see run).
+      if (this.auditRefusal) return never();
+      return CancellationScope.nonCancellable(() => audit.recordAuditEvent(full)).catch((err: unknown) => this.refused(err, event));
+    };
     // Runs started before writes were serialised replay their concurrent writes as they were.
     if (!patched('trellis-serial-audit')) return record();
     const write = this.auditChain.then(record);
     this.auditChain = write.catch(() => undefined);
     return write;
+  }
+
+  /** A write failed: when the sink refused it for good, the run ends (see run) and the writer waits for ever. */
+  private refused(err: unknown, event: GraphEvent): Promise<never> {
+    // A local activity's failure may come wrapped in an ActivityFailure or as it was thrown.
+    const failure = err instanceof ActivityFailure ? err.cause : err;
+    const cause = failure instanceof ApplicationFailure && failure.type === AUDIT_WRITE_REFUSED ? failure.message : undefined;
+    if (cause === undefined) throw err;
+    if (!this.auditRefusal) {
+      this.auditRefusal = { event, cause };
+      this.onAuditRefusal();
+    }
+    return never();
   }
 }

@@ -59,6 +59,16 @@ export type ReusedOutputs = { runId: string; steps: Array<{ stepId: string; outp
 export type ErrorInfo = { message: string; type?: string; retryable?: boolean; details?: unknown };
 
 /**
+ * `type` of the failure the audit sink throws when PostgreSQL refuses an event for a reason that
+ * retrying cannot fix (bad data, a constraint, a missing table or permission): not retried, it
+ * ends the run FAILED with error type {@link AUDIT_WRITE_FAILED}.
+ */
+export const AUDIT_WRITE_REFUSED = 'AuditWriteRefused';
+
+/** Error `type` of a run that ended because its audit trail could not record an event. */
+export const AUDIT_WRITE_FAILED = 'AuditWriteFailed';
+
+/**
  * One audit event as the interpreter emits it. The sink assigns its `seq` (the run's next, so the
  * trail has no gap), writes it once whatever retries or redone workflow tasks send it again, and
  * hashes `input` into `inputHash`, never storing it whole.
@@ -81,7 +91,7 @@ export type AuditEventInput = {
   runStatus?: RunStatus;
   /** The step status this event moves the step to, when it changes it. */
   stepStatus?: StepStatus;
-  /** Sent with RUN_STARTED so the run index has the run even when no API process created it. */
+  /** Sent with RUN_STARTED: a child run's row is created from it, once the worker has verified its parent. */
   run?: {
     definitionName: string;
     definitionVersion: number;

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFINITION_NAME_PATTERN } from '../definition/definition-schema';
+import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
 import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 
 const ROLES = ['all', 'api', 'worker'] as const;
@@ -25,9 +27,44 @@ const envSchema = z.object({
     .string()
     .refine((text) => decodeKey(text) !== undefined, { error: 'must be 32 bytes as 64 hex digits or base64 (openssl rand -base64 32)' })
     .optional(),
+  TRELLIS_SECRET_KEY_PREVIOUS: z
+    .string()
+    .refine((text) => text.split(',').every((item) => decodeKey(item.trim()) !== undefined), {
+      error: 'must be a comma-separated list of 32-byte keys, each 64 hex digits or base64',
+    })
+    .optional(),
+  TRELLIS_OPERATOR_TENANT: z.string().regex(DEFINITION_NAME_PATTERN, { error: 'must be a tenant name (lowercase letters, digits, "-", "_")' }).optional(),
   TRELLIS_STEP_TYPES: z.string().min(1).optional(),
+  TRELLIS_HTTP_ALLOW: z
+    .string()
+    .superRefine((text, context) => {
+      for (const message of parseEgressAllowList(text).errors) context.addIssue({ code: 'custom', message });
+    })
+    .optional(),
   NODE_ENV: z.string().optional(),
+  TRELLIS_ALLOWED_HOSTS: z
+    .string()
+    .refine((text) => everyItem(text, HOST_PATTERN), { error: 'must be "*" or comma-separated host[:port] values (example.com:4000, [::1]:4000)' })
+    .optional(),
+  TRELLIS_ALLOWED_ORIGINS: z
+    .string()
+    .refine((text) => everyItem(text, ORIGIN_PATTERN), { error: 'must be "*" or comma-separated origins, scheme://host[:port] without a path (https://dash.example)' })
+    .optional(),
+  TRELLIS_RATE_LIMIT: z.coerce.number().min(0).max(1_000_000).default(100),
+  TRELLIS_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  TRELLIS_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  TRELLIS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
+  TRELLIS_MAX_SOCKETS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(100),
+  TRELLIS_MAX_RUNS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000_000).default(1000),
 });
+
+const HOST_PATTERN = /^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+const ORIGIN_PATTERN = /^https?:\/\/([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+
+function everyItem(text: string, pattern: RegExp): boolean {
+  const items = text.split(',').map((item) => item.trim()).filter(Boolean);
+  return (items.length === 1 && items[0] === '*') || items.every((item) => pattern.test(item));
+}
 
 export { SECRET_ENV_PREFIX } from './secrets/environment-secrets';
 
@@ -62,19 +99,63 @@ export type Config = Readonly<{
   /** Key of the secret store (AES-256-GCM); `undefined` means: use or create `<dataDir>/secret.key`. */
   secretKey: Buffer | undefined;
   /**
+   * Earlier values of `TRELLIS_SECRET_KEY`, still accepted for decryption (Temporal payloads and
+   * stored secrets written before a rotation). @default []
+   */
+  previousSecretKeys: readonly Buffer[];
+  /**
+   * Tenant whose admin API keys are operators: once API keys exist, only they may use the codec
+   * endpoint, which decodes every tenant's payloads. `undefined`: nobody may, once keys exist.
+   */
+  operatorTenant: string | undefined;
+  /**
    * Secrets from `TRELLIS_SECRET_<NAME>` variables, by name, each with the tenants it serves
    * (`default` unless `TRELLIS_SECRET_SCOPES` says otherwise); they serve when the tenant's store
    * has no secret of that name.
    */
   environmentSecrets: EnvironmentSecrets;
+  /**
+   * What steps may reach besides public addresses (`TRELLIS_HTTP_ALLOW`: hosts, `*.suffix`,
+   * addresses, CIDRs). `undefined` when unset: then loopback is allowed in keyless local mode
+   * only (SPEC §7b).
+   */
+  httpAllow: EgressAllowList | undefined;
   /** Modules whose default export registers custom step types (`TRELLIS_STEP_TYPES`, comma-separated paths). */
   stepTypeModules: readonly string[];
   /**
-   * Development mode: GraphQL introspection and the Apollo Sandbox on `GET /graphql`. Off only
+   * Development mode: GraphQL introspection and the GraphQL explorer on `GET /graphql`. Off only
    * when `NODE_ENV=production`. @default true
    */
   development: boolean;
+  /**
+   * `Host` values keyless mode serves (`TRELLIS_ALLOWED_HOSTS`, comma-separated `host[:port]`);
+   * `undefined` means `localhost`, `127.0.0.1` and `[::1]` at the API's port; `'*'` means any.
+   */
+  allowedHosts: readonly string[] | '*' | undefined;
+  /**
+   * `Origin` values keyless mode serves besides the API's own origin (`TRELLIS_ALLOWED_ORIGINS`,
+   * comma-separated `scheme://host[:port]`); `'*'` means any. @default none
+   */
+  allowedOrigins: readonly string[] | '*';
+  /** Abuse limits of the API (README "Limits"). */
+  limits: Readonly<ApiLimits>;
 }>;
+
+/** What one caller may ask of an API process (README "Limits"). */
+export type ApiLimits = {
+  /** Tokens per second a key (keyless: the tenant) gets back; 0 turns rate limiting off. @default 100 */
+  ratePerSecond: number;
+  /** Tokens a key may spend at once. @default 1000 */
+  rateBurst: number;
+  /** Failed authentications a client address may make per minute (and at once). @default 60 */
+  authFailuresPerMinute: number;
+  /** Operations in progress on one graphql-ws socket (subscriptions, and queries not yet answered). @default 100 */
+  subscriptionsPerSocket: number;
+  /** Open graphql-ws sockets per key (keyless: per tenant) in one API process. @default 100 */
+  socketsPerKey: number;
+  /** Runs a tenant may have RUNNING or COMPENSATING at once; starting one more is refused. @default 1000 */
+  runsInFlight: number;
+};
 
 /**
  * Validates the environment and returns a frozen {@link Config}. Nothing else in Trellis reads
@@ -88,6 +169,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production' && e.TRELLIS_SECRET_KEY === undefined) {
+    throw new Error(
+      'Invalid configuration:\n  TRELLIS_SECRET_KEY: required when NODE_ENV=production (32 bytes, e.g. `openssl rand -base64 32`); ' +
+        'it encrypts stored secrets and Temporal payloads, and every API and worker process needs the same one',
+    );
+  }
   const environment = readEnvironmentSecrets(env);
   if (environment.errors.length > 0) {
     throw new Error(`Invalid configuration:\n${environment.errors.map((error) => `  ${error}`).join('\n')}`);
@@ -110,8 +197,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI_PATH,
     }),
     secretKey: e.TRELLIS_SECRET_KEY === undefined ? undefined : decodeKey(e.TRELLIS_SECRET_KEY),
+    previousSecretKeys: Object.freeze(
+      (e.TRELLIS_SECRET_KEY_PREVIOUS ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => decodeKey(item)!),
+    ),
+    operatorTenant: e.TRELLIS_OPERATOR_TENANT,
     environmentSecrets: environment.secrets,
+    httpAllow: e.TRELLIS_HTTP_ALLOW === undefined ? undefined : parseEgressAllowList(e.TRELLIS_HTTP_ALLOW).allowList,
     stepTypeModules: Object.freeze((e.TRELLIS_STEP_TYPES ?? '').split(',').map((item) => item.trim()).filter(Boolean).map((item) => path.resolve(item))),
     development: e.NODE_ENV !== 'production',
+    allowedHosts: e.TRELLIS_ALLOWED_HOSTS === undefined ? undefined : listOrAny(e.TRELLIS_ALLOWED_HOSTS),
+    allowedOrigins: listOrAny(e.TRELLIS_ALLOWED_ORIGINS ?? ''),
+    limits: Object.freeze({
+      ratePerSecond: e.TRELLIS_RATE_LIMIT,
+      rateBurst: e.TRELLIS_RATE_LIMIT_BURST,
+      authFailuresPerMinute: e.TRELLIS_AUTH_FAILURES_PER_MINUTE,
+      subscriptionsPerSocket: e.TRELLIS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      socketsPerKey: e.TRELLIS_MAX_SOCKETS_PER_KEY,
+      runsInFlight: e.TRELLIS_MAX_RUNS_IN_FLIGHT,
+    }),
   });
+}
+
+/** A comma-separated list, lowercased, or `'*'` (alone) for anything. */
+function listOrAny(text: string): readonly string[] | '*' {
+  const items = text.split(',').map((item) => item.trim().toLowerCase()).filter(Boolean);
+  return items.length === 1 && items[0] === '*' ? '*' : Object.freeze(items);
 }

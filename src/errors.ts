@@ -1,5 +1,5 @@
 /** Codes shared by domain errors and GraphQL `extensions.code`. */
-export const ERROR_CODES = ['BAD_USER_INPUT', 'NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'CONFLICT'] as const;
+export const ERROR_CODES = ['BAD_USER_INPUT', 'NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'CONFLICT', 'RATE_LIMITED'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** One problem in user input, located by a JSON pointer (`/steps/check/then/0`, `/input/total`). */
@@ -32,5 +32,22 @@ export class BadUserInputError extends TrellisError {
 export class ConflictError extends TrellisError {
   constructor(message: string) {
     super('CONFLICT', message);
+  }
+}
+
+/** Which limit a {@link RateLimitedError} hit, its maximum and the value that went past it. */
+export type LimitDetails = { name: string; max: number; actual?: number };
+
+/**
+ * Too much at once: a rate limit (`retryAfterSeconds` says when to try again) or a limit on what
+ * may be in progress (runs in flight, subscriptions on a socket), which frees up as work finishes.
+ */
+export class RateLimitedError extends TrellisError {
+  constructor(
+    message: string,
+    readonly limit: LimitDetails,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super('RATE_LIMITED', message);
   }
 }

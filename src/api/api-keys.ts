@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { DEFINITION_NAME_PATTERN } from '../../definition/definition-schema';
 import type { ApiKeyRow, Database } from '../db/database';
 import { BadUserInputError } from '../errors';
@@ -45,15 +45,58 @@ export async function createApiKey(db: Kysely<Database>, tenant: string, name: s
   return { row, secret };
 }
 
+/** Channel of the notifications the `api_keys` trigger sends (see the api-key-events migration). */
+export const API_KEYS_CHANNEL = 'trellis_api_keys';
+
+/**
+ * What the `api_keys` trigger tells every API process: a key was created, or stopped being valid
+ * (revoked, deleted, or its secret, tenant or admin flag changed), or every key was truncated away.
+ */
+export type ApiKeyNotification =
+  | { event: 'created' | 'revoked'; keyId: string; tenantId: string }
+  | { event: 'truncated' };
+
 /** The key that hashes to this secret's hash, unless revoked. */
 export function findActiveKey(db: Kysely<Database>, secret: string): Promise<ApiKeyRow | undefined> {
   return db.selectFrom('api_keys').selectAll().where('key_hash', '=', hashApiKey(secret)).where('revoked_at', 'is', null).executeTakeFirst();
 }
 
-/** Whether any tenant has a key that is not revoked: from then on every request needs one. */
-export async function anyActiveKey(db: Kysely<Database>): Promise<boolean> {
-  const row = await db.selectFrom('api_keys').select('id').where('revoked_at', 'is', null).limit(1).executeTakeFirst();
-  return row !== undefined;
+/** The key with this id, unless revoked or gone: what an open socket checks before each operation. */
+export function findActiveKeyById(db: Kysely<Database>, id: string): Promise<ApiKeyRow | undefined> {
+  return db.selectFrom('api_keys').selectAll().where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+}
+
+/** Of these key ids, those that still name a key that is not revoked. */
+export async function activeKeyIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('api_keys').select('id').where('id', 'in', ids).where('revoked_at', 'is', null).execute();
+  return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * Whether every request needs a key: true from the moment the first key was created, even once
+ * every key is revoked or deleted (the database keeps the fact, see the api-key-events migration),
+ * until an operator runs `trellis keys allow-keyless`.
+ */
+export async function keysRequired(db: Kysely<Database>): Promise<boolean> {
+  const row = await db.selectFrom('api_key_mode').select('keys_required_since').executeTakeFirst();
+  return row?.keys_required_since != null;
+}
+
+/**
+ * Returns the API to keyless mode (loopback clients act for tenant `default`), for an operator who
+ * means it. Refused while a key is active: revoke every key first.
+ * @returns false when an active key exists (nothing changed)
+ */
+export async function allowKeyless(db: Kysely<Database>): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    // The lock keeps a key from being created between the check and the update.
+    await sql`lock table api_keys in share row exclusive mode`.execute(trx);
+    const active = await trx.selectFrom('api_keys').select('id').where('revoked_at', 'is', null).limit(1).executeTakeFirst();
+    if (active) return false;
+    await trx.updateTable('api_key_mode').set({ keys_required_since: null }).execute();
+    return true;
+  });
 }
 
 /** Keys of a tenant, oldest first; revoked ones too (they show when). */

@@ -1,17 +1,25 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { contextFor, type ApiServices, type GraphQLContext } from '../../graphql/context';
-import { formatError, toGraphQLError } from '../../graphql/errors';
-import { documentRules, operationCostPlugin, subscribeWithLimits } from '../../graphql/operation-limits';
+import { formatError, toGraphQLError, toSocketError } from '../../graphql/errors';
+import { PARSE_OPTIONS, documentRules, operationCostPlugin, subscribeWithLimits } from '../../graphql/operation-limits';
+import { refuseDeeplyNestedOperations } from '../../graphql/operation-text-limits';
 import { createSchema } from '../../graphql/schema';
+import type { ApiLimits } from '../config';
+import { PgListener } from '../db/pg-listener';
+import { API_KEYS_CHANNEL } from './api-keys';
+import { apiErrorHandler } from './api-error-handler';
 import type { HealthReport } from './health';
-import { MAX_REQUEST_BYTES, requestTooLargeHandler } from './request-size-limit';
-import { authenticate, type Caller } from './authenticate';
+import { registerCodecRoutes, type CodecRoutesOptions } from './codec-routes';
+import { dashboardRoutes } from './dashboard-routes';
+import { explorerLandingPage } from './explorer-landing-page';
+import { OriginPolicy, type OriginPolicyOptions } from './origin-policy';
+import { RequestGuard, type GuardExtra } from './request-guard';
+import { MAX_REQUEST_BYTES } from './request-size-limit';
 
 export type ApiServerOptions = {
   services: ApiServices;
@@ -19,10 +27,17 @@ export type ApiServerOptions = {
   /** Serve non-loopback clients while no API keys exist. @default false */
   allowRemote?: boolean;
   /**
-   * Development mode: introspection and the Apollo Sandbox on `GET /graphql`. Otherwise
+   * Development mode: introspection and the GraphQL explorer (GraphiQL) on `GET /graphql`. Otherwise
    * introspection is refused and `GET /graphql` serves no page. @default false
    */
   development?: boolean;
+  /** The database's URL, for the connection that listens to API key changes. */
+  databaseUrl: string;
+  /** `Host` and `Origin` keyless mode serves (see {@link OriginPolicy}). */
+  origins?: OriginPolicyOptions;
+  limits: Readonly<ApiLimits>;
+  /** Serve the codec endpoint (`/codec/encode`, `/codec/decode`) for the Temporal Web UI. @default not served */
+  codec?: Omit<CodecRoutesOptions, 'authenticate'>;
 };
 
 export type ApiServer = {
@@ -34,34 +49,45 @@ export type ApiServer = {
 
 /**
  * One HTTP port for everything: `POST /graphql` (Apollo Server), the graphql-ws protocol on the
- * same path (subscriptions) and `GET /health`.
+ * same path (subscriptions), `GET /health`, and the web dashboard (`GET /`, see dashboard-routes.ts).
  */
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const allowRemote = options.allowRemote ?? false;
   const schema = createSchema();
   const development = options.development ?? false;
   const app = Fastify({ logger: false, bodyLimit: MAX_REQUEST_BYTES });
-  app.setErrorHandler(requestTooLargeHandler);
-  // A larger message closes the socket with 1009 (Message Too Big).
-  const wsServer = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: MAX_REQUEST_BYTES });
+  app.setErrorHandler(apiErrorHandler);
+  // Before Apollo Server parses an operation, whose parser would overflow its stack.
+  app.addHook('preHandler', refuseDeeplyNestedOperations);
   const { services } = options;
-  const wsCleanup = useServer<Record<string, unknown> | undefined, { request: { socket: { remoteAddress?: string } }; caller?: Caller }>(
+  const listeningPort = (): number => {
+    const address = app.server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  };
+  const guard = new RequestGuard({
+    db: services.db,
+    policy: { allowRemote, origins: new OriginPolicy(options.origins ?? {}, listeningPort) },
+    limits: options.limits,
+  });
+  // Every API process hears of every key change, whoever made it, and closes the sockets it concerns.
+  const keyChanges = new PgListener(options.databaseUrl, API_KEYS_CHANNEL, {
+    notification: (payload) => guard.sockets.notified(payload),
+    reconnected: () => void guard.sockets.revalidate().catch(() => undefined),
+  });
+  // A larger message closes the socket with 1009 (Message Too Big).
+  const wsServer = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: MAX_REQUEST_BYTES, verifyClient: guard.verifyUpgrade });
+  const wsCleanup = useServer<Record<string, unknown> | undefined, GuardExtra>(
     {
       schema,
-      onSubscribe: subscribeWithLimits(schema, { development }),
+      // Never an error's message in a close reason (graphql-ws shows it unless in production).
+      isProd: true,
       // The key travels in the connection's init payload: {"Authorization": "Bearer <key>"}.
-      onConnect: async (ctx) => {
-        const params = ctx.connectionParams ?? {};
-        const header = params.Authorization ?? params.authorization;
-        try {
-          ctx.extra.caller = await authenticate(services.db, typeof header === 'string' ? header : undefined, ctx.extra.request.socket.remoteAddress, { allowRemote });
-          return true;
-        } catch {
-          return false; // closes the socket with 4403 Forbidden
-        }
-      },
-      context: (ctx): GraphQLContext => contextFor(services, ctx.extra.caller!),
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => toGraphQLError(e.originalError ?? e)),
+      ...guard.socketHooks({
+        schema,
+        prepare: subscribeWithLimits(schema, { development }),
+        contextFor: (caller): GraphQLContext => contextFor(services, caller),
+      }),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => toSocketError(e.originalError ?? e)),
     },
     wsServer,
   );
@@ -72,13 +98,24 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // The process owns shutdown (src/main.ts stops every part in order); Apollo's own signal
     // handlers would race it and, with a terminal's Ctrl+C, leave stop() waiting forever.
     stopOnTerminationSignals: false,
+    // Stack traces stay in the server's log (formatError), in development too.
+    includeStacktraceInErrorResponses: false,
+    parseOptions: PARSE_OPTIONS,
     // Allowed here, refused outside development by documentRules, which name NODE_ENV (Apollo's
     // own refusal would tell clients to "pass introspection: true to ApolloServer").
     introspection: true,
     validationRules: documentRules({ development }),
     plugins: [
-      operationCostPlugin(),
-      development ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      operationCostPlugin<GraphQLContext>({
+        admit: (context, measure) => {
+          try {
+            guard.admitMeasured(context.caller, measure);
+          } catch (err) {
+            throw toGraphQLError(err);
+          }
+        },
+      }),
+      development ? explorerLandingPage() : ApolloServerPluginLandingPageDisabled(),
       fastifyApolloDrainPlugin(app),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
     ],
@@ -88,17 +125,23 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     path: '/graphql',
     context: async (request) => {
       try {
-        return contextFor(services, await authenticate(services.db, request.headers.authorization, request.socket.remoteAddress, { allowRemote }));
+        return contextFor(services, await guard.admitHttp(request));
       } catch (err) {
         throw toGraphQLError(err);
       }
     },
   });
 
+  await app.register(dashboardRoutes);
+  if (options.codec) registerCodecRoutes(app, { ...options.codec, authenticate: (request) => guard.authenticateOperator(request) });
+
   app.get('/health', async (_request, reply) => {
     const report = await options.health();
     return reply.code(report.status === 'ok' ? 200 : 503).send(report);
   });
+
+  await keyChanges.start();
+  guard.start();
 
   return {
     app,
@@ -112,6 +155,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       await apollo.stop();
       wsServer.close();
       await app.close();
+      guard.stop();
+      await keyChanges.stop();
     },
   };
 }

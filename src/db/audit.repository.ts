@@ -9,7 +9,12 @@ export const AUDIT_CHANNEL = 'trellis_audit';
 export type AuditNotification = { tenantId: string; runId: string; seq: number; type: string; definition?: string };
 
 /** An audit event ready to store: the input already reduced to its hash, snapshots already capped. */
-export type AuditEventRecord = Omit<AuditEventInput, 'input'> & { inputHash?: string; stepOutput?: unknown };
+export type AuditEventRecord = Omit<AuditEventInput, 'input'> & {
+  inputHash?: string;
+  stepOutput?: unknown;
+  /** On STEP_STARTED: the step's resolved input, already capped, kept on the run index (not in the event). */
+  stepInput?: unknown;
+};
 
 /**
  * What an event records, independent of when it was written: its type, step and attempt, and
@@ -26,15 +31,15 @@ const json = (value: unknown): string | null => (value === undefined ? null : JS
 
 /**
  * Stores one audit event and projects it onto the run index (`runs`, `run_steps`), then notifies
- * listeners — all in one transaction. The event's `seq` is the run's next one, assigned here
- * under a lock on the run, so the trail has no gap. Idempotent on {@link eventKey}: a retried
+ * listeners — all in one transaction. The run's row must exist: it is never created here (see
+ * `RunVerifier`). The event's `seq` is the run's next one, assigned here under a lock on the run,
+ * so the trail has no gap. Idempotent on {@link eventKey}: a retried
  * write, or the same event written again by a worker that redid a workflow task another worker
  * died in, changes nothing and notifies no one, so events are never duplicated.
  * @returns whether the event was new
  */
 export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRecord): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    if (event.run) await upsertRun(trx, event);
     // One writer per run at a time: seq is read and taken under this lock.
     await trx.selectFrom('runs').select('id').where('id', '=', event.runId).forNoKeyUpdate().executeTakeFirstOrThrow();
     const key = eventKey(event);
@@ -79,31 +84,12 @@ export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRe
   });
 }
 
-async function upsertRun(trx: Transaction<Database>, event: AuditEventRecord): Promise<void> {
-  const run = event.run!;
-  await trx
-    .insertInto('runs')
-    .values({
-      id: event.runId,
-      tenant_id: event.tenantId,
-      definition_name: run.definitionName,
-      definition_version: run.definitionVersion,
-      status: 'RUNNING',
-      input: JSON.stringify(run.input ?? null),
-      trigger: JSON.stringify(run.trigger),
-      workflow_id: run.workflowId,
-      temporal_run_id: run.temporalRunId,
-      started_at: run.startedAt,
-    })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ temporal_run_id: run.temporalRunId }))
-    .execute();
-}
-
 async function projectStep(trx: Transaction<Database>, event: AuditEventRecord): Promise<void> {
   const status = event.stepStatus!;
   const finished = FINISHED_STEP_STATUSES.has(status) ? event.at : null;
   const output = status === 'SUCCEEDED' ? json(event.stepOutput) : null;
   const error = event.error ? json(event.error) : null;
+  const input = event.type === 'STEP_STARTED' ? json(event.stepInput) : null;
   await trx
     .insertInto('run_steps')
     .values({
@@ -115,6 +101,7 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
       attempts: event.type === 'STEP_STARTED' ? (event.attempt ?? 1) : 0,
       started_at: event.type === 'STEP_STARTED' ? event.at : null,
       finished_at: finished,
+      input,
       output,
       error,
     })
@@ -125,6 +112,7 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
           event.type === 'STEP_STARTED' ? sql<number>`greatest(run_steps.attempts, ${event.attempt ?? 1})` : eb.ref('run_steps.attempts'),
         started_at: sql`coalesce(run_steps.started_at, ${event.type === 'STEP_STARTED' ? event.at : null}::timestamptz)`,
         finished_at: finished,
+        input: input === null ? eb.ref('run_steps.input') : sql`${input}::json`,
         // A success keeps its output through compensation; a new attempt clears the last error.
         output: output === null ? eb.ref('run_steps.output') : sql`${output}::jsonb`,
         error: event.type === 'STEP_STARTED' ? null : error === null ? eb.ref('run_steps.error') : sql`${error}::jsonb`,

@@ -78,6 +78,8 @@ export interface RunStepsTable {
   attempts: Generated<number>;
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
+  /** The resolved input of the latest attempt, capped like output snapshots; null before it starts. */
+  input: ColumnType<unknown, string | null | undefined, string | null>;
   output: Json | null;
   error: Json | null;
 }
@@ -110,8 +112,18 @@ export interface SecretsTable {
   updated_at: DefaultedTimestamp;
 }
 
-/** Every table Trellis owns; each row carries the `tenant_id` it belongs to. */
+/**
+ * The one row saying whether API keys are required (see the api-key-events migration): set when
+ * the first key is created, and kept when every key is revoked.
+ */
+export interface ApiKeyModeTable {
+  only_row: Generated<boolean>;
+  keys_required_since: NullableTimestamp;
+}
+
+/** Every table Trellis owns; each row carries the `tenant_id` it belongs to, but `api_key_mode`'s. */
 export interface Database {
+  api_key_mode: ApiKeyModeTable;
   definitions: DefinitionsTable;
   definition_versions: DefinitionVersionsTable;
   runs: RunsTable;

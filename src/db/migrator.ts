@@ -6,6 +6,9 @@ import * as secrets from './migrations/2026-11-23T01-00-secrets';
 import * as retriesAndTestRuns from './migrations/2026-11-23T02-00-retries-and-test-runs';
 import * as auditEventKeys from './migrations/2026-11-23T03-00-audit-event-keys';
 import * as apiKeys from './migrations/2026-11-23T04-00-api-keys-and-row-level-security';
+import * as apiKeyEvents from './migrations/2026-11-24T00-00-api-key-events';
+import * as runsInFlightIndex from './migrations/2026-11-24T00-01-runs-in-flight-index';
+import * as stepInputSnapshots from './migrations/2026-11-24T00-02-step-input-snapshots';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +17,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T02-00-retries-and-test-runs': retriesAndTestRuns,
   '2026-11-23T03-00-audit-event-keys': auditEventKeys,
   '2026-11-23T04-00-api-keys-and-row-level-security': apiKeys,
+  '2026-11-24T00-00-api-key-events': apiKeyEvents,
+  '2026-11-24T00-01-runs-in-flight-index': runsInFlightIndex,
+  '2026-11-24T00-02-step-input-snapshots': stepInputSnapshots,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { toStorableJson } from '../../definition/storable-json';
 import type { AuditEventRow, Database, NewRun, RunRow, RunStepRow } from './database';
 
 /**
@@ -40,6 +41,22 @@ export function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId
   return db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
+/**
+ * Records the end of a run whose workflow ended without its audit trail recording it (the sink
+ * refused even the final event); a run already recorded as finished is left as it is.
+ * @returns the run as it is now, or undefined when it does not exist
+ */
+export async function recordRunEnd(db: Kysely<Database>, id: string, status: string, error: unknown): Promise<RunRow | undefined> {
+  const now = new Date();
+  await db
+    .updateTable('runs')
+    .set({ status, error: JSON.stringify(toStorableJson(error)), finished_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', 'in', ['RUNNING', 'COMPENSATING'])
+    .execute();
+  return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export function listRunSteps(db: Kysely<Database>, runId: string): Promise<RunStepRow[]> {
   return db.selectFrom('run_steps').selectAll().where('run_id', '=', runId).orderBy('started_at').orderBy('step_id').execute();
 }
@@ -69,7 +86,35 @@ export type RunFilter = {
   status?: string[] | null;
   startedAfter?: Date | null;
   startedBefore?: Date | null;
+  /** true: runs with a step WAITING for a signal; false: runs without one. */
+  waiting?: boolean | null;
 };
+
+/** `query` narrowed to the runs `filter` selects (every condition given must hold). */
+function filterRuns<Q extends SelectQueryBuilder<Database, 'runs', object>>(query: Q, filter: RunFilter): Q {
+  let q: SelectQueryBuilder<Database, 'runs', object> = query;
+  if (filter.definition) q = q.where('definition_name', '=', filter.definition);
+  if (filter.version != null) q = q.where('definition_version', '=', filter.version);
+  if (filter.trigger) q = q.where(sql<string>`trigger->>'type'`, '=', filter.trigger);
+  if (filter.status && filter.status.length > 0) q = q.where('status', 'in', filter.status);
+  if (filter.startedAfter) q = q.where('started_at', '>=', filter.startedAfter);
+  if (filter.startedBefore) q = q.where('started_at', '<', filter.startedBefore);
+  if (filter.waiting != null) {
+    const waiting = (eb: ExpressionBuilder<Database, 'runs'>) =>
+      eb.exists(eb.selectFrom('run_steps').select('run_steps.step_id').whereRef('run_steps.run_id', '=', 'runs.id').where('run_steps.status', '=', 'WAITING'));
+    q = q.where((eb) => (filter.waiting ? waiting(eb) : eb.not(waiting(eb))));
+  }
+  return q as Q;
+}
+
+/** How many of the tenant's runs `filter` selects, by status (statuses with none left out). */
+export async function countRunsByStatus(db: Kysely<Database>, tenantId: string, filter: RunFilter): Promise<Array<{ status: string; count: number }>> {
+  const rows = await filterRuns(db.selectFrom('runs').where('tenant_id', '=', tenantId), filter)
+    .select((eb) => ['status', eb.fn.countAll<string>().as('count')])
+    .groupBy('status')
+    .execute();
+  return rows.map((row) => ({ status: row.status, count: Number(row.count) }));
+}
 
 /** A tenant's runs, newest first, after the `(startedAt, id)` keyset position `after`. */
 export function listRuns(
@@ -85,12 +130,7 @@ export function listRuns(
     .orderBy('started_at', 'desc')
     .orderBy('id', 'desc')
     .limit(options.limit);
-  if (filter.definition) query = query.where('definition_name', '=', filter.definition);
-  if (filter.version != null) query = query.where('definition_version', '=', filter.version);
-  if (filter.trigger) query = query.where(sql<string>`trigger->>'type'`, '=', filter.trigger);
-  if (filter.status && filter.status.length > 0) query = query.where('status', 'in', filter.status);
-  if (filter.startedAfter) query = query.where('started_at', '>=', filter.startedAfter);
-  if (filter.startedBefore) query = query.where('started_at', '<', filter.startedBefore);
+  query = filterRuns(query, filter);
   const after = options.after;
   if (after) {
     query = query.where((eb) =>

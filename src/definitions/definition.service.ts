@@ -6,6 +6,8 @@ import { saveDefinitionVersion } from '../db/definitions.repository';
 import { BadUserInputError } from '../errors';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { sha256OfJson } from '../support/canonical-json';
+import { TurnQueue } from '../support/turn-queue';
+import { expressionCountError } from './expression-count';
 import { jsonSchemaErrors } from '../support/json-schema';
 import { pinSubWorkflows } from './sub-workflows';
 
@@ -16,10 +18,13 @@ export type DefinitionCheckOptions = {
 };
 
 /**
- * Checks a definition document without saving it: the language's own checks, then that every
- * embedded JSON Schema (`input`, step `output`s) compiles.
+ * Checks a definition document without saving it: at most 5,000 expressions (expression-count.ts),
+ * the language's own checks, then that every embedded JSON Schema (`input`, step `output`s) compiles.
  */
 export function checkDefinition(spec: unknown, options: DefinitionCheckOptions = {}): ValidationResult {
+  // Refused before the expensive check, which parses every expression.
+  const tooMany = expressionCountError(spec);
+  if (tooMany) return { valid: false, errors: [tooMany] };
   const result = validateDefinition(spec, { stepTypes: options.stepTypes });
   if (!result.valid) return result;
   const errors = embeddedJsonSchemas(result.definition).flatMap(({ pointer, schema }) => jsonSchemaErrors(schema, pointer));
@@ -27,7 +32,14 @@ export function checkDefinition(spec: unknown, options: DefinitionCheckOptions =
 }
 
 /**
- * {@link checkDefinition}, then the checks that need the tenant's other definitions: every
+ * Definition checks (and the parsing of definitions sent as text) of this process: one at a
+ * time, each in its own turn of the event loop (see {@link TurnQueue}).
+ */
+export const definitionChecks = new TurnQueue();
+
+/**
+ * {@link checkDefinition} (queued behind the process's other checks, so that many at once do not
+ * hold the event loop), then the checks that need the tenant's other definitions: every
  * sub-workflow exists, none recurses, and chains stay within the depth limit.
  */
 export async function checkDefinitionForTenant(
@@ -36,7 +48,7 @@ export async function checkDefinitionForTenant(
   spec: unknown,
   options: DefinitionCheckOptions = {},
 ): Promise<ValidationResult> {
-  const result = checkDefinition(spec, options);
+  const result = await definitionChecks.run(() => checkDefinition(spec, options));
   if (!result.valid) return result;
   const { errors } = await pinSubWorkflows(db, tenantId, { name: result.definition.name, definition: result.definition });
   return errors.length > 0 ? { valid: false, errors } : result;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { CancelledFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Definition } from '../../definition/definition-schema';
 import { cancelRequestedSignal, runSignal, type CancelRequest } from '../../interpreter/signals';
@@ -8,7 +8,7 @@ import type { Actor, DefinitionLibrary, RunSnapshot } from '../../interpreter/ru
 import { FINAL_RUN_STATUSES } from '../../definition/step-types';
 import type { Database, NewRun, RunRow } from '../db/database';
 import { findDefinition, findVersion } from '../db/definitions.repository';
-import { findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, setTemporalRunId } from '../db/runs.repository';
+import { findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, recordRunEnd, setTemporalRunId } from '../db/runs.repository';
 import { BadUserInputError, ConflictError, NotFoundError, type FieldError } from '../errors';
 import { walkSteps } from '../../definition/definition-walk';
 import { pointerJoin } from '../../definition/json-pointer';
@@ -19,6 +19,7 @@ import { canonicalJson, sha256OfJson } from '../support/canonical-json';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { validateAgainstSchema } from '../support/json-schema';
 import { planRetry } from './retry-plan';
+import { DEFAULT_MAX_RUNS_IN_FLIGHT, checkRunsInFlight } from './runs-in-flight';
 
 export type StartRunRequest = {
   definition: string;
@@ -29,7 +30,14 @@ export type StartRunRequest = {
   trigger: Actor;
 };
 
-export type RunServiceOptions = { db: Kysely<Database>; client: Client; taskQueue: string; stepTypes?: readonly StepTypeDefinition[] };
+export type RunServiceOptions = {
+  db: Kysely<Database>;
+  client: Client;
+  taskQueue: string;
+  stepTypes?: readonly StepTypeDefinition[];
+  /** Runs a tenant may have in flight; every way of starting a run checks it. @default 1000 */
+  maxRunsInFlight?: number;
+};
 
 /** A `signalRun` request: the signal a `wait` step waits for, and its payload (the step's output). */
 export type SignalRequest = { signal: string; payload?: unknown; actor: Actor };
@@ -89,6 +97,7 @@ export class RunService {
     if (pinnedNow.errors.length > 0 && !(await isRepeat())) {
       throw new BadUserInputError(`"${versionRow.name}" v${versionRow.version} cannot start: its sub-workflows changed since it was saved`, pinnedNow.errors);
     }
+    await this.checkCapacity(tenantId, isRepeat);
     const runId = randomUUID();
     const now = new Date();
     const { row, created } = await insertRun(db, {
@@ -195,6 +204,7 @@ export class RunService {
         preview: true,
       };
     }
+    await this.checkCapacity(tenantId);
     const { row } = await insertRun(db, values);
     const reuse = { runId: run.id, steps: plan.reused };
     return this.launch(row, definition, pinned.library, { reuse });
@@ -215,6 +225,7 @@ export class RunService {
     checkInput(definition, input, `input-schema:${sha256OfJson(definition.input ?? null)}`, `"${definition.name}" (test run)`);
     const { library, errors } = await pinSubWorkflows(db, tenantId, { name: definition.name, definition });
     if (errors.length > 0) throw new BadUserInputError('invalid definition', errors);
+    await this.checkCapacity(tenantId);
     const runId = randomUUID();
     const { row } = await insertRun(db, {
       id: runId,
@@ -230,6 +241,20 @@ export class RunService {
       spec: JSON.stringify(definition),
     });
     return this.launch(row, definition, library, { mocks });
+  }
+
+  /**
+   * Refuses a new run while the tenant has the most runs in flight it may have; a repeat of a run
+   * already started (`isRepeat`) is not a new run.
+   * @throws RateLimitedError naming the limit and the count
+   */
+  private async checkCapacity(tenantId: string, isRepeat?: () => Promise<boolean>): Promise<void> {
+    try {
+      await checkRunsInFlight(this.options.db, tenantId, this.options.maxRunsInFlight ?? DEFAULT_MAX_RUNS_IN_FLIGHT);
+    } catch (err) {
+      if (isRepeat && (await isRepeat())) return;
+      throw err;
+    }
   }
 
   /** Starts the interpreter workflow of a recorded run; idempotent on the run's workflow id. */
@@ -255,7 +280,9 @@ export class RunService {
 
   /**
    * Requests cancellation of a run. The interpreter cancels running steps and records
-   * RUN_CANCELLED with who asked and why; a run that already finished is returned unchanged.
+   * RUN_CANCELLED with who asked and why; a run that already finished is returned unchanged. A
+   * run whose workflow has ended without the run index knowing (its audit trail refused even the
+   * final event) is recorded as Temporal ended it, and returned.
    * @throws NotFoundError when the tenant has no such run
    */
   async cancelRun(tenantId: string, runId: string, request: CancelRequest): Promise<RunRow> {
@@ -263,11 +290,31 @@ export class RunService {
     if (!run) throw new NotFoundError(`run "${runId}"`);
     if (run.status === 'RUNNING') {
       const handle = this.options.client.workflow.getHandle(run.workflow_id);
-      // Temporal's cancellation carries no reason: the signal, delivered first, does.
-      await handle.signal(cancelRequestedSignal, request);
-      await handle.cancel();
+      try {
+        // Temporal's cancellation carries no reason: the signal, delivered first, does.
+        await handle.signal(cancelRequestedSignal, request);
+        await handle.cancel();
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        return (await this.recordEndFromTemporal(run)) ?? run;
+      }
     }
     return run;
+  }
+
+  /** Records how Temporal ended a run whose end the run index never heard of; undefined when it cannot say. */
+  private async recordEndFromTemporal(run: RunRow): Promise<RunRow | undefined> {
+    const ended = await this.options.client.workflow
+      .getHandle(run.workflow_id)
+      .result()
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    if (!(ended instanceof WorkflowFailedError) || ended.cause === undefined) return undefined;
+    const cancelled = ended.cause instanceof CancelledFailure;
+    const error = { message: ended.cause.message, type: cancelled ? 'Cancelled' : ((ended.cause as { type?: string }).type ?? 'Error'), retryable: false };
+    return recordRunEnd(this.options.db, run.id, cancelled ? 'CANCELLED' : 'FAILED', error);
   }
 
   /**

@@ -33,17 +33,16 @@ export class SecretStore {
     private readonly db: Kysely<Database>,
     private readonly key: Buffer,
     private readonly environment: EnvironmentSecrets = {},
+    /** Earlier keys (`TRELLIS_SECRET_KEY_PREVIOUS`): secrets stored under them still decrypt. */
+    private readonly previousKeys: readonly Buffer[] = [],
   ) {
     if (key.length !== 32) throw new Error(`the secret key must be 32 bytes, got ${key.length}`);
   }
 
   /** Creates or replaces a secret. */
   async set(tenantId: string, name: string, value: string): Promise<void> {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    cipher.setAAD(Buffer.from(`${tenantId}/${name}`));
-    const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-    const row = { tenant_id: tenantId, name, ciphertext, iv, auth_tag: cipher.getAuthTag() };
+    const { ciphertext, iv, authTag } = this.encrypt(tenantId, name, value);
+    const row = { tenant_id: tenantId, name, ciphertext, iv, auth_tag: authTag };
     await this.db
       .insertInto('secrets')
       .values(row)
@@ -72,12 +71,7 @@ export class SecretStore {
     const values = new Map<string, string>();
     if (wanted.length === 0) return values;
     const rows = await this.db.selectFrom('secrets').selectAll().where('tenant_id', '=', tenantId).where('name', 'in', wanted).execute();
-    for (const row of rows) {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, row.iv);
-      decipher.setAAD(Buffer.from(`${tenantId}/${row.name}`));
-      decipher.setAuthTag(row.auth_tag);
-      values.set(row.name, Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8'));
-    }
+    for (const row of rows) values.set(row.name, this.decrypt(row).value);
     const missing: string[] = [];
     for (const name of wanted) {
       if (values.has(name)) continue;
@@ -87,5 +81,53 @@ export class SecretStore {
     }
     if (missing.length > 0) throw new SecretNotFoundError(tenantId, missing);
     return values;
+  }
+
+  /**
+   * Re-encrypts under the current key every stored secret that is under a previous one, so the
+   * previous key can be dropped (see the README's key rotation). Safe to run from several
+   * processes at once: a row changed meanwhile is left to the next run.
+   * @returns how many secrets were re-encrypted
+   */
+  async reencrypt(): Promise<number> {
+    if (this.previousKeys.length === 0) return 0;
+    let changed = 0;
+    for (const row of await this.db.selectFrom('secrets').selectAll().execute()) {
+      const { value, current } = this.decrypt(row);
+      if (current) continue;
+      const { ciphertext, iv, authTag } = this.encrypt(row.tenant_id, row.name, value);
+      const result = await this.db
+        .updateTable('secrets')
+        .set({ ciphertext, iv, auth_tag: authTag })
+        .where('tenant_id', '=', row.tenant_id)
+        .where('name', '=', row.name)
+        .where('ciphertext', '=', row.ciphertext)
+        .executeTakeFirst();
+      changed += Number(result.numUpdatedRows);
+    }
+    return changed;
+  }
+
+  private encrypt(tenantId: string, name: string, value: string): { ciphertext: Buffer; iv: Buffer; authTag: Buffer } {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(`${tenantId}/${name}`));
+    const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+    return { ciphertext, iv, authTag: cipher.getAuthTag() };
+  }
+
+  /** @throws Error when neither the current nor a previous key decrypts the row */
+  private decrypt(row: { tenant_id: string; name: string; ciphertext: Buffer; iv: Buffer; auth_tag: Buffer }): { value: string; current: boolean } {
+    for (const [index, key] of [this.key, ...this.previousKeys].entries()) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, row.iv);
+        decipher.setAAD(Buffer.from(`${row.tenant_id}/${row.name}`));
+        decipher.setAuthTag(row.auth_tag);
+        return { value: Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8'), current: index === 0 };
+      } catch {
+        // not this key
+      }
+    }
+    throw new Error(`secret "${row.name}" of tenant "${row.tenant_id}" decrypts with neither TRELLIS_SECRET_KEY nor TRELLIS_SECRET_KEY_PREVIOUS`);
   }
 }

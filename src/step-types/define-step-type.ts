@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { Response } from 'undici';
+import type { GuardedRequestInit } from '../net/guarded-fetch';
 
 /** What a custom step's `execute` is told about the step it runs. */
 export type StepExecution = {
@@ -11,7 +13,21 @@ export type StepExecution = {
   idempotencyKey: string;
   /** Aborted when the step is cancelled or times out. */
   signal: AbortSignal;
+  /**
+   * `fetch` under Trellis's egress policy (SPEC §7b), undici's: the only outbound HTTP a step
+   * type should use. It refuses loopback, private, link-local… addresses unless the operator
+   * allows them (`TRELLIS_HTTP_ALLOW`) and Trellis's own infrastructure always, checking the
+   * address actually connected to; it follows redirects itself (`followRedirects`, default
+   * `"same-origin"`) and never sends credentials or a value holding one of the step's secrets to
+   * another origin. It is aborted with the step unless `signal` says otherwise. Requests made
+   * any other way (the global `fetch`, `http.request`, an SDK's own client) bypass all of this.
+   * @throws `EgressDenied` and `RedirectRefused` errors (not retried when they fail the step)
+   */
+  fetch: StepFetch;
 };
+
+/** The guarded `fetch` a custom step is given (see {@link StepExecution.fetch}). */
+export type StepFetch = (input: string | URL, init?: Omit<GuardedRequestInit, 'carriesSecret'>) => Promise<Response>;
 
 /**
  * A step type a deployment adds to the language (SPEC §2 "Custom step types"): teams write
@@ -42,8 +58,13 @@ export type StepTypeDefinition<Config extends z.ZodObject = z.ZodObject> = {
  * export default defineStepType({
  *   name: 'send-email',
  *   config: z.object({ to: z.email(), subject: z.string(), text: z.string() }),
- *   async execute({ to, subject, text }, { idempotencyKey }) {
- *     return mailer.send({ to, subject, text, idempotencyKey });
+ *   async execute({ to, subject, text }, { idempotencyKey, fetch }) {
+ *     const response = await fetch('https://mail.example/send', {
+ *       method: 'POST',
+ *       headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+ *       body: JSON.stringify({ to, subject, text }),
+ *     });
+ *     return { status: response.status };
  *   },
  * });
  * ```

@@ -1,5 +1,34 @@
-import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml';
+import { MAX_JSON_DEPTH } from '../../definition/storable-json';
 import { DocumentSyntaxError, type DocumentFormat, type TextPosition } from './document-syntax-error';
+import { measureYaml } from './yaml-shape';
+
+/** What {@link parseDocumentText} accepts beyond the syntax. */
+export type DocumentTextOptions = {
+  /**
+   * Longest YAML text parsed, in characters; a longer one is refused before parsing. The YAML
+   * parser takes about a second per few hundred KiB of dense input (and recurses on nesting), so
+   * texts from the network are kept near the size of what they may hold. JSON texts, parsed by
+   * `JSON.parse`, have no such limit. @default no limit
+   */
+  maxYamlLength?: number;
+  /**
+   * Most tokens (scalars, indicators, brackets; see `measureYaml`) a YAML text may hold; a
+   * denser one is refused before parsing, with the advice to send it as JSON. @default no limit
+   */
+  maxYamlTokens?: number;
+};
+
+/**
+ * Deepest nesting a YAML text may show before it is parsed: twice the depth a JSON value may have
+ * (the estimate can count a level twice), and well within what the parser's recursion survives.
+ * The parsed value's own depth is then checked exactly, where it is used.
+ */
+export const MAX_YAML_NESTING = 2 * MAX_JSON_DEPTH;
+
+// What the YAML parser reports when a document nests deeper than its stack allows.
+const STACK_OVERFLOW = /Maximum call stack size exceeded/;
+const TOO_DEEP = `the document nests too deeply: JSON values may nest ${MAX_JSON_DEPTH} levels`;
 
 // Wider lines (a minified JSON file) are shown as a window around the column.
 const EXCERPT_RADIUS = 60;
@@ -16,18 +45,19 @@ const EXCERPT_RADIUS = 60;
  *   JSON (`{` or `[`) and is neither reports JSON's error, since its author most likely wrote JSON.
  *
  * An empty YAML text is `null`.
- * @throws DocumentSyntaxError with the line and column of the first problem, when known
+ * @throws DocumentSyntaxError with the line and column of the first problem, when known; also for
+ * a YAML text longer than `options.maxYamlLength` or nested deeper than the parser can follow
  * @example
  * parseDocumentText('name: order\nsteps: {}\n'); // { name: 'order', steps: {} }
  */
-export function parseDocumentText(text: string, format?: DocumentFormat): unknown {
+export function parseDocumentText(text: string, format?: DocumentFormat, options: DocumentTextOptions = {}): unknown {
   if (format === 'JSON') return parseJson(text);
-  if (format === 'YAML') return parseYaml(text);
+  if (format === 'YAML') return parseYaml(text, options);
   try {
     return parseJson(text);
   } catch (jsonError) {
     try {
-      return parseYaml(text);
+      return parseYaml(text, options);
     } catch (yamlError) {
       throw /^\uFEFF?\s*[{[]/.test(text) ? jsonError : yamlError;
     }
@@ -60,30 +90,59 @@ function parseJson(text: string): unknown {
   }
 }
 
-function parseYaml(text: string): unknown {
+function parseYaml(text: string, options: DocumentTextOptions): unknown {
+  const limit = options.maxYamlLength;
+  if (limit !== undefined && text.length > limit) {
+    throw new DocumentSyntaxError('YAML', `the YAML text is ${text.length} characters long; the limit is ${limit}`);
+  }
+  const shape = measureYaml(text);
+  if (shape.nesting > MAX_YAML_NESTING) throw new DocumentSyntaxError('YAML', TOO_DEEP);
+  if (options.maxYamlTokens !== undefined && shape.tokens > options.maxYamlTokens) {
+    throw new DocumentSyntaxError('YAML', `the YAML text holds about ${shape.tokens} tokens; the limit is ${options.maxYamlTokens}: send a document this large as JSON`);
+  }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Duplicate keys are found by findNonJsonNode: the parser's own check is quadratic in the keys
+  // of a mapping (20,000 keys took 15 s).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const located = (reason: string, offset: number): DocumentSyntaxError => {
     const { line, col } = lineCounter.linePos(offset);
     const position = { line, column: col };
     return new DocumentSyntaxError('YAML', reason, position, excerptAt(text, position));
   };
   const [first] = doc.errors;
-  if (first) throw located(first.code === 'MULTIPLE_DOCS' ? 'a "---" line starts a second document; the text must hold one' : first.message, first.pos[0]);
-  const problem = findNonJsonNode(doc);
-  if (problem) throw located(problem.reason, problem.offset);
+  if (first) {
+    const reason = first.code === 'MULTIPLE_DOCS' ? 'a "---" line starts a second document; the text must hold one' : STACK_OVERFLOW.test(first.message) ? TOO_DEEP : first.message;
+    throw located(reason, first.pos[0]);
+  }
   try {
+    const problem = findNonJsonNode(doc);
+    if (problem) throw located(problem.reason, problem.offset);
     return doc.toJS();
   } catch (err) {
+    if (err instanceof DocumentSyntaxError) throw err;
     // Left for toJS: an alias expanding too much (the "billion laughs" guard), with no position.
-    throw new DocumentSyntaxError('YAML', (err as Error).message);
+    throw new DocumentSyntaxError('YAML', err instanceof RangeError && STACK_OVERFLOW.test(err.message) ? TOO_DEEP : (err as Error).message);
   }
 }
 
-/** The first node YAML accepts but no JSON value can stand for. */
+/** The first node YAML accepts but no JSON value can stand for, or a key a mapping repeats. */
 function findNonJsonNode(doc: Document.Parsed): { reason: string; offset: number } | undefined {
   let problem: { reason: string; offset: number } | undefined;
   visit(doc, {
+    Map(_, node) {
+      // Keys as JSON will have them: `1` and "1" are the same key there.
+      const keys = new Set<string>();
+      for (const { key } of node.items) {
+        if (!isScalar(key)) continue;
+        const name = String(key.value);
+        if (keys.has(name)) {
+          problem = { reason: 'Map keys must be unique', offset: key.range?.[0] ?? 0 };
+          return visit.BREAK;
+        }
+        keys.add(name);
+      }
+      return undefined;
+    },
     Alias(_, node) {
       if (node.resolve(doc) !== undefined) return undefined;
       problem = { reason: `alias *${node.source} has no anchor &${node.source} before it`, offset: node.range?.[0] ?? 0 };

@@ -1,4 +1,5 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { MAX_LISTED_PROBLEMS } from '../../definition/storable-json';
 import type { FieldError } from '../errors';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -19,8 +20,9 @@ export function jsonSchemaErrors(schema: unknown, pointer: string): FieldError[]
 }
 
 /**
- * Checks `value` against a user's JSON Schema (a definition's `input`), returning every violation
- * with a JSON pointer under `prefix`. Compiled schemas are cached by their content hash.
+ * Checks `value` against a user's JSON Schema (a definition's `input`), returning the violations
+ * with a JSON pointer under `prefix`: the first 20 (`MAX_LISTED_PROBLEMS`), then one saying how
+ * many more there are. Compiled schemas are cached by their content hash.
  * @param cacheKey identifies the schema (for instance `<tenant>/<definition>@<version>`)
  */
 export function validateAgainstSchema(schema: unknown, value: unknown, cacheKey: string, prefix = '/input'): FieldError[] {
@@ -30,7 +32,11 @@ export function validateAgainstSchema(schema: unknown, value: unknown, cacheKey:
     cache.set(cacheKey, validate);
   }
   if (validate(value)) return [];
-  return (validate.errors ?? []).map((e) => toFieldError(e, prefix));
+  const errors = validate.errors ?? [];
+  // A value can break a schema in as many places as it has members: list the first ones only.
+  const listed = errors.slice(0, MAX_LISTED_PROBLEMS).map((e) => toFieldError(e, prefix));
+  if (errors.length > MAX_LISTED_PROBLEMS) listed.push({ path: prefix, message: `has ${errors.length - MAX_LISTED_PROBLEMS} more problems` });
+  return listed;
 }
 
 function toFieldError(error: ErrorObject, prefix: string): FieldError {

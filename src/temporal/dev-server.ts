@@ -5,6 +5,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { freePort, isPortFree } from '../net/free-port';
+import { guardProcess } from '../support/process-guardian';
+import { clearStaleProcess } from '../support/stale-process';
 
 /** Search attribute types accepted by `temporal server start-dev --search-attribute`. */
 export const SEARCH_ATTRIBUTE_TYPES = ['Keyword', 'Int', 'Text', 'Datetime', 'Bool', 'Double', 'KeywordList'] as const;
@@ -56,9 +58,11 @@ const OUTPUT_TAIL_CHARS = 4000;
  * Starts the Temporal dev server (the real server with SQLite and the Web UI in one binary) as a
  * child process and resolves once it answers gRPC and the namespace exists.
  *
- * The child is killed when this process exits (`process.on('exit')`); it cannot be when this
- * process dies from an unhandled signal or SIGKILL, so hosts should turn SIGINT/SIGTERM into
- * `stop()` or `process.exit()`. The child does not keep the event loop alive.
+ * The child stops when this process exits, and also when it dies without running any hook (an
+ * unhandled signal, SIGKILL): a guardian process stops it then (see `guardProcess`). With a
+ * `dbFile`, `<dbFile>.pid` names the server and its owner, so a server left running by an owner
+ * that is gone is stopped before a new one starts on that file. The child does not keep the event
+ * loop alive.
  *
  * @throws Error with the tail of the server's output when it exits early or is not ready in time.
  * @example
@@ -75,17 +79,23 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   const uiPort = options.uiPort === false ? undefined : options.uiPort || (await freePort(ip));
   const address = `${ip}:${port}`;
   const uiUrl = uiPort === undefined ? undefined : `http://${ip}:${uiPort}`;
+  // First, so that a server left running on this data by a dead owner frees its ports.
+  const dbFile = options.dbFile === undefined ? undefined : path.resolve(options.dbFile);
+  const pidFile = dbFile === undefined ? undefined : `${dbFile}.pid`;
+  if (dbFile !== undefined && pidFile !== undefined) {
+    await fs.mkdir(path.dirname(dbFile), { recursive: true });
+    await clearStaleProcess(pidFile, { program: options.cliPath, mustMention: dbFile, what: `The Temporal dev server on ${dbFile}` });
+  }
   // A server already on the port would answer the readiness probe in place of ours.
   for (const [what, wanted] of [['gRPC', options.port], ['Web UI', options.uiPort]] as const) {
     if (typeof wanted === 'number' && wanted !== 0 && !(await isPortFree(wanted, ip))) {
       throw new Error(`Temporal dev server: ${what} port ${ip}:${wanted} is already in use`);
     }
   }
-  if (options.dbFile !== undefined) await fs.mkdir(path.dirname(path.resolve(options.dbFile)), { recursive: true });
 
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port)];
   if (namespace !== 'default') args.push('--namespace', namespace);
-  if (options.dbFile !== undefined) args.push('--db-filename', path.resolve(options.dbFile));
+  if (dbFile !== undefined) args.push('--db-filename', dbFile);
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
   for (const [name, type] of Object.entries(options.searchAttributes ?? {})) {
@@ -94,7 +104,11 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   args.push('--log-level', options.logLevel ?? 'warn', ...(options.extraArgs ?? []));
 
   const startedAt = Date.now();
-  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Through sh for its umask: the SQLite files the server creates are private (0600), and `exec`
+  // keeps the pid, so signals reach the server itself.
+  const child = spawn('sh', ['-c', 'umask 077 && exec "$0" "$@"', options.cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const guard = child.pid === undefined ? undefined : guardProcess(child.pid, { program: options.cliPath });
+  if (pidFile !== undefined && child.pid !== undefined) await fs.writeFile(pidFile, `${child.pid}\n${process.pid}\n`, { mode: 0o600 });
   let output = '';
   const capture = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
@@ -108,9 +122,11 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     child.once('exit', (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`));
   });
   let exitReason: string | undefined;
-  void exited.then((reason) => {
+  void exited.then(async (reason) => {
     exitReason = reason;
     process.removeListener('exit', killOnExit);
+    guard?.release();
+    if (pidFile !== undefined) await fs.rm(pidFile, { force: true });
   });
   function killOnExit(): void {
     child.kill('SIGTERM');
@@ -152,7 +168,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   options.log?.(
     `Temporal dev server ready in ${Date.now() - startedAt} ms at ${address} (namespace ${namespace}` +
       `${uiUrl === undefined ? ', headless' : `, Web UI ${uiUrl}`}, ` +
-      `${options.dbFile === undefined ? 'in memory' : `data in ${path.resolve(options.dbFile)}`}, pid ${child.pid})`,
+      `${dbFile === undefined ? 'in memory' : `data in ${dbFile}`}, pid ${child.pid})`,
   );
   return { address, uiUrl, namespace, pid: child.pid ?? -1, stop };
 }
@@ -204,3 +220,4 @@ function probeTcp(address: string): Promise<void> {
     });
   });
 }
+

@@ -1,16 +1,21 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { createActivities } from '../../activities';
 import type { SecretResolver } from '../../activities/deferred-values';
 import type { Database } from '../db/database';
+import type { GuardedFetch } from '../net/guarded-fetch';
+import { RunVerifier } from '../runs/run-verifier';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
+import { FAILURE_CONVERTER_PATH } from './data-converter';
 
 /** The workflow bundle's entry point: everything under `interpreter/`, nothing else. */
 export const WORKFLOWS_PATH = require.resolve('../../interpreter/workflows');
 
 /** Bundles the interpreter once; workers created from the result start in milliseconds. */
 export function bundleInterpreter(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
 }
 
 export type WorkerOptions = {
@@ -18,8 +23,14 @@ export type WorkerOptions = {
   namespace: string;
   taskQueue: string;
   db: Kysely<Database>;
+  /** Asks Temporal about the executions activities run for (see `RunVerifier`). */
+  client: Client;
+  /** Must be the data converter of the clients that start runs (see `trellisDataConverter`). */
+  dataConverter: DataConverter;
   secrets?: SecretResolver;
   stepTypes?: readonly StepTypeDefinition[];
+  /** The egress-guarded client steps call out through. */
+  fetch: GuardedFetch;
   /** A prebuilt bundle (tests build one per process); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
 };
@@ -34,7 +45,15 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities({ db: options.db, secrets: options.secrets, stepTypes: options.stepTypes }),
+    dataConverter: options.dataConverter,
+    activities: createActivities({
+      db: options.db,
+      verifier: new RunVerifier(options.db, options.client),
+      secrets: options.secrets,
+      stepTypes: options.stepTypes,
+      fetch: options.fetch,
+    }),
+    // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   return { worker, connection };

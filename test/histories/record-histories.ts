@@ -9,11 +9,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import globalSetup from '../support/global-setup';
 import globalTeardown from '../support/global-teardown';
+import { decodePayloadsInPlace } from '../support/history-payloads';
 import { HttpStub } from '../support/http-stub';
 import { temporal } from '@temporalio/proto';
 import { finished, getRun, save, startRunOf, type RunView, type StartedRun } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { sql } from 'kysely';
 
 /** One recorded run: the routes its stub answers, its definition, its input and its expected end. */
 type Scenario = {
@@ -32,6 +34,8 @@ type Scenario = {
   retried?: true;
   /** Run the definition unsaved with `testRun` and these mocks. */
   mocks?: Record<string, unknown>;
+  /** Prepares the database before the run, and undoes it after. */
+  database?: { before: (ctx: TestContext) => Promise<void>; after: (ctx: TestContext) => Promise<void> };
 };
 
 const SCENARIOS: Scenario[] = [
@@ -277,6 +281,27 @@ const SCENARIOS: Scenario[] = [
     }),
     expectedStatus: 'COMPLETED',
   },
+  {
+    // A delay whose `until` lies centuries ahead fails its step (the `trellis-timer-limit`
+    // patch; onError continue), then PostgreSQL refuses for good (a CHECK constraint) the event
+    // recording a step's output: the run stops and ends FAILED with a RUN_FAILED without it.
+    name: 'timer-limit-audit-refused',
+    routes: () => undefined,
+    spec: () => ({
+      name: 'history-timer-limit-audit-refused',
+      steps: {
+        far: { type: 'delay', until: '{% $input.at %}', onError: 'continue' },
+        taint: { type: 'transform', value: 'poison' },
+        never: { type: 'transform', needs: ['taint'], value: 'never' },
+      },
+    }),
+    input: { at: 8.64e15 },
+    database: {
+      before: (ctx) => sql`alter table audit_events add constraint history_no_poison check (output is null or strpos(output::text, 'poison') = 0)`.execute(ctx.trellis.db).then(() => undefined),
+      after: (ctx) => sql`alter table audit_events drop constraint history_no_poison`.execute(ctx.trellis.db).then(() => undefined),
+    },
+    expectedStatus: 'FAILED',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;
@@ -285,6 +310,15 @@ async function record(ctx: TestContext, stub: HttpStub, scenario: Scenario): Pro
   scenario.routes(stub);
   const spec = scenario.spec(stub.url);
   for (const child of scenario.children ?? []) await save(ctx, child);
+  await scenario.database?.before(ctx);
+  try {
+    return await recordRun(ctx, scenario, spec);
+  } finally {
+    await scenario.database?.after(ctx);
+  }
+}
+
+async function recordRun(ctx: TestContext, scenario: Scenario, spec: Record<string, unknown>): Promise<string> {
   let run: RunView;
   if (scenario.cancelWithReason !== undefined) {
     run = await runAndCancel(ctx, spec, scenario);
@@ -310,6 +344,8 @@ async function record(ctx: TestContext, stub: HttpStub, scenario: Scenario): Pro
     throw new Error(`${scenario.name}: run ended ${run.status}, expected ${scenario.expectedStatus}: ${JSON.stringify(run.error)}`);
   }
   const history = await ctx.trellis.client.workflow.getHandle(run.temporal.workflowId).fetchHistory();
+  // Stored encrypted under this recording's throw-away key: written decoded, it replays without it.
+  await decodePayloadsInPlace(history, ctx.trellis.codec);
   const file = path.join(HISTORIES_DIR, `${scenario.name}.json`);
   await fs.writeFile(file, historyToJSON(history));
   return `${path.relative(process.cwd(), file)} (${history.events?.length ?? 0} events)`;

@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { trellisDataConverter } from '../../src/temporal/data-converter';
+import { PayloadEncryptionCodec } from '../../src/temporal/payload-codec';
 import { bundleInterpreter } from '../../src/temporal/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 
@@ -21,7 +24,12 @@ beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const bundlePath = process.env.TRELLIS_TEST_WORKFLOW_BUNDLE;
   // Bundled once, exactly as the worker bundles it, instead of once per history.
-  replayOptions = { workflowBundle: bundlePath ? { codePath: bundlePath } : await bundleInterpreter() };
+  replayOptions = {
+    workflowBundle: bundlePath ? { codePath: bundlePath } : await bundleInterpreter(),
+    // As a worker runs: the histories are plaintext (written before payloads were encrypted, or
+    // decoded when recorded), which the codec passes through, as for runs in flight at the upgrade.
+    dataConverter: trellisDataConverter(new PayloadEncryptionCodec(randomBytes(32))),
+  };
 });
 
 describe('recorded histories', () => {

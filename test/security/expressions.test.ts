@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { WORKFLOW_EXPRESSION_LIMITS, WORKFLOW_TASK_EXPRESSION_LIMITS } from '../../definition/expression-limits';
-import { createAdminKey } from '../support/api-keys';
+import { createKeyWithCli } from '../support/keys-cli';
 import { graphql } from '../support/graphql-client';
 import { RUN_FIELDS, type AuditEventView, type RunView } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
@@ -17,8 +17,8 @@ beforeAll(async () => {
   const taskQueue = `test-expr-security-${randomUUID().slice(0, 8)}`;
   const secretKey = randomBytes(32).toString('base64');
   ctx = await createTestContext({ env: { TRELLIS_ROLE: 'api', TRELLIS_TASK_QUEUE: taskQueue, TRELLIS_SECRET_KEY: secretKey } });
-  keys.mallory = await createAdminKey(ctx.trellis.databaseUrl, 'mallory');
-  keys.alice = await createAdminKey(ctx.trellis.databaseUrl, 'alice');
+  keys.mallory = (await createKeyWithCli(ctx.trellis.databaseUrl, 'mallory', { admin: true })).secret;
+  keys.alice = (await createKeyWithCli(ctx.trellis.databaseUrl, 'alice', { admin: true })).secret;
   // Bundling the workflow code takes a while on a busy machine.
   worker = await TrellisProcess.start(
     'worker',

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureSyncJsonata } from '../../scripts/generate-sync-jsonata';
+import { promisify } from 'node:util';
 import { loadConfig, type Config } from '../../src/config';
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/db/embedded-postgres';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/temporal/dev-server';
@@ -38,7 +40,7 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__trellisTestServers = servers;
 
   // Independent start-up steps run side by side; each returns what the test files need.
-  const steps = await Promise.allSettled([startTemporal(config, servers), startPostgres(config, servers)]);
+  const steps = await Promise.allSettled([startTemporal(config, servers), startPostgres(config, servers), buildDashboard()]);
   const failed = steps.filter((step): step is PromiseRejectedResult => step.status === 'rejected');
   if (failed.length > 0) {
     await Promise.allSettled([servers.temporal?.stop(), servers.postgres?.stop()]);
@@ -88,4 +90,11 @@ async function startPostgres(
     log,
   });
   process.env.TRELLIS_TEST_DATABASE_URL = servers.postgres.url;
+}
+
+/** Builds the dashboard when web/ changed since its last build (the dashboard tests load it in a browser). */
+async function buildDashboard(): Promise<void> {
+  const script = path.join(__dirname, '../../scripts/build-dashboard.mjs');
+  const { stdout } = await promisify(execFile)(process.execPath, [script], { cwd: path.join(__dirname, '../..') });
+  if (stdout.trim()) log(stdout.trim().split('\n').join('; '));
 }

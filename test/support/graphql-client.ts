@@ -47,3 +47,40 @@ export function collectSubscription<T>(client: Client, query: string, variables:
     );
   });
 }
+
+/**
+ * POSTs a request body given as JSON text, for bodies `JSON.stringify` cannot write (values nested
+ * thousands of levels); returns the HTTP status and the parsed response.
+ */
+export async function graphqlText<T = Record<string, unknown>>(url: string, body: string): Promise<{ status: number; response: GraphQLResponse<T> }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return { status: response.status, response: (await response.json()) as GraphQLResponse<T> };
+}
+
+/**
+ * Runs one operation over the graphql-ws protocol with the `payload` of its `subscribe` message
+ * given as JSON text (see {@link graphqlText}), and returns what the server answered: the
+ * `next` results' errors and data, or the errors of an `error` message.
+ */
+export function graphqlWsText<T = Record<string, unknown>>(url: string, payload: string): Promise<GraphQLResponse<T>> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const result: GraphQLResponse<T> = {};
+    const finish = (): void => {
+      socket.close();
+      resolve(result);
+    };
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+    socket.on('error', reject);
+    socket.on('close', (code, reason) => reject(new Error(`socket closed (${code} ${reason.toString()}) before the operation ended`)));
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; payload?: any };
+      if (message.type === 'connection_ack') socket.send(`{"id": "1", "type": "subscribe", "payload": ${payload}}`);
+      else if (message.type === 'next') Object.assign(result, message.payload);
+      else if (message.type === 'error') {
+        result.errors = message.payload;
+        finish();
+      } else if (message.type === 'complete') finish();
+    });
+  });
+}

@@ -13,7 +13,8 @@ export type StubRequest = {
   answeredAt?: number;
 };
 
-export type StubReply = { status?: number; body?: unknown; headers?: Record<string, string>; delayMs?: number };
+/** A reply: `body` is sent as JSON, or `text` as it is (for bodies JSON.stringify cannot write). */
+export type StubReply = { status?: number; body?: unknown; text?: string; headers?: Record<string, string>; delayMs?: number };
 export type StubHandler = (request: StubRequest, callIndex: number) => StubReply | Promise<StubReply>;
 
 /**
@@ -70,7 +71,7 @@ export class HttpStub {
     if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs).unref());
     if (res.destroyed) return;
     record.answeredAt = Date.now();
-    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    const payload = reply.text ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
     res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
     res.end(payload);
   }

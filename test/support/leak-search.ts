@@ -1,3 +1,4 @@
+import { decodePayloads } from './history-payloads';
 import type { TestContext } from './test-context';
 import { RUN_FIELDS } from './runs';
 
@@ -41,7 +42,8 @@ export function allText(value: unknown): string {
  * decoded), its audit trail and run-index rows, the run through GraphQL, and the process's output.
  */
 export async function placesOf(ctx: TestContext, run: { id: string; temporal: { workflowId: string } }, output: string): Promise<Record<string, string>> {
-  const history = await ctx.trellis.client.workflow.getHandle(run.temporal.workflowId).fetchHistory();
+  // Decoded as Trellis reads it: stored, its payloads are ciphertext (test/security/payload-codec.test.ts).
+  const history = await decodePayloads(await ctx.trellis.client.workflow.getHandle(run.temporal.workflowId).fetchHistory(), ctx.trellis.codec);
   const events = await ctx.trellis.db.selectFrom('audit_events').selectAll().where('run_id', '=', run.id).execute();
   const runs = await ctx.trellis.db.selectFrom('runs').selectAll().where('id', '=', run.id).execute();
   const steps = await ctx.trellis.db.selectFrom('run_steps').selectAll().where('run_id', '=', run.id).execute();

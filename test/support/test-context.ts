@@ -23,8 +23,8 @@ export type TestContext = {
 export async function createTestContext(
   options: {
     rewriteDatabaseUrl?: (url: URL) => URL;
-    /** Extra environment variables, e.g. `TRELLIS_SECRET_<NAME>`. */
-    env?: Record<string, string>;
+    /** Extra environment variables, e.g. `TRELLIS_SECRET_<NAME>`; `undefined` unsets one. */
+    env?: Record<string, string | undefined>;
     stepTypes?: readonly StepTypeDefinition[];
   } = {},
 ): Promise<TestContext> {
@@ -39,7 +39,7 @@ export async function createTestContext(
   databaseUrl.pathname = `/${database}`;
   if (options.rewriteDatabaseUrl) databaseUrl = options.rewriteDatabaseUrl(databaseUrl);
 
-  const config = loadConfig({
+  const env: Record<string, string | undefined> = {
     ...process.env,
     DATABASE_URL: databaseUrl.toString(),
     TEMPORAL_ADDRESS: requiredEnv('TEMPORAL_ADDRESS'),
@@ -47,8 +47,12 @@ export async function createTestContext(
     TRELLIS_TASK_QUEUE: `test-${suffix}`,
     TRELLIS_SECRET_KEY: randomBytes(32).toString('base64'),
     PORT: '0',
+    // The HTTP stubs steps call listen on loopback, which steps may not reach once a test
+    // creates an API key: allowed explicitly, as an operator would (Trellis's own ports stay shut).
+    TRELLIS_HTTP_ALLOW: TEST_HTTP_ALLOW,
     ...options.env,
-  });
+  };
+  const config = loadConfig(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)));
   // Tests fail activities on purpose; the SDK's warnings about them would drown the results.
   // Only a worker needs the SDK's native runtime: installed without one, nothing ever shuts it
   // down, and it keeps jest from exiting (an API-only context, whose workers run elsewhere).
@@ -70,6 +74,9 @@ export async function createTestContext(
     stop: () => trellis.stop(),
   };
 }
+
+/** What test contexts let steps reach besides public addresses: loopback, as the stubs need. */
+export const TEST_HTTP_ALLOW = '127.0.0.1,localhost,::1';
 
 let loggerInstalled = false;
 

@@ -758,12 +758,9 @@ describe('validateDefinition', () => {
   });
 
   describe('size limits', () => {
-    it('reports a document larger than maxDefinitionBytes at the root, along with its other errors', () => {
+    it('reports a document larger than maxDefinitionBytes at the root, and nothing else: checking it would cost time in proportion to its size', () => {
       const spec = definition({ a: { type: 'transform', value: 'x'.repeat(300_000), retries: 1 } });
-      expect(errorsOf(spec)).toEqual([
-        { path: '', message: `the definition is ${JSON.stringify(spec).length} bytes of JSON; the limit is 262144 bytes` },
-        { path: '/steps/a/retries', message: 'unknown field "retries"' },
-      ]);
+      expect(errorsOf(spec)).toEqual([{ path: '', message: `the definition is ${JSON.stringify(spec).length} bytes of JSON; the limit is 262144 bytes` }]);
     });
 
     it('counts bytes of UTF-8, so a multi-byte character counts for more than one', () => {

@@ -13,6 +13,9 @@ import {
 } from '../../activities/http.activity';
 import type { SecretResolver } from '../../activities/deferred-values';
 import { DEFERRED_MARK } from '../../interpreter/deferred-templates';
+import { parseEgressAllowList } from '../../src/net/egress-allow-list';
+import { EgressPolicy } from '../../src/net/egress-policy';
+import { createGuardedFetch } from '../../src/net/guarded-fetch';
 import { HttpStub } from '../support/http-stub';
 
 /** Answers every request with a fixed status, headers and raw (not JSON-encoded) text. */
@@ -42,7 +45,9 @@ async function closedPort(): Promise<number> {
 
 const SECRET = 'tok_live_0123456789';
 const secrets: SecretResolver = async (_tenant, names) => new Map(names.map((name) => [name, SECRET]));
-const activity = createHttpActivity(secrets);
+// The stubs listen on loopback, which the egress policy refuses unless the operator allows it.
+const outbound = createGuardedFetch(new EgressPolicy({ allowList: parseEgressAllowList('127.0.0.1').allowList }));
+const activity = createHttpActivity(secrets, outbound);
 
 // The harness logs every failed activity as a warning; these tests fail activities on purpose.
 const quiet = new DefaultLogger('ERROR');
@@ -71,6 +76,7 @@ describe('httpRequest activity', () => {
   });
   afterAll(async () => {
     await stub.stop();
+    await outbound.close();
   });
 
   describe('successful answers', () => {

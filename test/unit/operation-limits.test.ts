@@ -1,5 +1,15 @@
-import { buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } from 'graphql';
-import { introspectionDisabledRule, operationCostRule, operationDepthRule, operationRules } from '../../graphql/operation-limits';
+import { GraphQLError, buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } from 'graphql';
+import {
+  PARSE_OPTIONS,
+  introspectionDisabledRule,
+  measureOperations,
+  operationAliasesRule,
+  operationCostRule,
+  operationDepthRule,
+  operationRootFieldsRule,
+  operationRules,
+  tokenLimitError,
+} from '../../graphql/operation-limits';
 
 // Recursive, unlike Trellis's schema, so that valid operations can nest as deep as a test needs.
 const schema = buildSchema(`
@@ -116,5 +126,80 @@ describe('introspectionDisabledRule', () => {
     const introspect = parse(`{ __schema { queryType { name } } }`);
     expect(validate(schema, introspect, operationRules({ development: true }))).toEqual([]);
     expect(validate(schema, introspect, operationRules({ development: false }))).toHaveLength(1);
+  });
+});
+
+// The heavy fields of Trellis's schema, by the names FIELD_WEIGHTS gives them.
+const heavySchema = buildSchema(`
+  type Query { validateDefinition(spec: String): Result, runs(first: Int): [Result!]! }
+  type Mutation { startRun(definition: String): Result, saveDefinition(spec: String): Result, cancelRun(id: ID): Result }
+  type Result { valid: Boolean }
+`);
+
+const measureOf = (query: string) => [...measureOperations(heavySchema, parse(query)).values()][0]!;
+
+describe('heavy fields', () => {
+  it('cost 10,000 each, so that an operation holds at most four', () => {
+    expect(measureOf(`{ validateDefinition { valid } }`)).toMatchObject({ cost: 10_001, heavy: { 'Query.validateDefinition': 1 } });
+    expect(measureOf(`mutation { a: startRun { valid } b: startRun { valid } c: saveDefinition { valid } d: cancelRun { valid } }`)).toMatchObject({
+      cost: 30_005,
+      heavy: { 'Mutation.startRun': 2, 'Mutation.saveDefinition': 1 },
+    });
+    const fourValidations = `{ ${[1, 2, 3, 4].map((i) => `v${i}: validateDefinition { valid }`).join(' ')} }`;
+    expect(validate(heavySchema, parse(fourValidations), [operationCostRule()])).toEqual([]);
+    const [error] = validate(heavySchema, parse(`{ ${[1, 2, 3, 4, 5].map((i) => `v${i}: validateDefinition { valid }`).join(' ')} }`), [operationCostRule()]);
+    expect(error!.message).toBe(
+      'operation too costly: its cost is 50005, the limit is 50000 (every field costs 1, but validateDefinition 10000 (5×), times the `first` of each list around it; 100 when `first` is not given)',
+    );
+  });
+
+  it('count every time a fragment holding them is spread', () => {
+    expect(measureOf(`fragment V on Query { validateDefinition { valid } } { ...V ... on Query { ...V } }`).heavy).toEqual({ 'Query.validateDefinition': 2 });
+  });
+});
+
+describe('operationRootFieldsRule', () => {
+  it('refuses more than 20 root fields, counting aliases and fragments every time', () => {
+    const fields = (n: number) => Array.from({ length: n }, (_, i) => `f${i}: __typename`).join(' ');
+    expect(validate(schema, parse(`{ ${fields(20)} }`), [operationRootFieldsRule()])).toEqual([]);
+    const [error] = validate(schema, parse(`fragment F on Query { ${fields(11)} } { ...F ...F }`), [operationRootFieldsRule()]);
+    expect(error!.message).toBe('operation too wide: it selects 22 root fields, the limit is 20');
+    expect(error!.extensions).toEqual({ code: 'BAD_USER_INPUT', limit: { name: 'rootFields', max: 20, actual: 22 } });
+  });
+
+  it('does not count fields nested below the root', () => {
+    expect(validate(schema, parse(`{ node { ${Array.from({ length: 30 }, (_, i) => `n${i}: name`).join(' ')} } }`), [operationRootFieldsRule()])).toEqual([]);
+  });
+});
+
+describe('operationAliasesRule', () => {
+  it('refuses more than 100 aliases anywhere in the operation, fragments counted every time they are spread', () => {
+    const aliases = (n: number) => Array.from({ length: n }, (_, i) => `a${i}: name`).join(' ');
+    expect(validate(schema, parse(`{ node { ${aliases(100)} } }`), [operationAliasesRule()])).toEqual([]);
+    const [error] = validate(schema, parse(`fragment F on Node { ${aliases(60)} } { node { ...F child { ...F } } }`), [operationAliasesRule()]);
+    expect(error!.message).toBe('operation has too many aliases: 120, the limit is 100');
+    expect(error!.extensions).toEqual({ code: 'BAD_USER_INPUT', limit: { name: 'aliases', max: 100, actual: 120 } });
+  });
+});
+
+describe('the token limit', () => {
+  it('stops the parser after 5000 tokens, and says so as a limit', () => {
+    const long = `{ ${'__typename '.repeat(5000)}}`;
+    let thrown: unknown;
+    try {
+      parse(long, PARSE_OPTIONS);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(GraphQLError);
+    const error = tokenLimitError(thrown as GraphQLError);
+    expect(error.message).toBe('operation too long: it has more than 5000 tokens, the limit is 5000 (send large values, such as definitions, as variables)');
+    expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', limit: { name: 'tokens', max: 5000 } });
+    expect(() => parse(getIntrospectionQuery(), PARSE_OPTIONS)).not.toThrow();
+  });
+
+  it('leaves other syntax errors as they are', () => {
+    const syntax = new GraphQLError('Syntax Error: Expected Name, found <EOF>.');
+    expect(tokenLimitError(syntax)).toBe(syntax);
   });
 });

@@ -1,3 +1,4 @@
+import { decodePayloads } from '../support/history-payloads';
 import { HttpStub } from '../support/http-stub';
 import { allText, captureOutput } from '../support/leak-search';
 import { RUN_FIELDS, runToEnd, stepOf } from '../support/runs';
@@ -58,7 +59,8 @@ describe('$secret()', () => {
     expect(stepOf(run, 'charge').output.body).toMatchObject({ echoed: 'Bearer [secret PAY_TOKEN]', env: '[secret ENV_TOKEN]' });
     expect(stepOf(run, 'audit').error.details.body).toEqual({ error: 'bad token [secret PAY_TOKEN]' });
 
-    const history = await ctx.trellis.client.workflow.getHandle(`default/secret-charge/${run.id}`).fetchHistory();
+    // Decoded as Trellis reads it: stored, it is ciphertext (see test/security/payload-codec.test.ts).
+    const history = await decodePayloads(await ctx.trellis.client.workflow.getHandle(`default/secret-charge/${run.id}`).fetchHistory(), ctx.trellis.codec);
     const stored = await ctx.trellis.db.selectFrom('audit_events').selectAll().where('run_id', '=', run.id).execute();
     const indexed = await ctx.trellis.db.selectFrom('run_steps').selectAll().where('run_id', '=', run.id).execute();
     const secretRows = await ctx.trellis.db.selectFrom('secrets').selectAll().execute();

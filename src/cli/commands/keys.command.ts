@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../api/api-keys';
+import { allowKeyless, createApiKey, keysRequired, listApiKeys, revokeApiKey } from '../../api/api-keys';
 import { loadConfig } from '../../config';
 import { createDatabase } from '../../db/create-database';
 import type { ApiKeyRow, Database } from '../../db/database';
@@ -10,16 +10,17 @@ import { TrellisError } from '../../errors';
 import { CliError, EXIT_CODES } from '../cli-error';
 import { stringOption, type CliCommand, type CliIo } from '../command';
 
-const ACTIONS = ['create', 'list', 'revoke'] as const;
+const ACTIONS = ['create', 'list', 'revoke', 'allow-keyless'] as const;
 
 /**
- * `trellis keys create|list|revoke`: manages API keys with direct database access (SPEC §5:
- * operators create tenants and their first key this way). Uses `DATABASE_URL`, else the
- * embedded PostgreSQL under `TRELLIS_DATA_DIR` (the running one, or started for the command).
+ * `trellis keys create|list|revoke|allow-keyless`: manages API keys with direct database access
+ * (SPEC §5: operators create tenants and their first key this way). Uses `DATABASE_URL`, else
+ * the embedded PostgreSQL under `TRELLIS_DATA_DIR` (the running one, or started for the command).
+ * A revocation takes effect at once in every API process (a trigger notifies them).
  */
 export const keysCommand: CliCommand = {
   name: 'keys',
-  args: ['<create|list|revoke>'],
+  args: ['<create|list|revoke|allow-keyless>'],
   summary: 'manage API keys in the database directly (operators; no API key needed)',
   options: { tenant: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, id: { type: 'string' } },
   optionHelp: [
@@ -27,6 +28,7 @@ export const keysCommand: CliCommand = {
     ['--name <text>', 'create: what the key is for (default: "cli")'],
     ['--admin', 'create: the key may create and revoke the tenant\'s keys'],
     ['--id <key id>', 'revoke: the key to revoke'],
+    ['allow-keyless', 'once every key is revoked: serve loopback clients without a key again, as tenant "default"'],
   ],
   async run({ io, args, options }) {
     const action = args[0] as (typeof ACTIONS)[number];
@@ -43,8 +45,12 @@ export const keysCommand: CliCommand = {
         io.out('Store the secret now: it is not shown again. Clients send it as "Authorization: Bearer <secret>" (the CLI reads TRELLIS_API_KEY).');
       } else if (action === 'list') {
         const rows = await listApiKeys(db, tenant);
-        if (rows.length === 0) io.out(tenant ? `tenant ${tenant} has no keys` : 'no keys: the API serves loopback clients as tenant "default"');
+        if (rows.length === 0 && tenant) io.out(`tenant ${tenant} has no keys`);
+        else if (rows.length === 0 || !rows.some((row) => row.revoked_at === null)) io.out(await modeLine(db));
         rows.forEach((row) => io.out(keyLine(row)));
+      } else if (action === 'allow-keyless') {
+        if (!(await allowKeyless(db))) throw new CliError('a key is still active: revoke every key first (see trellis keys list)');
+        io.out('keyless mode: the API serves loopback clients without a key, as tenant "default", until the next key is created');
       } else {
         if (!/^[0-9a-f-]{36}$/i.test(id!)) throw new CliError(`--id: "${id}" is not a key id (see trellis keys list)`);
         const row = await revokeApiKey(db, id!);
@@ -55,6 +61,12 @@ export const keysCommand: CliCommand = {
     }, io);
   },
 };
+
+async function modeLine(db: Kysely<Database>): Promise<string> {
+  return (await keysRequired(db))
+    ? 'no active keys: every request is refused until a key is created (keys were used; trellis keys allow-keyless returns to keyless mode)'
+    : 'no keys: the API serves loopback clients as tenant "default"';
+}
 
 function keyLine(row: ApiKeyRow): string {
   const state = row.revoked_at ? `revoked ${row.revoked_at.toISOString()}` : 'active';
