@@ -1,5 +1,5 @@
 import { findExpressions, referencedSecrets } from '../definition/expression';
-import { evaluateTemplate } from '../definition/template';
+import { evaluateTemplateSync } from '../definition/template-plan';
 import { PINNED_VARIABLES_BINDING, variableBindings, type PinnedVariables } from '../definition/variables';
 import { DEFERRED_MARK, type DeferredTemplates } from '../interpreter/deferred-templates';
 import type { SecretRedactor } from './secret-redactor';
@@ -33,7 +33,7 @@ export async function resolveDeferred<T>(
   };
   const resolved: unknown[] = [];
   const variables = variableBindings(deferred.bindings[PINNED_VARIABLES_BINDING] as PinnedVariables | undefined);
-  for (const text of deferred.templates) resolved.push(await evaluateTemplate(text, { ...deferred.bindings, ...variables, secret }));
+  for (const text of deferred.templates) resolved.push(evaluateTemplateSync(text, { ...deferred.bindings, ...variables, secret }));
   const replace = (node: unknown): unknown => {
     if (typeof node === 'string' && node.startsWith(DEFERRED_MARK)) return resolved[Number(node.slice(DEFERRED_MARK.length))];
     if (Array.isArray(node)) return node.map(replace);

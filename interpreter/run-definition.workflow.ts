@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import type { CompensateAction } from '../definition/definition-schema';
 import { parseDuration } from '../definition/duration';
 import type { RunStatus } from '../definition/step-types';
-import { GraphRunner, type GraphEvent } from './graph-runner';
+import { GraphRunner, syncExpressionBudget, type GraphEvent } from './graph-runner';
 import { resolveHttpRequest } from './http-request';
 import { effectivePolicy, withPolicy } from './retry-policy';
 import type { RunContext } from './run-context';
@@ -82,6 +82,7 @@ class RunInterpreter {
       ...(snapshot.variables ? { variables: snapshot.variables } : {}),
     };
     this.actions = new StepActions(this.context);
+    const syncExpressions = syncExpressionBudget();
     setHandler(cancelRequestedSignal, (request) => {
       this.cancelRequest = request;
     });
@@ -93,6 +94,7 @@ class RunInterpreter {
       keyPrefix: `${snapshot.runId}:`,
       inbox: new SignalInbox().listen(),
       mocks: snapshot.mocks,
+      syncExpressions,
     });
   }
 
