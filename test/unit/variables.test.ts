@@ -1,5 +1,6 @@
 import type { Definition } from '../../definition/definition-schema';
 import { evaluateTemplate } from '../../definition/template';
+import { evaluateTemplateSync } from '../../definition/template-plan';
 import { definitionVariables, variableBindings } from '../../definition/variables';
 import { definitionContentHash } from '../../src/definitions/content-hash';
 
@@ -60,6 +61,12 @@ describe('$var in expressions', () => {
       rate: 0.2,
       on: false,
     });
+  });
+
+  it('gives the same values to the synchronous engine the workflow and activities evaluate with', () => {
+    const template = { url: "{% $var('BASE_URL') %}/charges", max: "{% $var('LIMITS').max * 2 %}", on: "{% $var('ON') %}" };
+    expect(evaluateTemplateSync(template, { ...variableBindings(values) })).toEqual({ url: 'https://pay.example/charges', max: 6, on: false });
+    expect(() => evaluateTemplateSync("{% $var('MISSING') %}", { ...variableBindings(values) })).toThrow(/no variable of that name was pinned/);
   });
 
   it('fails an expression reading a variable that was not pinned, naming it', async () => {
