@@ -27,6 +27,7 @@ export const eventNode = (row: AuditEventRow) => ({
   error: row.error,
   message: row.message,
   actor: row.actor,
+  superseded: row.superseded,
 });
 
 /** The Temporal Web UI page of a run's workflow. */
@@ -201,7 +202,7 @@ async function* streamEvents(
         }
         last = row.seq;
         yield { runEvents: eventNode(row) };
-        if (FINAL_AUDIT_EVENT_TYPES.has(row.type)) return;
+        if (FINAL_AUDIT_EVENT_TYPES.has(row.type) && !row.superseded) return;
       }
       if (contiguous && rows.length === 500) continue;
       await wakeup.wait();

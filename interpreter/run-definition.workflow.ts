@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, patched, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, condition, patched, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CompensateAction } from '../definition/definition-schema';
 import { parseDuration } from '../definition/duration';
@@ -59,6 +59,14 @@ class RunInterpreter {
   /** The event the audit sink refused for good, and why; the run is then ending (see run). */
   private auditRefusal: { event: GraphEvent; cause: string } | undefined;
   private onAuditRefusal: () => void = () => undefined;
+  /**
+   * Whether this execution batches its audit writes per activation (see emitBatched): asked once,
+   * at the first event, so a run keeps the way it started with for its whole execution.
+   */
+  private batchedAudit: boolean | undefined;
+  /** Events emitted and not yet handed to the sink, with the writers waiting for them. */
+  private readonly pendingAudit: PendingAuditEvent[] = [];
+  private auditFlusher = false;
 
   constructor(private readonly snapshot: RunSnapshot) {
     const info = workflowInfo();
@@ -297,6 +305,8 @@ class RunInterpreter {
       at: new Date().toISOString(),
       actor: this.snapshot.trigger,
     };
+    this.batchedAudit ??= patched('trellis-batched-audit');
+    if (this.batchedAudit) return this.emitBatched(full, event);
     const record = (): Promise<void> => {
       // Once an event was refused for good nothing more is written: the run is ending (see run).
       if (this.auditRefusal) return never();
@@ -309,11 +319,57 @@ class RunInterpreter {
     return write;
   }
 
+  /**
+   * Queues an event for the next batch: every event the workflow emits in one activation (until
+   * its microtasks have run dry) goes to PostgreSQL in ONE local activity, one transaction, in
+   * emission order; the writers resume, in that order, once it has committed. One batch is in
+   * flight at a time, so events emitted meanwhile form the next batch: which events share a batch
+   * depends only on what the workflow did, and a replay forms the same batches.
+   */
+  private emitBatched(full: AuditEventInput, event: GraphEvent): Promise<void> {
+    // Once an event was refused for good nothing more is written: the run is ending (see run).
+    if (this.auditRefusal) return never();
+    return new Promise<void>((resolve, reject) => {
+      this.pendingAudit.push({ full, event, resolve, reject });
+      if (!this.auditFlusher) {
+        this.auditFlusher = true;
+        // Never cancelled: a cancelled run still records why. Never rejects (see flushAudit).
+        void CancellationScope.nonCancellable(() => this.flushAudit());
+      }
+    });
+  }
+
+  /**
+   * Writes the queued events batch after batch. `condition` is checked once the activation's
+   * microtasks have run, so a batch holds everything the activation emitted so far.
+   */
+  private async flushAudit(): Promise<void> {
+    for (;;) {
+      await condition(() => this.pendingAudit.length > 0);
+      const batch = this.pendingAudit.splice(0);
+      try {
+        await audit.recordAuditEvents(batch.map((pending) => pending.full));
+      } catch (err) {
+        const refusal = refusalOf(err);
+        if (refusal === undefined) {
+          for (const pending of batch) pending.reject(err);
+          continue;
+        }
+        const index = (refusal.details?.[0] as { index?: number } | undefined)?.index ?? 0;
+        if (!this.auditRefusal) {
+          this.auditRefusal = { event: (batch[index] ?? batch[0]!).event, cause: refusal.message };
+          this.onAuditRefusal();
+        }
+        // Nothing of the batch was stored: its writers, and all that come after, wait for ever.
+        return;
+      }
+      for (const pending of batch) pending.resolve();
+    }
+  }
+
   /** A write failed: when the sink refused it for good, the run ends (see run) and the writer waits for ever. */
   private refused(err: unknown, event: GraphEvent): Promise<never> {
-    // A local activity's failure may come wrapped in an ActivityFailure or as it was thrown.
-    const failure = err instanceof ActivityFailure ? err.cause : err;
-    const cause = failure instanceof ApplicationFailure && failure.type === AUDIT_WRITE_REFUSED ? failure.message : undefined;
+    const cause = refusalOf(err)?.message;
     if (cause === undefined) throw err;
     if (!this.auditRefusal) {
       this.auditRefusal = { event, cause };
@@ -321,4 +377,14 @@ class RunInterpreter {
     }
     return never();
   }
+}
+
+/** An event waiting for its batch to be written, and its writer. */
+type PendingAuditEvent = { full: AuditEventInput; event: GraphEvent; resolve: () => void; reject: (err: unknown) => void };
+
+/** The sink's refusal for good ({@link AUDIT_WRITE_REFUSED}) inside a failed write, if it is one. */
+function refusalOf(err: unknown): ApplicationFailure | undefined {
+  // A local activity's failure may come wrapped in an ActivityFailure or as it was thrown.
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && failure.type === AUDIT_WRITE_REFUSED ? failure : undefined;
 }

@@ -99,6 +99,8 @@ export interface AuditEventsTable {
   actor: Json;
   /** What the event records (see eventKey); unique per run, so a redone event is not written twice. */
   event_key: string;
+  /** A final event of a workflow task that was aborted and redone: kept, but no longer final. */
+  superseded: Generated<boolean>;
 }
 
 export interface SecretsTable {
