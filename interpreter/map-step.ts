@@ -46,6 +46,7 @@ export async function runMap(job: MapJob, items: unknown[], maxConcurrency: numb
     const input: MapBatch = { job, items: items.slice(offset, offset + MAP_BATCH_SIZE), offset, concurrency: perBatch };
     return executeChild('trellisMapBatch', {
       workflowId: `${job.context.workflowId}/${stepPath}/batch-${batch}`,
+      staticSummary: `${stepPath}: items ${offset}-${offset + input.items.length - 1}`,
       taskQueue,
       args: [input],
     }) as Promise<unknown[]>;

@@ -30,12 +30,13 @@ const ROLL_BACK_OUTCOME: Record<RollBack, string> = {
   incomplete: '; some compensations failed (see COMPENSATION_FAILED)',
 };
 
-const audit = proxyLocalActivities<Activities>({
+const AUDIT_OPTIONS = {
   startToCloseTimeout: '15s',
   // No attempt limit: while PostgreSQL is unreachable the run waits here and loses nothing. What
   // retrying cannot fix, the sink throws as a non-retryable AUDIT_WRITE_REFUSED (see emit).
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
+} as const;
+const audit = proxyLocalActivities<Activities>(AUDIT_OPTIONS);
 
 /** A promise that never settles: what waits for it, waits until the workflow ends. */
 const never = (): Promise<never> => new Promise<never>(() => undefined);
@@ -193,7 +194,7 @@ class RunInterpreter {
     }
     let timedOut = false;
     const timer = new CancellationScope();
-    const expiry = timer.run(() => sleep(ms)).then(
+    const expiry = timer.run(() => sleep(ms, { summary: `run timeout ${timeout}` })).then(
       () => {
         timedOut = true;
         this.graph.stop(`cancelled: the run exceeded its timeout of ${timeout}`);
@@ -273,11 +274,11 @@ class RunInterpreter {
         const bindings = this.graph.bindings();
         const request = await resolveHttpRequest(action, (value) => this.graph.evaluate(value, bindings), bindings, `${this.snapshot.runId}:${id}:compensate`);
         input = request;
-        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.http(request, action.timeout)), fail);
+        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.http(request, action.timeout, `${id} (compensate)`)), fail, `${id} (compensate)`);
       } else {
         input = { definition: action.definition, version: action.version ?? 'latest', input: (await this.graph.evaluate(action.input)) ?? {} };
         const childInput = (input as { input: unknown }).input;
-        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.childRun(`${id}:compensate`, action, childInput)), fail);
+        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.childRun(`${id}:compensate`, action, childInput)), fail, `${id} (compensate)`);
       }
       scheduler.markCompensated(id, true);
       await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, stepStatus: 'COMPENSATED', attempt: attempts, input, output });
@@ -348,7 +349,7 @@ class RunInterpreter {
       await condition(() => this.pendingAudit.length > 0);
       const batch = this.pendingAudit.splice(0);
       try {
-        await audit.recordAuditEvents(batch.map((pending) => pending.full));
+        await audit.recordAuditEvents.executeWithOptions({ ...AUDIT_OPTIONS, summary: auditSummary(batch) }, [batch.map((pending) => pending.full)]);
       } catch (err) {
         const refusal = refusalOf(err);
         if (refusal === undefined) {
@@ -387,4 +388,10 @@ function refusalOf(err: unknown): ApplicationFailure | undefined {
   // A local activity's failure may come wrapped in an ActivityFailure or as it was thrown.
   const failure = err instanceof ActivityFailure ? err.cause : err;
   return failure instanceof ApplicationFailure && failure.type === AUDIT_WRITE_REFUSED ? failure : undefined;
+}
+
+/** What Temporal's UI shows for an audit batch: its event types and steps (never their data). */
+function auditSummary(batch: PendingAuditEvent[]): string {
+  const shown = batch.slice(0, 4).map(({ full }) => (full.stepId ? `${full.type} ${full.stepId}` : full.type));
+  return `audit: ${shown.join(', ')}${batch.length > shown.length ? ` +${batch.length - shown.length}` : ''}`;
 }
