@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { toStorableJson } from '../definition/storable-json';
-import { AUDIT_WRITE_REFUSED, type AuditEventInput } from '../interpreter/run-types';
+import { AUDIT_WRITE_REFUSED, type AuditEventInput, type StepProgress } from '../interpreter/run-types';
 import { AuditBatchError, recordAuditEvents } from '../src/db/audit.repository';
 import type { Database } from '../src/db/database';
 import { permanentDatabaseError } from '../src/db/database-error';
@@ -65,19 +65,19 @@ export function createAuditActivities(db: Kysely<Database>, verifier: RunVerifie
      * `recordAuditEvents`); as {@link recordAuditEvent} otherwise. A refusal names the refused
      * event's index in its details (`[{ index }]`); the batch is then stored not at all.
      */
-    async recordAuditEvents(events: AuditEventInput[]): Promise<void> {
-      await recordEvents(db, verifier, events);
+    async recordAuditEvents(events: AuditEventInput[], progress: StepProgress[] = []): Promise<void> {
+      await recordEvents(db, verifier, events, progress);
     },
   };
 }
 
-async function recordEvents(db: Kysely<Database>, verifier: RunVerifier, events: AuditEventInput[]): Promise<void> {
-  if (events.length === 0) return;
+async function recordEvents(db: Kysely<Database>, verifier: RunVerifier, events: AuditEventInput[], progress: StepProgress[] = []): Promise<void> {
+  const first = events[0] ?? progress[0];
+  if (!first) return;
   const execution = currentExecution();
-  const first = events[0]!;
   const claim = { tenantId: first.tenantId, runId: first.runId };
-  // Every event of a batch must belong to the run this execution verifies as.
-  if (events.some((event) => event.tenantId !== claim.tenantId || event.runId !== claim.runId)) {
+  // Everything in a batch must belong to the run this execution verifies as.
+  if ([...events, ...progress].some((event) => event.tenantId !== claim.tenantId || event.runId !== claim.runId)) {
     throw ApplicationFailure.nonRetryable('an audit batch mixes the events of several runs', AUDIT_WRITE_REFUSED);
   }
   const start = events.find((event) => event.type === 'RUN_STARTED');
@@ -93,9 +93,10 @@ async function recordEvents(db: Kysely<Database>, verifier: RunVerifier, events:
         output: snapshot(output),
         stepOutput: output,
         stepInput: rest.type === 'STEP_STARTED' ? snapshot(presentableInput(input)) : undefined,
+        itemsTotal: rest.type === 'STEP_STARTED' && rest.stepType === 'map' ? mapItemCount(input) : undefined,
       });
     });
-    await recordAuditEvents(db, records);
+    await recordAuditEvents(db, records, progress);
   } catch (err) {
     const cause = err instanceof AuditBatchError ? err.cause : err;
     if (err instanceof AuditBatchError) index = err.index;
@@ -103,4 +104,10 @@ async function recordEvents(db: Kysely<Database>, verifier: RunVerifier, events:
     if (reason === undefined) throw cause;
     throw ApplicationFailure.create({ message: reason, type: AUDIT_WRITE_REFUSED, nonRetryable: true, details: [{ index }] });
   }
+}
+
+/** How many items a map step's resolved input holds ({items, maxConcurrency}). */
+function mapItemCount(input: unknown): number | undefined {
+  const items = (input as { items?: unknown } | null | undefined)?.items;
+  return Array.isArray(items) ? items.length : undefined;
 }

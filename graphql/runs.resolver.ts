@@ -137,8 +137,7 @@ export const runsResolvers = {
           status: row?.status ?? 'PENDING',
           attempts: row?.attempts ?? 0,
           input: row?.input ?? null,
-          // Filled in once the worker reports map progress; the field lets clients ask for it now.
-          items: null,
+          items: row && 'items_total' in row && row.items_total !== null ? { done: row.items_done ?? 0, total: row.items_total } : null,
           startedAt: row?.started_at ?? null,
           finishedAt: row?.finished_at ?? null,
           output: row?.output ?? null,

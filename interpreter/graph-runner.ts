@@ -66,6 +66,8 @@ export type GraphRunnerOptions = {
   mocks?: Record<string, unknown>;
   /** When set, templates are evaluated synchronously within this budget (see {@link syncExpressionBudget}). */
   syncExpressions?: WorkflowTaskBudget;
+  /** Told how far a `map` step run in batch workflows is; the run's own graph only. */
+  progress?: (stepId: string, done: number, total: number) => void;
 };
 
 /**
@@ -352,7 +354,8 @@ export class GraphRunner {
       case 'map': {
         const { items, maxConcurrency } = input as { items: unknown[]; maxConcurrency: number };
         const job: MapJob = { context: this.options.context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix: this.options.keyPrefix };
-        return runMap(job, items, maxConcurrency, itemRunner(job, actions, this.options.syncExpressions));
+        const progress = this.options.progress;
+        return runMap(job, items, maxConcurrency, itemRunner(job, actions, this.options.syncExpressions), progress && ((done, total) => progress(id, done, total)));
       }
       default: {
         // A step type registered by the deployment, run by the worker's `runCustomStep` activity.

@@ -7,7 +7,7 @@ import { GraphRunner, syncExpressionBudget, type GraphEvent } from './graph-runn
 import { resolveHttpRequest } from './http-request';
 import { effectivePolicy, withPolicy } from './retry-policy';
 import type { RunContext } from './run-context';
-import { AUDIT_WRITE_FAILED, AUDIT_WRITE_REFUSED, type AuditEventInput, type ErrorInfo, type RunSnapshot } from './run-types';
+import { AUDIT_WRITE_FAILED, AUDIT_WRITE_REFUSED, type AuditEventInput, type ErrorInfo, type RunSnapshot, type StepProgress } from './run-types';
 import { SignalInbox } from './signal-inbox';
 import { cancelRequestedSignal, type CancelRequest } from './signals';
 import { StepActions } from './step-actions';
@@ -67,6 +67,8 @@ class RunInterpreter {
   private batchedAudit: boolean | undefined;
   /** Events emitted and not yet handed to the sink, with the writers waiting for them. */
   private readonly pendingAudit: PendingAuditEvent[] = [];
+  /** Map progress not yet handed to the sink: the latest per step, written with the next batch. */
+  private readonly pendingProgress = new Map<string, StepProgress>();
   private auditFlusher = false;
 
   constructor(private readonly snapshot: RunSnapshot) {
@@ -103,6 +105,7 @@ class RunInterpreter {
       inbox: new SignalInbox().listen(),
       mocks: snapshot.mocks,
       syncExpressions,
+      progress: (stepId, done, total) => this.progress(stepId, done, total),
     });
   }
 
@@ -332,12 +335,25 @@ class RunInterpreter {
     if (this.auditRefusal) return never();
     return new Promise<void>((resolve, reject) => {
       this.pendingAudit.push({ full, event, resolve, reject });
-      if (!this.auditFlusher) {
-        this.auditFlusher = true;
-        // Never cancelled: a cancelled run still records why. Never rejects (see flushAudit).
-        void CancellationScope.nonCancellable(() => this.flushAudit());
-      }
+      this.startAuditFlusher();
     });
+  }
+
+  /**
+   * Records how far a map step is with the next audit batch, waiting for nothing: nobody waits
+   * for progress, so it changes no command order. Only with batched audit writes.
+   */
+  private progress(stepId: string, done: number, total: number): void {
+    if (!this.batchedAudit || this.auditRefusal) return;
+    this.pendingProgress.set(stepId, { runId: this.snapshot.runId, tenantId: this.snapshot.tenantId, stepId, done, total });
+    this.startAuditFlusher();
+  }
+
+  private startAuditFlusher(): void {
+    if (this.auditFlusher) return;
+    this.auditFlusher = true;
+    // Never cancelled: a cancelled run still records why. Never rejects (see flushAudit).
+    void CancellationScope.nonCancellable(() => this.flushAudit());
   }
 
   /**
@@ -346,16 +362,21 @@ class RunInterpreter {
    */
   private async flushAudit(): Promise<void> {
     for (;;) {
-      await condition(() => this.pendingAudit.length > 0);
+      await condition(() => this.pendingAudit.length > 0 || this.pendingProgress.size > 0);
       const batch = this.pendingAudit.splice(0);
+      const progress = [...this.pendingProgress.values()];
+      this.pendingProgress.clear();
       try {
-        await audit.recordAuditEvents.executeWithOptions({ ...AUDIT_OPTIONS, summary: auditSummary(batch) }, [batch.map((pending) => pending.full)]);
+        const summary = batch.length > 0 ? auditSummary(batch) : `progress: ${progress.map((p) => `${p.stepId} ${p.done}/${p.total}`).join(', ')}`;
+        await audit.recordAuditEvents.executeWithOptions({ ...AUDIT_OPTIONS, summary }, [batch.map((pending) => pending.full), progress]);
       } catch (err) {
         const refusal = refusalOf(err);
         if (refusal === undefined) {
           for (const pending of batch) pending.reject(err);
           continue;
         }
+        // Progress alone refused: it is dropped; the step's end records its items all the same.
+        if (batch.length === 0) continue;
         const index = (refusal.details?.[0] as { index?: number } | undefined)?.index ?? 0;
         if (!this.auditRefusal) {
           this.auditRefusal = { event: (batch[index] ?? batch[0]!).event, cause: refusal.message };

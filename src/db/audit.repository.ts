@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { FINAL_AUDIT_EVENT_TYPES, FINAL_RUN_STATUSES, FINISHED_STEP_STATUSES } from '../../definition/step-types';
-import type { AuditEventInput } from '../../interpreter/run-types';
+import type { AuditEventInput, StepProgress } from '../../interpreter/run-types';
 import type { Database } from './database';
 
 /** The channel every API process LISTENs on; the payload is {@link AuditNotification}. */
@@ -14,6 +14,8 @@ export type AuditEventRecord = Omit<AuditEventInput, 'input'> & {
   stepOutput?: unknown;
   /** On STEP_STARTED: the step's resolved input, already capped, kept on the run index (not in the event). */
   stepInput?: unknown;
+  /** On a map step's STEP_STARTED: how many items it runs (kept on the run index). */
+  itemsTotal?: number;
 };
 
 /**
@@ -63,17 +65,17 @@ export class AuditBatchError extends Error {
  * @returns for each event, whether it was new
  * @throws AuditBatchError naming the event PostgreSQL refused (the batch is rolled back)
  */
-export async function recordAuditEvents(db: Kysely<Database>, events: readonly AuditEventRecord[]): Promise<boolean[]> {
-  if (events.length === 0) return [];
-  const runId = events[0]!.runId;
-  if (events.some((event) => event.runId !== runId)) throw new Error('an audit batch holds the events of one run');
+export async function recordAuditEvents(db: Kysely<Database>, events: readonly AuditEventRecord[], progress: readonly StepProgress[] = []): Promise<boolean[]> {
+  const runId = (events[0] ?? progress[0])?.runId;
+  if (runId === undefined) return [];
+  if ([...events, ...progress].some((event) => event.runId !== runId)) throw new Error('an audit batch holds the events of one run');
   return db.transaction().execute(async (trx) => {
     // One writer per run at a time: seq is read and taken under this lock.
     const run = await trx.selectFrom('runs').select('status').where('id', '=', runId).forNoKeyUpdate().executeTakeFirstOrThrow();
     let finished = FINAL_RUN_STATUSES.has(run.status);
     const keys = events.map((event) => eventKey(event));
     const existing = new Set(
-      (await trx.selectFrom('audit_events').select('event_key').where('run_id', '=', runId).where('event_key', 'in', keys).execute()).map((row) => row.event_key),
+      keys.length === 0 ? [] : (await trx.selectFrom('audit_events').select('event_key').where('run_id', '=', runId).where('event_key', 'in', keys).execute()).map((row) => row.event_key),
     );
     const { last } = await trx
       .selectFrom('audit_events')
@@ -109,8 +111,28 @@ export async function recordAuditEvents(db: Kysely<Database>, events: readonly A
       stored.push(true);
       if (event.runStatus && FINAL_RUN_STATUSES.has(event.runStatus)) finished = true;
     }
+    if (progress.length > 0) await recordProgress(trx, progress, seq);
     return stored;
   });
+}
+
+/**
+ * Records how far map steps are (never fewer items done than already recorded: a redone task may
+ * send an older figure), and wakes the run's watchers. Not an audit event: the trail says when the
+ * step started and ended; this only moves its counter.
+ */
+async function recordProgress(trx: Transaction<Database>, progress: readonly StepProgress[], seq: number): Promise<void> {
+  for (const { runId, stepId, done, total } of progress) {
+    await trx
+      .updateTable('run_steps')
+      .set({ items_done: sql<number>`greatest(coalesce(items_done, 0), ${done}::int)`, items_total: total })
+      .where('run_id', '=', runId)
+      .where('step_id', '=', stepId)
+      .execute();
+  }
+  const { runId, tenantId } = progress[0]!;
+  const notification: AuditNotification = { tenantId, runId, seq, type: 'STEP_PROGRESS' };
+  await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
 }
 
 /**
@@ -199,6 +221,8 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
       input,
       output,
       error,
+      items_total: event.itemsTotal ?? null,
+      items_done: event.itemsTotal === undefined ? null : 0,
     })
     .onConflict((oc) =>
       oc.columns(['run_id', 'step_id']).doUpdateSet((eb) => ({
@@ -210,6 +234,10 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
         input: input === null ? eb.ref('run_steps.input') : sql`${input}::json`,
         // A success keeps its output through compensation; a new attempt clears the last error.
         output: output === null ? eb.ref('run_steps.output') : sql`${output}::jsonb`,
+        // A map step's counter: reset by a new attempt, full once it succeeds.
+        items_total: event.itemsTotal === undefined ? eb.ref('run_steps.items_total') : event.itemsTotal,
+        items_done:
+          event.itemsTotal !== undefined ? 0 : status === 'SUCCEEDED' ? eb.ref('run_steps.items_total') : eb.ref('run_steps.items_done'),
         error: event.type === 'STEP_STARTED' ? null : error === null ? eb.ref('run_steps.error') : sql`${error}::jsonb`,
       })),
     )

@@ -82,6 +82,10 @@ export interface RunStepsTable {
   input: ColumnType<unknown, string | null | undefined, string | null>;
   output: Json | null;
   error: Json | null;
+  /** A map step's items, from its latest STEP_STARTED; null for other steps. */
+  items_total: ColumnType<number | null, number | null | undefined, number | null>;
+  /** A map step's items finished (per batch workflow, and all once it succeeded). */
+  items_done: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface AuditEventsTable {
