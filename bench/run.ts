@@ -21,6 +21,7 @@ import { historyStats, runLoad, type HistoryStats, type LoadResult, type Variant
 import { STUB_BODIES, confirmation, quoteDefinition, quoteInput, routeQuoteServices } from './quote-graph';
 import { ratio } from './stats';
 import { benchTemplate } from './template-micro';
+import { benchTable, reportTable } from './table';
 
 /**
  * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M --repeats R --expression-ms T
@@ -86,6 +87,18 @@ async function main(): Promise<void> {
       printLoad(options, results, histories);
       printMicro(micro);
     }
+    if (wants(options, 'table')) {
+      const stub = await new HttpStub().start();
+      cleanup.push('HTTP stub (table)', () => stub.stop());
+      log('starting Trellis for the table (bundles the interpreter)');
+      const ctx = await createTestContext({ env: { TRELLIS_RATE_LIMIT: '0' } });
+      cleanup.push('Trellis (table)', () => ctx.stop());
+      const baseline = await startBaselineWorker();
+      cleanup.push('baseline worker (table)', () => baseline.stop());
+      const load = os.loadavg();
+      const table = await benchTable(ctx, stub, baseline.taskQueue, log);
+      reportTable(table, `load average ${load.map((n) => n.toFixed(1)).join(' ')} at the start, ${os.loadavg().map((n) => n.toFixed(1)).join(' ')} at the end`);
+    }
     let isolation: IsolationResult | undefined;
     if (wants(options, 'isolation')) {
       log('starting Trellis for the isolation part (no rate limit: one key sends many requests)');
@@ -105,7 +118,7 @@ async function main(): Promise<void> {
 /** Runs whose histories are fetched and averaged. */
 const HISTORY_SAMPLE = 10;
 
-const PARTS = ['graph', 'expressions', 'isolation'] as const;
+const PARTS = ['graph', 'expressions', 'isolation', 'table'] as const;
 
 type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; attackers: number; only: (typeof PARTS)[number] | undefined };
 
