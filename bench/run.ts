@@ -22,6 +22,7 @@ import { STUB_BODIES, confirmation, quoteDefinition, quoteInput, routeQuoteServi
 import { ratio } from './stats';
 import { benchTemplate } from './template-micro';
 import { benchTable, reportTable } from './table';
+import { trellisDataConverter } from '../src/temporal/data-converter';
 
 /**
  * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M --repeats R --expression-ms T
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
       const ctx = await createTestContext();
       cleanup.push('Trellis', () => ctx.stop());
       log('starting the baseline worker (bundles the baseline workflow)');
-      const baseline = await startBaselineWorker();
+      const baseline = await startBaselineWorker(ctx);
       cleanup.push('baseline worker', () => baseline.stop());
 
       await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: quoteDefinition(stub.url) });
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
       log('starting Trellis for the table (bundles the interpreter)');
       const ctx = await createTestContext({ env: { TRELLIS_RATE_LIMIT: '0' } });
       cleanup.push('Trellis (table)', () => ctx.stop());
-      const baseline = await startBaselineWorker();
+      log('starting the baseline worker (bundles the baseline workflows)');
+      const baseline = await startBaselineWorker(ctx);
       cleanup.push('baseline worker (table)', () => baseline.stop());
       const load = os.loadavg();
       const table = await benchTable(ctx, stub, baseline.taskQueue, log);
@@ -206,7 +208,7 @@ function expectResult(variant: string, actual: unknown, expected: unknown): void
 }
 
 /** A worker for the hand-written baseline on its own task queue, with the same http activity. */
-async function startBaselineWorker(): Promise<{ taskQueue: string; stop(): Promise<void> }> {
+async function startBaselineWorker(ctx: TestContext): Promise<{ taskQueue: string; stop(): Promise<void> }> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: the global setup should have set it');
   const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
@@ -219,6 +221,8 @@ async function startBaselineWorker(): Promise<{ taskQueue: string; stop(): Promi
       namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
       taskQueue,
       workflowBundle,
+      // Trellis's client encrypts what it sends (the payload codec): the baseline decodes the same way.
+      dataConverter: trellisDataConverter(ctx.trellis.codec),
       // The stand-in services listen on loopback, which the egress policy refuses unless allowed.
       activities: { httpRequest: createHttpActivity(undefined, outbound) },
     });

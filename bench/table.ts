@@ -82,6 +82,7 @@ export async function benchTable(ctx: TestContext, stub: HttpStub, baselineTaskQ
     await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: row.definition(stub.url) });
     const trellis = trellisVariant(ctx, String(row.definition(stub.url).name));
     const baseline = baselineVariant(client, baselineTaskQueue, row.baseline.workflow, row.baseline.args(stub.url));
+    log(`${row.name}: warming up`);
     // One warm-up run of each, so bundling, caches and connections are not measured.
     for (const variant of [trellis, baseline]) await runLoad(client, variant, { runs: 1, concurrency: 1, firstIndex: 0 });
     const results: LoadResult[] = [];
