@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { toStorableJson } from '../definition/storable-json';
-import { AUDIT_WRITE_REFUSED, type AuditEventInput } from '../interpreter/run-types';
-import { recordAuditEvent } from '../src/db/audit.repository';
+import { AUDIT_WRITE_REFUSED, type AuditEventInput, type StepProgress } from '../interpreter/run-types';
+import { AuditBatchError, recordAuditEvents } from '../src/db/audit.repository';
 import type { Database } from '../src/db/database';
 import { permanentDatabaseError } from '../src/db/database-error';
 import type { RunVerifier } from '../src/runs/run-verifier';
@@ -58,24 +58,56 @@ export function presentableInput(input: unknown): unknown {
 export function createAuditActivities(db: Kysely<Database>, verifier: RunVerifier) {
   return {
     async recordAuditEvent(event: AuditEventInput): Promise<void> {
-      const execution = currentExecution();
-      const claim = { tenantId: event.tenantId, runId: event.runId };
-      await verifyOrFail(() => (event.type === 'RUN_STARTED' ? verifier.verifyStart(execution, event) : verifier.verify(execution, claim)));
-      const { input, output, ...rest } = event;
-      try {
-        const record = toStorableJson({
-          ...rest,
-          inputHash: input === undefined ? undefined : sha256OfJson(input),
-          output: snapshot(output),
-          stepOutput: output,
-          stepInput: rest.type === 'STEP_STARTED' ? snapshot(presentableInput(input)) : undefined,
-        });
-        await recordAuditEvent(db, record);
-      } catch (err) {
-        const reason = permanentDatabaseError(err);
-        if (reason === undefined) throw err;
-        throw ApplicationFailure.nonRetryable(reason, AUDIT_WRITE_REFUSED);
-      }
+      await recordEvents(db, verifier, [event]);
+    },
+    /**
+     * Records the events one workflow activation emitted, in order, in one transaction (see
+     * `recordAuditEvents`); as {@link recordAuditEvent} otherwise. A refusal names the refused
+     * event's index in its details (`[{ index }]`); the batch is then stored not at all.
+     */
+    async recordAuditEvents(events: AuditEventInput[], progress: StepProgress[] = []): Promise<void> {
+      await recordEvents(db, verifier, events, progress);
     },
   };
+}
+
+async function recordEvents(db: Kysely<Database>, verifier: RunVerifier, events: AuditEventInput[], progress: StepProgress[] = []): Promise<void> {
+  const first = events[0] ?? progress[0];
+  if (!first) return;
+  const execution = currentExecution();
+  const claim = { tenantId: first.tenantId, runId: first.runId };
+  // Everything in a batch must belong to the run this execution verifies as.
+  if ([...events, ...progress].some((event) => event.tenantId !== claim.tenantId || event.runId !== claim.runId)) {
+    throw ApplicationFailure.nonRetryable('an audit batch mixes the events of several runs', AUDIT_WRITE_REFUSED);
+  }
+  const start = events.find((event) => event.type === 'RUN_STARTED');
+  await verifyOrFail(() => (start ? verifier.verifyStart(execution, start) : verifier.verify(execution, claim)));
+  let index = 0;
+  try {
+    const records = events.map((event, i) => {
+      index = i;
+      const { input, output, ...rest } = event;
+      return toStorableJson({
+        ...rest,
+        inputHash: input === undefined ? undefined : sha256OfJson(input),
+        output: snapshot(output),
+        stepOutput: output,
+        stepInput: rest.type === 'STEP_STARTED' ? snapshot(presentableInput(input)) : undefined,
+        itemsTotal: rest.type === 'STEP_STARTED' && rest.stepType === 'map' ? mapItemCount(input) : undefined,
+      });
+    });
+    await recordAuditEvents(db, records, progress);
+  } catch (err) {
+    const cause = err instanceof AuditBatchError ? err.cause : err;
+    if (err instanceof AuditBatchError) index = err.index;
+    const reason = permanentDatabaseError(cause);
+    if (reason === undefined) throw cause;
+    throw ApplicationFailure.create({ message: reason, type: AUDIT_WRITE_REFUSED, nonRetryable: true, details: [{ index }] });
+  }
+}
+
+/** How many items a map step's resolved input holds ({items, maxConcurrency}). */
+function mapItemCount(input: unknown): number | undefined {
+  const items = (input as { items?: unknown } | null | undefined)?.items;
+  return Array.isArray(items) ? items.length : undefined;
 }

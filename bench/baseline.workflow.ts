@@ -33,3 +33,4 @@ export async function baselineQuote(baseUrl: string, input: QuoteInput): Promise
   });
   return confirm.body;
 }
+export * from './table-baselines.workflow';

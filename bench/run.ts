@@ -21,6 +21,8 @@ import { historyStats, runLoad, type HistoryStats, type LoadResult, type Variant
 import { STUB_BODIES, confirmation, quoteDefinition, quoteInput, routeQuoteServices } from './quote-graph';
 import { ratio } from './stats';
 import { benchTemplate } from './template-micro';
+import { benchTable, reportTable } from './table';
+import { trellisDataConverter } from '../src/temporal/data-converter';
 
 /**
  * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M --repeats R --expression-ms T
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
       const ctx = await createTestContext();
       cleanup.push('Trellis', () => ctx.stop());
       log('starting the baseline worker (bundles the baseline workflow)');
-      const baseline = await startBaselineWorker();
+      const baseline = await startBaselineWorker(ctx);
       cleanup.push('baseline worker', () => baseline.stop());
 
       await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: quoteDefinition(stub.url) });
@@ -86,6 +88,19 @@ async function main(): Promise<void> {
       printLoad(options, results, histories);
       printMicro(micro);
     }
+    if (wants(options, 'table')) {
+      const stub = await new HttpStub().start();
+      cleanup.push('HTTP stub (table)', () => stub.stop());
+      log('starting Trellis for the table (bundles the interpreter)');
+      const ctx = await createTestContext({ env: { TRELLIS_RATE_LIMIT: '0' } });
+      cleanup.push('Trellis (table)', () => ctx.stop());
+      log('starting the baseline worker (bundles the baseline workflows)');
+      const baseline = await startBaselineWorker(ctx);
+      cleanup.push('baseline worker (table)', () => baseline.stop());
+      const load = os.loadavg();
+      const table = await benchTable(ctx, stub, baseline.taskQueue, log);
+      reportTable(table, `load average ${load.map((n) => n.toFixed(1)).join(' ')} at the start, ${os.loadavg().map((n) => n.toFixed(1)).join(' ')} at the end`);
+    }
     let isolation: IsolationResult | undefined;
     if (wants(options, 'isolation')) {
       log('starting Trellis for the isolation part (no rate limit: one key sends many requests)');
@@ -105,7 +120,7 @@ async function main(): Promise<void> {
 /** Runs whose histories are fetched and averaged. */
 const HISTORY_SAMPLE = 10;
 
-const PARTS = ['graph', 'expressions', 'isolation'] as const;
+const PARTS = ['graph', 'expressions', 'isolation', 'table'] as const;
 
 type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; attackers: number; only: (typeof PARTS)[number] | undefined };
 
@@ -193,7 +208,7 @@ function expectResult(variant: string, actual: unknown, expected: unknown): void
 }
 
 /** A worker for the hand-written baseline on its own task queue, with the same http activity. */
-async function startBaselineWorker(): Promise<{ taskQueue: string; stop(): Promise<void> }> {
+async function startBaselineWorker(ctx: TestContext): Promise<{ taskQueue: string; stop(): Promise<void> }> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: the global setup should have set it');
   const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
@@ -206,6 +221,8 @@ async function startBaselineWorker(): Promise<{ taskQueue: string; stop(): Promi
       namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
       taskQueue,
       workflowBundle,
+      // Trellis's client encrypts what it sends (the payload codec): the baseline decodes the same way.
+      dataConverter: trellisDataConverter(ctx.trellis.codec),
       // The stand-in services listen on loopback, which the egress policy refuses unless allowed.
       activities: { httpRequest: createHttpActivity(undefined, outbound) },
     });

@@ -27,6 +27,7 @@ export const eventNode = (row: AuditEventRow) => ({
   error: row.error,
   message: row.message,
   actor: row.actor,
+  superseded: row.superseded,
 });
 
 /** The Temporal Web UI page of a run's workflow. */
@@ -137,8 +138,7 @@ export const runsResolvers = {
           status: row?.status ?? 'PENDING',
           attempts: row?.attempts ?? 0,
           input: row?.input ?? null,
-          // Filled in once the worker reports map progress; the field lets clients ask for it now.
-          items: null,
+          items: row && 'items_total' in row && row.items_total !== null ? { done: row.items_done ?? 0, total: row.items_total } : null,
           startedAt: row?.started_at ?? null,
           finishedAt: row?.finished_at ?? null,
           output: row?.output ?? null,
@@ -202,7 +202,7 @@ async function* streamEvents(
         }
         last = row.seq;
         yield { runEvents: eventNode(row) };
-        if (FINAL_AUDIT_EVENT_TYPES.has(row.type)) return;
+        if (FINAL_AUDIT_EVENT_TYPES.has(row.type) && !row.superseded) return;
       }
       if (contiguous && rows.length === 500) continue;
       await wakeup.wait();

@@ -66,6 +66,8 @@ export type GraphRunnerOptions = {
   mocks?: Record<string, unknown>;
   /** When set, templates are evaluated synchronously within this budget (see {@link syncExpressionBudget}). */
   syncExpressions?: WorkflowTaskBudget;
+  /** Told how far a `map` step run in batch workflows is; the run's own graph only. */
+  progress?: (stepId: string, done: number, total: number) => void;
 };
 
 /**
@@ -262,7 +264,7 @@ export class GraphRunner {
             : `attempt ${attempt} of ${maxAttempts} failed for good${info.retryable === false ? ' (not retryable)' : ''}`,
         });
         if (!willRetry) throw new StepFailure(id, info);
-        await sleep(delay);
+        await sleep(delay, { summary: `${this.path(id)}: backoff after attempt ${attempt}` });
       }
     }
   }
@@ -331,7 +333,7 @@ export class GraphRunner {
     if (mocks && Object.hasOwn(mocks, id)) return mocks[id];
     switch (step.type) {
       case 'http':
-        return actions.http(input as Parameters<StepActions['http']>[0], step.timeout);
+        return actions.http(input as Parameters<StepActions['http']>[0], step.timeout, this.path(id));
       case 'transform':
         return input;
       case 'condition': {
@@ -342,23 +344,24 @@ export class GraphRunner {
         return { result: input, branch: input ? 'then' : 'else' };
       }
       case 'delay':
-        return delay(input as { duration: string } | { until: unknown });
+        return delay(input as { duration: string } | { until: unknown }, this.path(id));
       case 'workflow': {
         const resolved = input as { input: unknown };
-        return actions.childRun(id, step, resolved.input);
+        return actions.childRun(this.path(id), step, resolved.input);
       }
       case 'wait':
         return this.wait(id, step.signal, step.timeout);
       case 'map': {
         const { items, maxConcurrency } = input as { items: unknown[]; maxConcurrency: number };
         const job: MapJob = { context: this.options.context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix: this.options.keyPrefix };
-        return runMap(job, items, maxConcurrency, itemRunner(job, actions, this.options.syncExpressions));
+        const progress = this.options.progress;
+        return runMap(job, items, maxConcurrency, itemRunner(job, actions, this.options.syncExpressions), progress && ((done, total) => progress(id, done, total)));
       }
       default: {
         // A step type registered by the deployment, run by the worker's `runCustomStep` activity.
         const custom = step as { type: string; timeout?: string };
         const resolved = input as { config: Record<string, unknown>; deferred?: DeferredTemplates };
-        return actions.custom({ type: custom.type, stepId: id, attempt, idempotencyKey: this.key(id), ...resolved }, custom.timeout);
+        return actions.custom({ type: custom.type, stepId: id, attempt, idempotencyKey: this.key(id), ...resolved }, custom.timeout, this.path(id));
       }
     }
   }
@@ -367,7 +370,7 @@ export class GraphRunner {
     const inbox = this.options.inbox;
     if (!inbox) throw nonRetryable('a wait step cannot run inside a map item', 'UnsupportedStep');
     const ms = timeout === undefined ? undefined : parseDuration(timeout);
-    const delivery = await inbox.take(signal, ms);
+    const delivery = await inbox.take(signal, ms, `${this.path(id)}: waits for "${signal}"`);
     if (!delivery) throw nonRetryable(`no "${signal}" signal arrived within ${timeout}`, 'WaitTimedOut');
     await this.emit({
       type: 'SIGNAL_RECEIVED',
@@ -383,13 +386,18 @@ export class GraphRunner {
     return `${this.options.keyPrefix}${id}`;
   }
 
+  /** The step's path in the run (`charge`, `items[3].fetch`): what Temporal's UI names its work by. */
+  private path(id: string): string {
+    return this.key(id).slice(this.options.context.runId.length + 1);
+  }
+
   private async skip(id: string, reason: string): Promise<void> {
     this.scheduler.markSkipped(id);
     await this.emit({ type: 'STEP_SKIPPED', stepId: id, stepType: this.scheduler.step(id).type, stepStatus: 'SKIPPED', message: reason });
   }
 }
 
-async function delay(input: { duration: string } | { until: unknown }): Promise<unknown> {
+async function delay(input: { duration: string } | { until: unknown }, what: string): Promise<unknown> {
   if ('duration' in input) {
     const ms = parseDuration(input.duration);
     if (ms === undefined) throw nonRetryable(`invalid duration "${input.duration}"`, 'InvalidDuration');
@@ -398,7 +406,7 @@ async function delay(input: { duration: string } | { until: unknown }): Promise<
     if (ms > MAX_TIMER_MS && patched('trellis-timer-limit')) {
       throw nonRetryable(`duration "${input.duration}" is longer than 365 days, the most a delay may take`, 'InvalidDuration');
     }
-    await sleep(ms);
+    await sleep(ms, { summary: `${what}: delay ${input.duration}` });
     return { waitedMs: ms };
   }
   const until = typeof input.until === 'number' ? input.until : Date.parse(String(input.until));
@@ -408,7 +416,7 @@ async function delay(input: { duration: string } | { until: unknown }): Promise<
     const when = Math.abs(until) <= 8.64e15 ? new Date(until).toISOString() : String(until);
     throw nonRetryable(`"until" evaluated to ${when}, more than 365 days ahead: the most a delay may wait`, 'InvalidTimestamp');
   }
-  if (ms > 0) await sleep(ms);
+  if (ms > 0) await sleep(ms, { summary: `${what}: delay until ${new Date(until).toISOString()}` });
   return { until: new Date(until).toISOString(), waitedMs: ms };
 }
 
@@ -421,6 +429,7 @@ export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: 
   const { context, stepId, action } = job;
   return async (item, index) => {
     const itemKey = `${job.keyPrefix}${stepId}[${index}]`;
+    const itemPath = itemKey.slice(context.runId.length + 1);
     const bindings = { ...runBindings(context), steps: job.outerSteps, item, index };
     const evaluate = (value: unknown): unknown =>
       syncExpressions ? evaluateTemplateSync(value, bindings, { shared: syncExpressions.current() }) : evaluateTemplate(value, bindings, { maxSteps: MAX_EXPRESSION_STEPS });
@@ -431,9 +440,9 @@ export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: 
         if (action.type === 'http') {
           const request = await resolveHttpRequest(action, evaluate, bindings, itemKey);
           const policy = effectivePolicy(context.defaults, action.retry);
-          return await withPolicy(policy, () => actions.http(request, action.timeout), (info) => failed(info));
+          return await withPolicy(policy, () => actions.http(request, action.timeout, itemPath), (info) => failed(info), itemPath);
         }
-        return await actions.childRun(`${stepId}[${index}]`, action, (await evaluate(action.input)) ?? {});
+        return await actions.childRun(itemPath, action, (await evaluate(action.input)) ?? {});
       }
       const graph = new GraphRunner({ steps: action.steps, context, actions, outer: { steps: job.outerSteps, item, index }, keyPrefix: `${itemKey}.`, syncExpressions });
       await graph.run();

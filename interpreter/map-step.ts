@@ -1,5 +1,7 @@
-import { CancellationScope, executeChild, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import type { MapAction } from '../definition/definition-schema';
+import { setOwn } from '../definition/prototype-keys';
+import { templateReads } from '../definition/template-reads';
 import type { RunContext, StepBinding } from './run-context';
 
 /**
@@ -26,13 +28,16 @@ export type MapBatch = { job: MapJob; items: unknown[]; offset: number; concurre
 /** Runs one item; rejects with the item's failure. */
 export type ItemRunner = (item: unknown, index: number) => Promise<unknown>;
 
+/** Told how many items of a map have finished, after each batch workflow (never per item). */
+export type MapProgressListener = (done: number, total: number) => void;
+
 /**
  * Runs `runItem` for every item, at most `maxConcurrency` at a time, and returns the results in
  * item order. Up to {@link MAP_BATCH_SIZE} items run in this workflow; more are split into batches
  * run as `trellisMapBatch` child workflows, as many at once as keeps the total within
  * `maxConcurrency`. The first item to fail cancels the others and fails the whole map.
  */
-export async function runMap(job: MapJob, items: unknown[], maxConcurrency: number, runItem: ItemRunner): Promise<unknown[]> {
+export async function runMap(job: MapJob, items: unknown[], maxConcurrency: number, runItem: ItemRunner, onProgress?: MapProgressListener): Promise<unknown[]> {
   if (items.length <= MAP_BATCH_SIZE) return runPool(items.length, maxConcurrency, (index) => runItem(items[index], index));
   const batchCount = Math.ceil(items.length / MAP_BATCH_SIZE);
   const parallelBatches = Math.min(batchCount, Math.ceil(maxConcurrency / MAP_BATCH_SIZE));
@@ -41,16 +46,40 @@ export async function runMap(job: MapJob, items: unknown[], maxConcurrency: numb
   // Derived from the run, not from workflowInfo(): a batch inside a batch gets a unique id too,
   // and the id is the same whichever workflow replays the history.
   const stepPath = `${job.keyPrefix.slice(job.context.runId.length + 1)}${job.stepId}`;
+  // Runs recorded before batches got only what they read replay handing each batch everything.
+  const atScale = patched('trellis-map-at-scale');
+  const batchJob = atScale ? withOnlyWhatItReads(job) : job;
+  let done = 0;
   const results = await runPool(batchCount, parallelBatches, async (batch) => {
     const offset = batch * MAP_BATCH_SIZE;
-    const input: MapBatch = { job, items: items.slice(offset, offset + MAP_BATCH_SIZE), offset, concurrency: perBatch };
-    return executeChild('trellisMapBatch', {
+    const input: MapBatch = { job: batchJob, items: items.slice(offset, offset + MAP_BATCH_SIZE), offset, concurrency: perBatch };
+    const result = await (executeChild('trellisMapBatch', {
       workflowId: `${job.context.workflowId}/${stepPath}/batch-${batch}`,
+      staticSummary: `${stepPath}: items ${offset}-${offset + input.items.length - 1}`,
       taskQueue,
       args: [input],
-    }) as Promise<unknown[]>;
+    }) as Promise<unknown[]>);
+    done += input.items.length;
+    if (atScale) onProgress?.(done, items.length);
+    return result;
   });
   return results.flat(1);
+}
+
+/**
+ * The job as a batch workflow needs it: of the outer steps, only those its templates read as
+ * `$steps.<id>` (all of them when one reads `$steps` dynamically, see {@link templateReads}); the
+ * run's input only when a template reads `$input`. Every batch's input is in history, once per
+ * batch: with 50 batches, an upstream output of 1 MB copied to each would be 50 MB.
+ */
+function withOnlyWhatItReads(job: MapJob): MapJob {
+  const reads = templateReads(job.action);
+  let outerSteps = job.outerSteps;
+  if (!reads.anyStep) {
+    outerSteps = {};
+    for (const id of reads.steps) if (Object.hasOwn(job.outerSteps, id)) setOwn(outerSteps, id, job.outerSteps[id]);
+  }
+  return { ...job, outerSteps, context: reads.input ? job.context : { ...job.context, input: null } };
 }
 
 /**

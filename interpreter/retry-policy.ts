@@ -39,7 +39,13 @@ export function retryDelay(policy: Required<RetryPolicy>, attempt: number, error
  * graph runner.
  * @throws the last attempt's error, as {@link ErrorInfo} wrapped by `fail`; cancellation as is.
  */
-export async function withPolicy<T>(policy: Required<RetryPolicy>, attempt: (n: number) => Promise<T>, fail: (info: ErrorInfo, attempts: number) => Error): Promise<T> {
+export async function withPolicy<T>(
+  policy: Required<RetryPolicy>,
+  attempt: (n: number) => Promise<T>,
+  fail: (info: ErrorInfo, attempts: number) => Error,
+  /** Names the backoff timers in Temporal's UI (a step id: ids and names only, never data). */
+  what?: string,
+): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt(n);
@@ -47,7 +53,7 @@ export async function withPolicy<T>(policy: Required<RetryPolicy>, attempt: (n: 
       if (isCancellation(err)) throw err;
       const info = toErrorInfo(err);
       if (info.retryable === false || n >= policy.maxAttempts) throw fail({ ...info, retryable: false }, n);
-      await sleep(retryDelay(policy, n, info));
+      await sleep(retryDelay(policy, n, info), what === undefined ? undefined : { summary: `${what}: backoff after attempt ${n}` });
     }
   }
 }

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, patched, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, condition, patched, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CompensateAction } from '../definition/definition-schema';
 import { parseDuration } from '../definition/duration';
@@ -7,7 +7,7 @@ import { GraphRunner, syncExpressionBudget, type GraphEvent } from './graph-runn
 import { resolveHttpRequest } from './http-request';
 import { effectivePolicy, withPolicy } from './retry-policy';
 import type { RunContext } from './run-context';
-import { AUDIT_WRITE_FAILED, AUDIT_WRITE_REFUSED, type AuditEventInput, type ErrorInfo, type RunSnapshot } from './run-types';
+import { AUDIT_WRITE_FAILED, AUDIT_WRITE_REFUSED, type AuditEventInput, type ErrorInfo, type RunSnapshot, type StepProgress } from './run-types';
 import { SignalInbox } from './signal-inbox';
 import { cancelRequestedSignal, type CancelRequest } from './signals';
 import { StepActions } from './step-actions';
@@ -30,12 +30,13 @@ const ROLL_BACK_OUTCOME: Record<RollBack, string> = {
   incomplete: '; some compensations failed (see COMPENSATION_FAILED)',
 };
 
-const audit = proxyLocalActivities<Activities>({
+const AUDIT_OPTIONS = {
   startToCloseTimeout: '15s',
   // No attempt limit: while PostgreSQL is unreachable the run waits here and loses nothing. What
   // retrying cannot fix, the sink throws as a non-retryable AUDIT_WRITE_REFUSED (see emit).
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
+} as const;
+const audit = proxyLocalActivities<Activities>(AUDIT_OPTIONS);
 
 /** A promise that never settles: what waits for it, waits until the workflow ends. */
 const never = (): Promise<never> => new Promise<never>(() => undefined);
@@ -59,6 +60,16 @@ class RunInterpreter {
   /** The event the audit sink refused for good, and why; the run is then ending (see run). */
   private auditRefusal: { event: GraphEvent; cause: string } | undefined;
   private onAuditRefusal: () => void = () => undefined;
+  /**
+   * Whether this execution batches its audit writes per activation (see emitBatched): asked once,
+   * at the first event, so a run keeps the way it started with for its whole execution.
+   */
+  private batchedAudit: boolean | undefined;
+  /** Events emitted and not yet handed to the sink, with the writers waiting for them. */
+  private readonly pendingAudit: PendingAuditEvent[] = [];
+  /** Map progress not yet handed to the sink: the latest per step, written with the next batch. */
+  private readonly pendingProgress = new Map<string, StepProgress>();
+  private auditFlusher = false;
 
   constructor(private readonly snapshot: RunSnapshot) {
     const info = workflowInfo();
@@ -95,6 +106,7 @@ class RunInterpreter {
       inbox: new SignalInbox().listen(),
       mocks: snapshot.mocks,
       syncExpressions,
+      progress: (stepId, done, total) => this.progress(stepId, done, total),
     });
   }
 
@@ -187,7 +199,7 @@ class RunInterpreter {
     }
     let timedOut = false;
     const timer = new CancellationScope();
-    const expiry = timer.run(() => sleep(ms)).then(
+    const expiry = timer.run(() => sleep(ms, { summary: `run timeout ${timeout}` })).then(
       () => {
         timedOut = true;
         this.graph.stop(`cancelled: the run exceeded its timeout of ${timeout}`);
@@ -267,11 +279,11 @@ class RunInterpreter {
         const bindings = this.graph.bindings();
         const request = await resolveHttpRequest(action, (value) => this.graph.evaluate(value, bindings), bindings, `${this.snapshot.runId}:${id}:compensate`);
         input = request;
-        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.http(request, action.timeout)), fail);
+        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.http(request, action.timeout, `${id} (compensate)`)), fail, `${id} (compensate)`);
       } else {
         input = { definition: action.definition, version: action.version ?? 'latest', input: (await this.graph.evaluate(action.input)) ?? {} };
         const childInput = (input as { input: unknown }).input;
-        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.childRun(`${id}:compensate`, action, childInput)), fail);
+        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.childRun(`${id}:compensate`, action, childInput)), fail, `${id} (compensate)`);
       }
       scheduler.markCompensated(id, true);
       await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, stepStatus: 'COMPENSATED', attempt: attempts, input, output });
@@ -299,6 +311,8 @@ class RunInterpreter {
       at: new Date().toISOString(),
       actor: this.snapshot.trigger,
     };
+    this.batchedAudit ??= patched('trellis-batched-audit');
+    if (this.batchedAudit) return this.emitBatched(full, event);
     const record = (): Promise<void> => {
       // Once an event was refused for good nothing more is written: the run is ending (see run).
       if (this.auditRefusal) return never();
@@ -311,11 +325,75 @@ class RunInterpreter {
     return write;
   }
 
+  /**
+   * Queues an event for the next batch: every event the workflow emits in one activation (until
+   * its microtasks have run dry) goes to PostgreSQL in ONE local activity, one transaction, in
+   * emission order; the writers resume, in that order, once it has committed. One batch is in
+   * flight at a time, so events emitted meanwhile form the next batch: which events share a batch
+   * depends only on what the workflow did, and a replay forms the same batches.
+   */
+  private emitBatched(full: AuditEventInput, event: GraphEvent): Promise<void> {
+    // Once an event was refused for good nothing more is written: the run is ending (see run).
+    if (this.auditRefusal) return never();
+    return new Promise<void>((resolve, reject) => {
+      this.pendingAudit.push({ full, event, resolve, reject });
+      this.startAuditFlusher();
+    });
+  }
+
+  /**
+   * Records how far a map step is with the next audit batch, waiting for nothing: nobody waits
+   * for progress, so it changes no command order. Only with batched audit writes.
+   */
+  private progress(stepId: string, done: number, total: number): void {
+    if (!this.batchedAudit || this.auditRefusal) return;
+    this.pendingProgress.set(stepId, { runId: this.snapshot.runId, tenantId: this.snapshot.tenantId, stepId, done, total });
+    this.startAuditFlusher();
+  }
+
+  private startAuditFlusher(): void {
+    if (this.auditFlusher) return;
+    this.auditFlusher = true;
+    // Never cancelled: a cancelled run still records why. Never rejects (see flushAudit).
+    void CancellationScope.nonCancellable(() => this.flushAudit());
+  }
+
+  /**
+   * Writes the queued events batch after batch. `condition` is checked once the activation's
+   * microtasks have run, so a batch holds everything the activation emitted so far.
+   */
+  private async flushAudit(): Promise<void> {
+    for (;;) {
+      await condition(() => this.pendingAudit.length > 0 || this.pendingProgress.size > 0);
+      const batch = this.pendingAudit.splice(0);
+      const progress = [...this.pendingProgress.values()];
+      this.pendingProgress.clear();
+      try {
+        const summary = batch.length > 0 ? auditSummary(batch) : `progress: ${progress.map((p) => `${p.stepId} ${p.done}/${p.total}`).join(', ')}`;
+        await audit.recordAuditEvents.executeWithOptions({ ...AUDIT_OPTIONS, summary }, [batch.map((pending) => pending.full), progress]);
+      } catch (err) {
+        const refusal = refusalOf(err);
+        if (refusal === undefined) {
+          for (const pending of batch) pending.reject(err);
+          continue;
+        }
+        // Progress alone refused: it is dropped; the step's end records its items all the same.
+        if (batch.length === 0) continue;
+        const index = (refusal.details?.[0] as { index?: number } | undefined)?.index ?? 0;
+        if (!this.auditRefusal) {
+          this.auditRefusal = { event: (batch[index] ?? batch[0]!).event, cause: refusal.message };
+          this.onAuditRefusal();
+        }
+        // Nothing of the batch was stored: its writers, and all that come after, wait for ever.
+        return;
+      }
+      for (const pending of batch) pending.resolve();
+    }
+  }
+
   /** A write failed: when the sink refused it for good, the run ends (see run) and the writer waits for ever. */
   private refused(err: unknown, event: GraphEvent): Promise<never> {
-    // A local activity's failure may come wrapped in an ActivityFailure or as it was thrown.
-    const failure = err instanceof ActivityFailure ? err.cause : err;
-    const cause = failure instanceof ApplicationFailure && failure.type === AUDIT_WRITE_REFUSED ? failure.message : undefined;
+    const cause = refusalOf(err)?.message;
     if (cause === undefined) throw err;
     if (!this.auditRefusal) {
       this.auditRefusal = { event, cause };
@@ -323,4 +401,20 @@ class RunInterpreter {
     }
     return never();
   }
+}
+
+/** An event waiting for its batch to be written, and its writer. */
+type PendingAuditEvent = { full: AuditEventInput; event: GraphEvent; resolve: () => void; reject: (err: unknown) => void };
+
+/** The sink's refusal for good ({@link AUDIT_WRITE_REFUSED}) inside a failed write, if it is one. */
+function refusalOf(err: unknown): ApplicationFailure | undefined {
+  // A local activity's failure may come wrapped in an ActivityFailure or as it was thrown.
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && failure.type === AUDIT_WRITE_REFUSED ? failure : undefined;
+}
+
+/** What Temporal's UI shows for an audit batch: its event types and steps (never their data). */
+function auditSummary(batch: PendingAuditEvent[]): string {
+  const shown = batch.slice(0, 4).map(({ full }) => (full.stepId ? `${full.type} ${full.stepId}` : full.type));
+  return `audit: ${shown.join(', ')}${batch.length > shown.length ? ` +${batch.length - shown.length}` : ''}`;
 }

@@ -62,6 +62,9 @@ export type RunSnapshot = {
  */
 export type ReusedOutputs = { runId: string; steps: Array<{ stepId: string; output: unknown }> };
 
+/** How many items of a `map` step have finished: recorded on the step, not in the audit trail. */
+export type StepProgress = { runId: string; tenantId: string; stepId: string; done: number; total: number };
+
 /** A failure as stored and shown to users: plain JSON, no stack traces from other machines. */
 export type ErrorInfo = { message: string; type?: string; retryable?: boolean; details?: unknown };
 

@@ -22,10 +22,10 @@ export class SignalInbox {
    * The oldest delivery of `signal`, waiting up to `timeoutMs` (forever when undefined).
    * @returns undefined when the time ran out first
    */
-  async take(signal: string, timeoutMs: number | undefined): Promise<SignalDelivery | undefined> {
+  async take(signal: string, timeoutMs: number | undefined, summary?: string): Promise<SignalDelivery | undefined> {
     const ready = (): boolean => (this.queues.get(signal)?.length ?? 0) > 0;
     if (timeoutMs === undefined) await condition(ready);
-    else if (!(await condition(ready, timeoutMs))) return undefined;
+    else if (!(await condition(ready, timeoutMs, { summary: summary ?? `waits for "${signal}"` }))) return undefined;
     return this.queues.get(signal)!.shift();
   }
 }

@@ -22,7 +22,8 @@ export const DEFAULT_TIMEOUT = '30s';
 /** Deepest chain of runs started by `workflow` steps: a run started by a trigger is depth 1. */
 export const MAX_WORKFLOW_DEPTH = 3;
 
-const checks = proxyLocalActivities<Activities>({ startToCloseTimeout: '15s', retry: { maximumAttempts: 5 } });
+const CHECK_OPTIONS = { startToCloseTimeout: '15s', retry: { maximumAttempts: 5 } } as const;
+const checks = proxyLocalActivities<Activities>(CHECK_OPTIONS);
 
 /**
  * Performs the actions a step, a compensation or a `map` item can take beyond the workflow
@@ -33,12 +34,18 @@ const checks = proxyLocalActivities<Activities>({ startToCloseTimeout: '15s', re
 export class StepActions {
   constructor(private readonly context: RunContext) {}
 
-  http(request: HttpRequest, timeout: string | undefined): Promise<HttpResponse> {
-    return this.activities(timeout).httpRequest({ ...request, tenantId: this.context.tenantId });
+  /**
+   * One attempt of an HTTP request.
+   * @param what the step it is for (`charge`, `charge (compensate)`, `items[3]`): Temporal's UI
+   *   shows it with the method as the activity's summary. Ids and names only: a summary is encoded
+   *   like a payload (the UI decodes it through the codec endpoint), but it says what, not with what.
+   */
+  http(request: HttpRequest, timeout: string | undefined, what?: string): Promise<HttpResponse> {
+    return this.activities(timeout, what && `${what}: http ${request.method.toUpperCase()}`).httpRequest({ ...request, tenantId: this.context.tenantId });
   }
 
-  custom(call: Omit<CustomStepCall, 'tenantId' | 'runId'>, timeout: string | undefined): Promise<unknown> {
-    return this.activities(timeout).runCustomStep({ ...call, tenantId: this.context.tenantId, runId: this.context.runId });
+  custom(call: Omit<CustomStepCall, 'tenantId' | 'runId'>, timeout: string | undefined, what?: string): Promise<unknown> {
+    return this.activities(timeout, what && `${what}: ${call.type}`).runCustomStep({ ...call, tenantId: this.context.tenantId, runId: this.context.runId });
   }
 
   /**
@@ -80,6 +87,8 @@ export class StepActions {
         args: [snapshot],
         // A parent that stops asks its children to stop too, so they roll back their own work.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        // Temporal's UI names the child by the step that started it and what it runs.
+        staticSummary: `${by}: ${pinned.name} v${pinned.version}`,
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.definition, value: pinned.name },
           { key: SEARCH_ATTRIBUTES.version, value: pinned.version },
@@ -108,15 +117,16 @@ export class StepActions {
    * @throws a non-retryable failure of `type` listing every violation with its JSON pointer.
    */
   async checkSchema(schema: Record<string, unknown>, value: unknown, what: string, type: string): Promise<void> {
-    const errors = await checks.checkJsonSchema({ schema, value });
+    const errors = await checks.checkJsonSchema.executeWithOptions({ ...CHECK_OPTIONS, summary: `check ${what}` }, [{ schema, value }]);
     if (errors.length === 0) return;
     const list = errors.map((error) => `${error.path || '/'} ${error.message}`).join('; ');
     throw nonRetryable(`${what} does not match its schema: ${list}`, type, { errors });
   }
 
-  private activities(timeout: string | undefined) {
+  private activities(timeout: string | undefined, summary: string | undefined) {
     const chosen = timeout ?? this.context.defaults?.timeout ?? DEFAULT_TIMEOUT;
     return proxyActivities<Activities>({
+      ...(summary === undefined ? {} : { summary }),
       startToCloseTimeout: parseDuration(chosen) ?? parseDuration(DEFAULT_TIMEOUT)!,
       // The interpreter retries, not Temporal: every attempt then has its own audit events.
       retry: { maximumAttempts: 1 },

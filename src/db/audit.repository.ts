@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { FINAL_RUN_STATUSES, FINISHED_STEP_STATUSES } from '../../definition/step-types';
-import type { AuditEventInput } from '../../interpreter/run-types';
+import { FINAL_AUDIT_EVENT_TYPES, FINAL_RUN_STATUSES, FINISHED_STEP_STATUSES } from '../../definition/step-types';
+import type { AuditEventInput, StepProgress } from '../../interpreter/run-types';
 import type { Database } from './database';
 
 /** The channel every API process LISTENs on; the payload is {@link AuditNotification}. */
@@ -14,6 +14,8 @@ export type AuditEventRecord = Omit<AuditEventInput, 'input'> & {
   stepOutput?: unknown;
   /** On STEP_STARTED: the step's resolved input, already capped, kept on the run index (not in the event). */
   stepInput?: unknown;
+  /** On a map step's STEP_STARTED: how many items it runs (kept on the run index). */
+  itemsTotal?: number;
 };
 
 /**
@@ -30,58 +32,173 @@ export function eventKey(event: Pick<AuditEventRecord, 'type' | 'stepId' | 'atte
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
 /**
- * Stores one audit event and projects it onto the run index (`runs`, `run_steps`), then notifies
- * listeners — all in one transaction. The run's row must exist: it is never created here (see
- * `RunVerifier`). The event's `seq` is the run's next one, assigned here under a lock on the run,
- * so the trail has no gap. Idempotent on {@link eventKey}: a retried
- * write, or the same event written again by a worker that redid a workflow task another worker
- * died in, changes nothing and notifies no one, so events are never duplicated.
+ * Stores one audit event and projects it onto the run index; see {@link recordAuditEvents}.
  * @returns whether the event was new
  */
 export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRecord): Promise<boolean> {
+  const [isNew] = await recordAuditEvents(db, [event]);
+  return isNew!;
+}
+
+/**
+ * Where a batch stopped: the index of the event PostgreSQL refused, and its error. The whole
+ * batch is rolled back (one transaction), so none of its events was stored.
+ */
+export class AuditBatchError extends Error {
+  readonly code = 'AUDIT_BATCH_FAILED';
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super(`audit event ${index} of the batch was refused: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/**
+ * Stores audit events of ONE run, in order, and projects each onto the run index (`runs`,
+ * `run_steps`), then notifies listeners — all in one transaction, so a batch is stored whole or
+ * not at all. The run's row must exist: it is never created here (see `RunVerifier`). Each
+ * event's `seq` is the run's next one, assigned here under a lock on the run, so the trail has no
+ * gap. Idempotent on {@link eventKey}: a retried write, or the same event written again by a
+ * worker that redid a workflow task another worker died in, changes nothing and notifies no one,
+ * so events are never duplicated.
+ * @returns for each event, whether it was new
+ * @throws AuditBatchError naming the event PostgreSQL refused (the batch is rolled back)
+ */
+export async function recordAuditEvents(db: Kysely<Database>, events: readonly AuditEventRecord[], progress: readonly StepProgress[] = []): Promise<boolean[]> {
+  const runId = (events[0] ?? progress[0])?.runId;
+  if (runId === undefined) return [];
+  if ([...events, ...progress].some((event) => event.runId !== runId)) throw new Error('an audit batch holds the events of one run');
   return db.transaction().execute(async (trx) => {
     // One writer per run at a time: seq is read and taken under this lock.
-    await trx.selectFrom('runs').select('id').where('id', '=', event.runId).forNoKeyUpdate().executeTakeFirstOrThrow();
-    const key = eventKey(event);
-    const existing = await trx.selectFrom('audit_events').select('seq').where('run_id', '=', event.runId).where('event_key', '=', key).executeTakeFirst();
-    if (existing) return false;
+    const run = await trx.selectFrom('runs').select('status').where('id', '=', runId).forNoKeyUpdate().executeTakeFirstOrThrow();
+    let finished = FINAL_RUN_STATUSES.has(run.status);
+    const keys = events.map((event) => eventKey(event));
+    const existing = new Set(
+      keys.length === 0 ? [] : (await trx.selectFrom('audit_events').select('event_key').where('run_id', '=', runId).where('event_key', 'in', keys).execute()).map((row) => row.event_key),
+    );
     const { last } = await trx
       .selectFrom('audit_events')
       .select((eb) => eb.fn.coalesce(eb.fn.max('seq'), eb.val(0)).as('last'))
-      .where('run_id', '=', event.runId)
+      .where('run_id', '=', runId)
       .executeTakeFirstOrThrow();
-    const seq = Number(last) + 1;
-    await trx
-      .insertInto('audit_events')
-      .values({
-        run_id: event.runId,
-        seq,
-        event_key: key,
-        tenant_id: event.tenantId,
-        at: event.at,
-        type: event.type,
-        step_id: event.stepId ?? null,
-        attempt: event.attempt ?? null,
-        input_hash: event.inputHash ?? null,
-        output: json(event.output),
-        error: json(event.error),
-        message: event.message ?? null,
-        actor: JSON.stringify(event.actor),
-      })
-      .returning('seq')
-      .executeTakeFirstOrThrow();
-    if (event.stepId && event.stepStatus) await projectStep(trx, event);
-    if (event.runStatus) await projectRun(trx, event);
-    const notification: AuditNotification = {
-      tenantId: event.tenantId,
-      runId: event.runId,
-      seq,
-      type: event.type,
-      definition: event.run?.definitionName,
-    };
-    await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
-    return true;
+    let seq = Number(last);
+    const stored: boolean[] = [];
+    for (const [index, event] of events.entries()) {
+      const key = keys[index]!;
+      // Also a repeat of a key earlier in this same batch (a redone task resending it).
+      if (existing.has(key)) {
+        stored.push(false);
+        continue;
+      }
+      if (finished) {
+        // A workflow emits nothing after its final event, and completes in the task that wrote it:
+        // a NEW event after it proves that task was aborted and redone. Its final event steps aside.
+        for (const superseded of await supersedeFinalEvents(trx, runId)) existing.delete(superseded);
+        finished = false;
+        if (existing.has(key)) {
+          stored.push(false);
+          continue;
+        }
+      }
+      existing.add(key);
+      seq += 1;
+      try {
+        await insertEvent(trx, event, key, seq);
+      } catch (err) {
+        throw new AuditBatchError(index, err);
+      }
+      stored.push(true);
+      if (event.runStatus && FINAL_RUN_STATUSES.has(event.runStatus)) finished = true;
+    }
+    if (progress.length > 0) await recordProgress(trx, progress, seq);
+    return stored;
   });
+}
+
+/**
+ * Records how far map steps are (never fewer items done than already recorded: a redone task may
+ * send an older figure), and wakes the run's watchers. Not an audit event: the trail says when the
+ * step started and ended; this only moves its counter.
+ */
+async function recordProgress(trx: Transaction<Database>, progress: readonly StepProgress[], seq: number): Promise<void> {
+  for (const { runId, stepId, done, total } of progress) {
+    await trx
+      .updateTable('run_steps')
+      .set({ items_done: sql<number>`greatest(coalesce(items_done, 0), ${done}::int)`, items_total: total })
+      .where('run_id', '=', runId)
+      .where('step_id', '=', stepId)
+      .execute();
+  }
+  const { runId, tenantId } = progress[0]!;
+  const notification: AuditNotification = { tenantId, runId, seq, type: 'STEP_PROGRESS' };
+  await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
+}
+
+/**
+ * Flags the run's final events `superseded` (their key gets a `#superseded-<seq>` suffix, so the
+ * redone task's own final event can be written), and puts the run back to the status it had
+ * before them: COMPENSATING when a roll-back had started, RUNNING otherwise.
+ * @returns the keys the superseded events had
+ */
+async function supersedeFinalEvents(trx: Transaction<Database>, runId: string): Promise<string[]> {
+  const finals = await trx
+    .selectFrom('audit_events')
+    .select(['seq', 'event_key'])
+    .where('run_id', '=', runId)
+    .where('type', 'in', [...FINAL_AUDIT_EVENT_TYPES])
+    .where('superseded', '=', false)
+    .execute();
+  if (finals.length === 0) return [];
+  await trx
+    .updateTable('audit_events')
+    .set({ superseded: true, event_key: sql<string>`event_key || '#superseded-' || seq` })
+    .where('run_id', '=', runId)
+    .where('seq', 'in', finals.map((row) => row.seq))
+    .execute();
+  const compensating = await trx
+    .selectFrom('audit_events')
+    .select('seq')
+    .where('run_id', '=', runId)
+    .where('type', '=', 'COMPENSATION_STARTED')
+    .executeTakeFirst();
+  await trx
+    .updateTable('runs')
+    .set({ status: compensating ? 'COMPENSATING' : 'RUNNING', finished_at: null, output: null, error: null, updated_at: new Date() })
+    .where('id', '=', runId)
+    .execute();
+  return finals.map((row) => row.event_key);
+}
+
+async function insertEvent(trx: Transaction<Database>, event: AuditEventRecord, key: string, seq: number): Promise<void> {
+  await trx
+    .insertInto('audit_events')
+    .values({
+      run_id: event.runId,
+      seq,
+      event_key: key,
+      tenant_id: event.tenantId,
+      at: event.at,
+      type: event.type,
+      step_id: event.stepId ?? null,
+      attempt: event.attempt ?? null,
+      input_hash: event.inputHash ?? null,
+      output: json(event.output),
+      error: json(event.error),
+      message: event.message ?? null,
+      actor: JSON.stringify(event.actor),
+    })
+    .execute();
+  if (event.stepId && event.stepStatus) await projectStep(trx, event);
+  if (event.runStatus) await projectRun(trx, event);
+  const notification: AuditNotification = {
+    tenantId: event.tenantId,
+    runId: event.runId,
+    seq,
+    type: event.type,
+    definition: event.run?.definitionName,
+  };
+  await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
 }
 
 async function projectStep(trx: Transaction<Database>, event: AuditEventRecord): Promise<void> {
@@ -104,6 +221,8 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
       input,
       output,
       error,
+      items_total: event.itemsTotal ?? null,
+      items_done: event.itemsTotal === undefined ? null : 0,
     })
     .onConflict((oc) =>
       oc.columns(['run_id', 'step_id']).doUpdateSet((eb) => ({
@@ -115,6 +234,10 @@ async function projectStep(trx: Transaction<Database>, event: AuditEventRecord):
         input: input === null ? eb.ref('run_steps.input') : sql`${input}::json`,
         // A success keeps its output through compensation; a new attempt clears the last error.
         output: output === null ? eb.ref('run_steps.output') : sql`${output}::jsonb`,
+        // A map step's counter: reset by a new attempt, full once it succeeds.
+        items_total: event.itemsTotal === undefined ? eb.ref('run_steps.items_total') : event.itemsTotal,
+        items_done:
+          event.itemsTotal !== undefined ? 0 : status === 'SUCCEEDED' ? eb.ref('run_steps.items_total') : eb.ref('run_steps.items_done'),
         error: event.type === 'STEP_STARTED' ? null : error === null ? eb.ref('run_steps.error') : sql`${error}::jsonb`,
       })),
     )

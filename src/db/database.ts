@@ -84,6 +84,10 @@ export interface RunStepsTable {
   input: ColumnType<unknown, string | null | undefined, string | null>;
   output: Json | null;
   error: Json | null;
+  /** A map step's items, from its latest STEP_STARTED; null for other steps. */
+  items_total: ColumnType<number | null, number | null | undefined, number | null>;
+  /** A map step's items finished (per batch workflow, and all once it succeeded). */
+  items_done: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface AuditEventsTable {
@@ -101,6 +105,8 @@ export interface AuditEventsTable {
   actor: Json;
   /** What the event records (see eventKey); unique per run, so a redone event is not written twice. */
   event_key: string;
+  /** A final event of a workflow task that was aborted and redone: kept, but no longer final. */
+  superseded: Generated<boolean>;
 }
 
 export interface SecretsTable {

@@ -11,6 +11,7 @@ import * as runsInFlightIndex from './migrations/2026-11-24T00-01-runs-in-flight
 import * as stepInputSnapshots from './migrations/2026-11-24T00-02-step-input-snapshots';
 import * as variables from './migrations/2026-11-30T00-00-variables';
 import * as contentHashWithoutSchema from './migrations/2026-11-30T00-01-content-hash-without-schema';
+import * as supersededFinalEvents from './migrations/2026-11-30T00-00-superseded-final-events';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T00-02-step-input-snapshots': stepInputSnapshots,
   '2026-11-30T00-00-variables': variables,
   '2026-11-30T00-01-content-hash-without-schema': contentHashWithoutSchema,
+  '2026-11-30T00-00-superseded-final-events': supersededFinalEvents,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

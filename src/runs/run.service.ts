@@ -394,6 +394,9 @@ export class RunService {
         taskQueue: this.options.taskQueue,
         workflowId,
         args: [snapshot],
+        // Temporal's UI names the run by its definition; ids and names only (not encrypted there).
+        staticSummary: `${snapshot.definitionName} v${snapshot.definitionVersion}`,
+        staticDetails: `Trellis run ${snapshot.runId} of ${snapshot.definitionName} v${snapshot.definitionVersion}, triggered by ${snapshot.trigger.type}${snapshot.trigger.type === 'test' ? '' : ` ${snapshot.trigger.id}`}`,
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.definition, value: snapshot.definitionName },
           { key: SEARCH_ATTRIBUTES.version, value: snapshot.definitionVersion },

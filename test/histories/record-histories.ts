@@ -334,6 +334,37 @@ const SCENARIOS: Scenario[] = [
     }),
     expectedStatus: 'COMPLETED',
   },
+  {
+    // Audit writes batched per activation (the trellis-batched-audit patch): ten parallel http
+    // steps answered together, a flaky one retried, a join, then a saga: the last step fails for
+    // good and the two before it are compensated.
+    name: 'batched-audit-parallel',
+    routes: (stub) => {
+      for (let n = 1; n <= 10; n++) stub.on(`GET /part/${n}`, { delayMs: 150, body: { n } });
+      stub
+        .on('POST /flaky-part', (_request, call) => (call === 0 ? { status: 503, body: {} } : { body: { n: 11 } }))
+        .on('POST /book', { body: { id: 'bk_3' } })
+        .on('POST /unbook', { body: {} })
+        .on('POST /pay', { body: { id: 'py_1' } })
+        .on('POST /unpay', { body: {} })
+        .on('POST /ship', { status: 400, body: { error: 'no address' } });
+    },
+    spec: (url) => {
+      const parts = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`part${i + 1}`, { type: 'http', url: `${url}/part/${i + 1}` }]));
+      return {
+        name: 'history-batched-audit-parallel',
+        steps: {
+          ...parts,
+          flaky: { type: 'http', method: 'POST', url: `${url}/flaky-part`, retry: { maxAttempts: 3, initialInterval: '50ms' } },
+          sum: { type: 'transform', needs: [...Object.keys(parts), 'flaky'], value: `{% ${[...Object.keys(parts), 'flaky'].map((id) => `$steps.${id}.output.body.n`).join(' + ')} %}` },
+          book: { type: 'http', method: 'POST', needs: ['sum'], url: `${url}/book`, body: { total: '{% $steps.sum.output %}' }, compensate: { type: 'http', method: 'POST', url: `${url}/unbook` } },
+          pay: { type: 'http', method: 'POST', needs: ['sum'], url: `${url}/pay`, compensate: { type: 'http', method: 'POST', url: `${url}/unpay` } },
+          ship: { type: 'http', method: 'POST', needs: ['book', 'pay'], url: `${url}/ship` },
+        },
+      };
+    },
+    expectedStatus: 'COMPENSATED',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;
