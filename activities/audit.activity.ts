@@ -2,13 +2,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { toStorableJson } from '../definition/storable-json';
 import { AUDIT_WRITE_REFUSED, type AuditEventInput } from '../interpreter/run-types';
-import { recordAuditEvent } from '../src/db/audit.repository';
+import { SupersededExecutionError, recordAuditEvent } from '../src/db/audit.repository';
 import type { Database } from '../src/db/database';
 import { permanentDatabaseError } from '../src/db/database-error';
 import type { RunVerifier } from '../src/runs/run-verifier';
 import { sha256OfJson } from '../src/support/canonical-json';
 import { DEFERRED_MARK } from '../interpreter/deferred-templates';
-import { currentExecution, verifyOrFail } from './verified-activity';
+import { UNVERIFIED_RUN_FAILURE, currentExecution, verifyOrFail } from './verified-activity';
 
 /** Output and error snapshots in the audit trail are cut past this many bytes of JSON. */
 export const SNAPSHOT_LIMIT_BYTES = 16 * 1024;
@@ -52,7 +52,8 @@ export function presentableInput(input: unknown): unknown {
  * without limit, so an outage pauses runs instead of failing them; one it cannot (see
  * {@link permanentDatabaseError}) is thrown as a non-retryable {@link AUDIT_WRITE_REFUSED},
  * which ends the run FAILED. It writes only for runs the verifier confirms (a refusal fails the
- * run, not retried); it never creates a top-level run's row, and creates a child run's only once
+ * run, not retried), and only for the execution the run is now (an execution a reset replaced
+ * writes nothing more); it never creates a top-level run's row, and creates a child run's only once
  * Temporal confirms its parent (see `RunVerifier.verifyStart`).
  */
 export function createAuditActivities(db: Kysely<Database>, verifier: RunVerifier) {
@@ -70,8 +71,10 @@ export function createAuditActivities(db: Kysely<Database>, verifier: RunVerifie
           stepOutput: output,
           stepInput: rest.type === 'STEP_STARTED' ? snapshot(presentableInput(input)) : undefined,
         });
-        await recordAuditEvent(db, record);
+        // Checked again under the run's lock: a reset accepted since the check above replaced this execution.
+        await recordAuditEvent(db, record, { temporalRunId: execution.runId });
       } catch (err) {
+        if (err instanceof SupersededExecutionError) throw ApplicationFailure.nonRetryable(`refused: ${err.message}`, UNVERIFIED_RUN_FAILURE);
         const reason = permanentDatabaseError(err);
         if (reason === undefined) throw err;
         throw ApplicationFailure.nonRetryable(reason, AUDIT_WRITE_REFUSED);

@@ -17,6 +17,7 @@ import { endpointOfAddress, endpointOfUrl, type InfrastructureEndpoint } from '.
 import { listeningPorts } from './net/listening-ports';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
 import { SecretStore } from './secrets/secret-store';
+import { TemporalReconciler } from './runs/temporal-reconciler';
 import { makeDataDirPrivate } from './support/private-data-dir';
 import type { StepTypeDefinition } from './step-types/define-step-type';
 import { checkStepTypes, loadStepTypes } from './step-types/load-step-types';
@@ -161,6 +162,11 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       running.catch((err: unknown) => log(`worker stopped with an error: ${String(err)}`));
       stack.push({ name: 'worker', stop: () => stopWorker(worker, running) });
     }
+
+    // Every process may lead the reconciliation with Temporal; one at a time does (an advisory lock).
+    const reconciler = new TemporalReconciler({ db, client, databaseUrl, taskQueue: config.taskQueue, ...config.reconcile, log });
+    reconciler.start();
+    stack.push({ name: 'Temporal reconciler', stop: () => reconciler.stop() });
 
     let graphqlUrl: string | undefined;
     if (config.role !== 'worker') {

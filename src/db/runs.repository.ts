@@ -36,9 +36,20 @@ export function findRun(db: Kysely<Database>, tenantId: string, id: string): Pro
   return db.selectFrom('runs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
 }
 
-/** Records the Temporal run id of a run's workflow; returns the updated run. */
-export function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow> {
-  return db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+/**
+ * Records the Temporal run id of a run's first execution, unless one is recorded already (the
+ * worker records it when it first sees the run, and a reset may have moved the run on since);
+ * returns the run as it is now.
+ */
+export async function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow> {
+  await db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).where('temporal_run_id', 'is', null).execute();
+  return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+/** The message of a run's last event: for a finished run, how it ended (who cancelled it and why). */
+export async function findFinalEventMessage(db: Kysely<Database>, runId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('audit_events').select('message').where('run_id', '=', runId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  return row?.message ?? undefined;
 }
 
 /**
