@@ -59,6 +59,8 @@ const envSchema = z.object({
   TRELLIS_MAX_RUNS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000_000).default(1000),
   TRELLIS_RECONCILE_INTERVAL: interval(100, 60_000).default(1_000),
   TRELLIS_RECONCILE_SWEEP_INTERVAL: interval(1_000, 24 * 3_600_000).default(30_000),
+  TRELLIS_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  TRELLIS_RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(10_000),
 });
 
 /** A duration ("500ms", "2s", "1m") between `min` and `max` milliseconds, read as milliseconds. */
@@ -161,6 +163,13 @@ export type Config = Readonly<{
     /** How often it compares every run in flight with what Temporal runs (finds deleted workflows). @default 30000 ms */
     sweepIntervalMs: number;
   }>;
+  /** Deletion of finished runs (see `registerRetentionSchedule`). */
+  retention: Readonly<{
+    /** Finished runs older than this many days are deleted, with their events and steps; 0 keeps everything. @default 0 */
+    days: number;
+    /** Rows one delete statement removes at most (one bounded transaction). @default 10000 */
+    batchSize: number;
+  }>;
 }>;
 
 /** What one caller may ask of an API process (README "Limits"). */
@@ -238,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       runsInFlight: e.TRELLIS_MAX_RUNS_IN_FLIGHT,
     }),
     reconcile: Object.freeze({ intervalMs: e.TRELLIS_RECONCILE_INTERVAL, sweepIntervalMs: e.TRELLIS_RECONCILE_SWEEP_INTERVAL }),
+    retention: Object.freeze({ days: e.TRELLIS_RETENTION_DAYS, batchSize: e.TRELLIS_RETENTION_BATCH_SIZE }),
   });
 }
 

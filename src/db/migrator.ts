@@ -10,6 +10,7 @@ import * as apiKeyEvents from './migrations/2026-11-24T00-00-api-key-events';
 import * as runsInFlightIndex from './migrations/2026-11-24T00-01-runs-in-flight-index';
 import * as stepInputSnapshots from './migrations/2026-11-24T00-02-step-input-snapshots';
 import * as runResets from './migrations/2026-11-30T09-00-run-resets';
+import * as retention from './migrations/2026-11-30T09-01-retention';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T00-01-runs-in-flight-index': runsInFlightIndex,
   '2026-11-24T00-02-step-input-snapshots': stepInputSnapshots,
   '2026-11-30T09-00-run-resets': runResets,
+  '2026-11-30T09-01-retention': retention,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };
