@@ -253,9 +253,9 @@ describe('a database error that will not go away', () => {
     const description = await ctx.trellis.client.workflow.getHandle(started.temporal.workflowId).describe();
     expect(description.status.name).toBe('FAILED');
 
-    const cancel = await graphql(ctx.graphqlUrl, 'mutation($id: ID!) { cancelRun(id: $id) { status } }', { id: started.id });
+    const cancel = await graphql<{ cancelRun: { status: string } }>(ctx.graphqlUrl, 'mutation($id: ID!) { cancelRun(id: $id) { status } }', { id: started.id });
     expect(cancel.errors?.[0]?.extensions?.code).toBe('CONFLICT');
-    expect(cancel.errors?.[0]?.message).toMatch(new RegExp(`^run ${started.id} failed at .* \\(the audit trail could not record STEP_SUCCEEDED of step "taint": .*\\): it cannot be cancelled$`));
+    expect(cancel.errors?.[0]?.message).toMatch(new RegExp(`^run ${started.id} is already FAILED \\(.*the run stopped where it stood.*, at .+\\): only a running run can be cancelled$`));
   });
 
   it('ends the workflow even when PostgreSQL refuses the final record too; cancelRun then records how it ended, and says so', async () => {
@@ -276,7 +276,7 @@ describe('a database error that will not go away', () => {
 
     const cancel = await graphql(ctx.graphqlUrl, 'mutation($id: ID!) { cancelRun(id: $id) { status error } }', { id: started.id });
     expect(cancel.errors?.[0]?.extensions?.code).toBe('CONFLICT');
-    expect(cancel.errors?.[0]?.message).toMatch(new RegExp(`^run ${started.id} failed at .* \\(the audit trail could not record RUN_STARTED: PostgreSQL refused it: no events for doomed runs .*\\): it cannot be cancelled$`));
+    expect(cancel.errors?.[0]?.message).toMatch(new RegExp(`^run ${started.id} is already FAILED \\(the audit trail could not record RUN_STARTED: PostgreSQL refused it: no events for doomed runs .*, at .+\\): only a running run can be cancelled$`));
     const run = await getRun(ctx, started.id);
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ type: 'AuditWriteFailed' });
