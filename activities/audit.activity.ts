@@ -2,13 +2,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { toStorableJson } from '../definition/storable-json';
 import { AUDIT_WRITE_REFUSED, type AuditEventInput, type StepProgress } from '../interpreter/run-types';
-import { AuditBatchError, recordAuditEvents } from '../src/db/audit.repository';
+import { AuditBatchError, SupersededExecutionError, recordAuditEvents } from '../src/db/audit.repository';
 import type { Database } from '../src/db/database';
 import { permanentDatabaseError } from '../src/db/database-error';
 import type { RunVerifier } from '../src/runs/run-verifier';
 import { sha256OfJson } from '../src/support/canonical-json';
 import { DEFERRED_MARK } from '../interpreter/deferred-templates';
-import { currentExecution, verifyOrFail } from './verified-activity';
+import { UNVERIFIED_RUN_FAILURE, currentExecution, verifyOrFail } from './verified-activity';
 
 /** Output and error snapshots in the audit trail are cut past this many bytes of JSON. */
 export const SNAPSHOT_LIMIT_BYTES = 16 * 1024;
@@ -96,8 +96,10 @@ async function recordEvents(db: Kysely<Database>, verifier: RunVerifier, events:
         itemsTotal: rest.type === 'STEP_STARTED' && rest.stepType === 'map' ? mapItemCount(input) : undefined,
       });
     });
-    await recordAuditEvents(db, records, progress);
+    // Checked again under the run's lock: a reset accepted since the check above replaced this execution.
+    await recordAuditEvents(db, records, progress, { temporalRunId: execution.runId });
   } catch (err) {
+    if (err instanceof SupersededExecutionError) throw ApplicationFailure.nonRetryable(`refused: ${err.message}`, UNVERIFIED_RUN_FAILURE);
     const cause = err instanceof AuditBatchError ? err.cause : err;
     if (err instanceof AuditBatchError) index = err.index;
     const reason = permanentDatabaseError(cause);

@@ -8,6 +8,7 @@ import { createCustomStepActivity } from './custom-step.activity';
 import type { SecretResolver } from './deferred-values';
 import { createHttpActivity } from './http.activity';
 import { checkJsonSchema } from './json-schema.activity';
+import { createRetentionActivities, type RetentionSettings } from './retention.activity';
 import { verifiedActivity } from './verified-activity';
 
 export type ActivityDependencies = {
@@ -20,16 +21,20 @@ export type ActivityDependencies = {
   stepTypes?: readonly StepTypeDefinition[];
   /** The egress-guarded HTTP client (SPEC §7b) every step that calls out uses. */
   fetch: GuardedFetch;
+  /** What the retention job deletes (`TRELLIS_RETENTION_DAYS`). @default retention off */
+  retention?: RetentionSettings;
 };
 
 /** Every activity the interpreter calls, bound to their dependencies. */
-export function createActivities({ db, verifier, secrets, stepTypes = [], fetch }: ActivityDependencies) {
+export function createActivities({ db, verifier, secrets, stepTypes = [], fetch, retention = { days: 0, batchSize: 10_000 } }: ActivityDependencies) {
   return {
     httpRequest: verifiedActivity(verifier, createHttpActivity(secrets, fetch), (request) => ({ tenantId: request.tenantId })),
     runCustomStep: verifiedActivity(verifier, createCustomStepActivity(stepTypes, secrets, fetch), (call) => ({ tenantId: call.tenantId, runId: call.runId })),
     // Pure: reads its input only, for no tenant.
     checkJsonSchema,
     ...createAuditActivities(db, verifier),
+    // For no tenant: deletes what the worker's configuration says, whatever started it.
+    ...createRetentionActivities(db, retention),
   };
 }
 

@@ -18,12 +18,16 @@ export const RUN_STATUSES = [
   'COMPENSATED',
   'CANCELLED',
   'TIMED_OUT',
+  'TERMINATED',
 ] as const;
 /** One of {@link RUN_STATUSES}. */
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Run statuses a run never leaves. */
-export const FINAL_RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED', 'TIMED_OUT']);
+export const FINAL_RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED', 'TIMED_OUT', 'TERMINATED']);
+
+/** Run statuses of a run in flight: its workflow is running (the complement of {@link FINAL_RUN_STATUSES}). */
+export const IN_FLIGHT_RUN_STATUSES = ['RUNNING', 'COMPENSATING'] as const satisfies readonly RunStatus[];
 
 /** Status of one step within a run (SPEC §3). */
 export const STEP_STATUSES = [
@@ -65,9 +69,11 @@ export const AUDIT_EVENT_TYPES = [
   'RUN_COMPLETED',
   'RUN_FAILED',
   'RUN_CANCELLED',
+  'RUN_TERMINATED',
+  'RUN_RESET',
 ] as const;
 /** One of {@link AUDIT_EVENT_TYPES}. */
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** The events that close a run's audit trail: nothing follows them. */
-export const FINAL_AUDIT_EVENT_TYPES: ReadonlySet<string> = new Set<AuditEventType>(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
+export const FINAL_AUDIT_EVENT_TYPES: ReadonlySet<string> = new Set<AuditEventType>(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED', 'RUN_TERMINATED']);

@@ -1,11 +1,14 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { RateLimitedError, TrellisError } from '../src/errors';
+import { answerForTemporalError } from '../src/temporal/temporal-errors';
 import { tokenLimitError } from './operation-limits';
 
 /** Turns a domain error into the GraphQL error clients see (`extensions.code`, `extensions.errors`). */
 export function toGraphQLError(err: unknown): GraphQLError {
   if (err instanceof GraphQLError) return err;
+  const temporalAnswer = answerForTemporalError(err);
+  if (temporalAnswer) return toGraphQLError(temporalAnswer);
   if (err instanceof TrellisError) {
     const extensions: Record<string, unknown> = { code: err.code };
     // Read by Apollo Server when the error is thrown while building the request context.
@@ -37,12 +40,13 @@ export function toSocketError(err: unknown): GraphQLError {
 }
 
 /**
- * Apollo's `formatError`: domain errors keep their message and code; anything unexpected is
- * logged here and reaches the client only as "internal server error".
+ * Apollo's `formatError`: domain errors keep their message and code, Temporal client errors
+ * Trellis can explain become one (see `answerForTemporalError`); anything unexpected is logged
+ * here and reaches the client only as "internal server error".
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
-  if (original instanceof TrellisError) {
+  if (original instanceof TrellisError || answerForTemporalError(original)) {
     const { message, extensions } = toGraphQLError(original);
     return { ...formatted, message, extensions };
   }

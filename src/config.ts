@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFINITION_NAME_PATTERN } from '../definition/definition-schema';
+import { parseDuration } from '../definition/duration';
 import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
 import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 
@@ -56,7 +57,23 @@ const envSchema = z.object({
   TRELLIS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
   TRELLIS_MAX_SOCKETS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(100),
   TRELLIS_MAX_RUNS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  TRELLIS_RECONCILE_INTERVAL: interval(100, 60_000).default(1_000),
+  TRELLIS_RECONCILE_SWEEP_INTERVAL: interval(1_000, 24 * 3_600_000).default(30_000),
+  TRELLIS_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  TRELLIS_RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(10_000),
 });
+
+/** A duration ("500ms", "2s", "1m") between `min` and `max` milliseconds, read as milliseconds. */
+function interval(min: number, max: number) {
+  return z.string().transform((text, context) => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms < min || ms > max) {
+      context.addIssue({ code: 'custom', message: `must be a duration from ${min} ms to ${max / 1000} s, such as "2s" or "500ms"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
 
 const HOST_PATTERN = /^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
 const ORIGIN_PATTERN = /^https?:\/\/([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
@@ -139,6 +156,20 @@ export type Config = Readonly<{
   allowedOrigins: readonly string[] | '*';
   /** Abuse limits of the API (README "Limits"). */
   limits: Readonly<ApiLimits>;
+  /** How Trellis keeps runs in step with Temporal (see `TemporalReconciler`). */
+  reconcile: Readonly<{
+    /** How often the leading process asks Temporal which runs ended outside Trellis. @default 1000 ms */
+    intervalMs: number;
+    /** How often it compares every run in flight with what Temporal runs (finds deleted workflows). @default 30000 ms */
+    sweepIntervalMs: number;
+  }>;
+  /** Deletion of finished runs (see `registerRetentionSchedule`). */
+  retention: Readonly<{
+    /** Finished runs older than this many days are deleted, with their events and steps; 0 keeps everything. @default 0 */
+    days: number;
+    /** Rows one delete statement removes at most (one bounded transaction). @default 10000 */
+    batchSize: number;
+  }>;
 }>;
 
 /** What one caller may ask of an API process (README "Limits"). */
@@ -215,6 +246,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       socketsPerKey: e.TRELLIS_MAX_SOCKETS_PER_KEY,
       runsInFlight: e.TRELLIS_MAX_RUNS_IN_FLIGHT,
     }),
+    reconcile: Object.freeze({ intervalMs: e.TRELLIS_RECONCILE_INTERVAL, sweepIntervalMs: e.TRELLIS_RECONCILE_SWEEP_INTERVAL }),
+    retention: Object.freeze({ days: e.TRELLIS_RETENTION_DAYS, batchSize: e.TRELLIS_RETENTION_BATCH_SIZE }),
   });
 }
 

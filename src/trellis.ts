@@ -17,6 +17,7 @@ import { endpointOfAddress, endpointOfUrl, type InfrastructureEndpoint } from '.
 import { listeningPorts } from './net/listening-ports';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
 import { SecretStore } from './secrets/secret-store';
+import { TemporalReconciler } from './runs/temporal-reconciler';
 import { makeDataDirPrivate } from './support/private-data-dir';
 import type { StepTypeDefinition } from './step-types/define-step-type';
 import { checkStepTypes, loadStepTypes } from './step-types/load-step-types';
@@ -24,6 +25,7 @@ import { trellisDataConverter } from './temporal/data-converter';
 import { startTemporalDevServer } from './temporal/dev-server';
 import { PayloadEncryptionCodec } from './temporal/payload-codec';
 import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from './temporal/search-attributes';
+import { registerRetentionSchedule } from './temporal/retention-schedule';
 import { resolveTemporalCli } from './temporal/temporal-cli';
 import { createWorker } from './temporal/worker';
 
@@ -155,12 +157,21 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         stepTypes,
         fetch: outbound,
         workflowBundle: options.workflowBundle,
+        retention: config.retention,
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
       const running = worker.run();
       running.catch((err: unknown) => log(`worker stopped with an error: ${String(err)}`));
       stack.push({ name: 'worker', stop: () => stopWorker(worker, running) });
+      // Where workers run, their configuration says what retention deletes: they register its schedule.
+      const retention = await registerRetentionSchedule(client, { taskQueue: config.taskQueue, days: config.retention.days });
+      if (retention === 'created' || retention === 'updated') log(`retention: runs finished more than ${config.retention.days} days ago are deleted every hour`);
     }
+
+    // Every process may lead the reconciliation with Temporal; one at a time does (an advisory lock).
+    const reconciler = new TemporalReconciler({ db, client, databaseUrl, taskQueue: config.taskQueue, ...config.reconcile, log });
+    reconciler.start();
+    stack.push({ name: 'Temporal reconciler', stop: () => reconciler.stop() });
 
     let graphqlUrl: string | undefined;
     if (config.role !== 'worker') {

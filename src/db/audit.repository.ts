@@ -1,10 +1,13 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { FINAL_AUDIT_EVENT_TYPES, FINAL_RUN_STATUSES, FINISHED_STEP_STATUSES } from '../../definition/step-types';
+import { FINAL_AUDIT_EVENT_TYPES, FINAL_RUN_STATUSES, FINISHED_STEP_STATUSES, STEP_STATUSES } from '../../definition/step-types';
 import type { AuditEventInput, StepProgress } from '../../interpreter/run-types';
 import type { Database } from './database';
 
 /** The channel every API process LISTENs on; the payload is {@link AuditNotification}. */
 export const AUDIT_CHANNEL = 'trellis_audit';
+
+/** Step statuses of a step that has not settled. */
+const OPEN_STEP_STATUSES = STEP_STATUSES.filter((status) => status !== 'PENDING' && !FINISHED_STEP_STATUSES.has(status));
 
 export type AuditNotification = { tenantId: string; runId: string; seq: number; type: string; definition?: string };
 
@@ -21,13 +24,40 @@ export type AuditEventRecord = Omit<AuditEventInput, 'input'> & {
 /**
  * What an event records, independent of when it was written: its type, step and attempt, and
  * whether a STEP_FAILED is a cancellation (an attempt that failed and was to be retried may be
- * cancelled during its backoff). A run emits each key at most once.
+ * cancelled during its backoff). An execution emits each key at most once. `generation` is the
+ * number of resets in Temporal the run had taken when the writing execution began (see
+ * `runs.reset_count`): a reset runs steps again, whose events then differ from the first ones by
+ * their generation, while a workflow task redone within one execution repeats its keys exactly.
+ * @default generation 0 (keys of runs never reset are unchanged)
  */
-export function eventKey(event: Pick<AuditEventRecord, 'type' | 'stepId' | 'attempt' | 'error'>): string {
+export function eventKey(event: Pick<AuditEventRecord, 'type' | 'stepId' | 'attempt' | 'error'>, generation = 0): string {
   const variant = event.type === 'STEP_FAILED' && event.error?.type === 'Cancelled' ? 'cancelled' : '';
-  return `${event.type}:${event.stepId ?? ''}:${event.attempt ?? ''}:${variant}`;
+  const key = `${event.type}:${event.stepId ?? ''}:${event.attempt ?? ''}:${variant}`;
+  return generation > 0 ? `${key}@${generation}` : key;
 }
 
+/**
+ * An execution that is no longer the run's wrote an event: a reset has replaced it (see
+ * run-resets.ts). Its write is refused, so nothing it still does lands in the trail.
+ */
+export class SupersededExecutionError extends Error {
+  readonly code = 'SUPERSEDED_EXECUTION';
+  constructor(runId: string, temporalRunId: string, current: string | null) {
+    super(`run ${runId} is now Temporal run ${current}, not ${temporalRunId}: a reset replaced that execution`);
+    this.name = 'SupersededExecutionError';
+  }
+}
+
+/** Conditions {@link recordAuditEvent} checks under the run's lock before it writes. */
+export type RecordConditions = {
+  /**
+   * The Temporal run id of the execution writing the event: refused with
+   * {@link SupersededExecutionError} unless it is still the run's (`runs.temporal_run_id`).
+   */
+  temporalRunId?: string;
+  /** Write only while the run is in flight (RUNNING or COMPENSATING); otherwise nothing is written. */
+  ifInFlight?: boolean;
+};
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
@@ -35,8 +65,8 @@ const json = (value: unknown): string | null => (value === undefined ? null : JS
  * Stores one audit event and projects it onto the run index; see {@link recordAuditEvents}.
  * @returns whether the event was new
  */
-export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRecord): Promise<boolean> {
-  const [isNew] = await recordAuditEvents(db, [event]);
+export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRecord, conditions: RecordConditions = {}): Promise<boolean> {
+  const [isNew] = await recordAuditEvents(db, [event], [], conditions);
   return isNew!;
 }
 
@@ -62,18 +92,31 @@ export class AuditBatchError extends Error {
  * gap. Idempotent on {@link eventKey}: a retried write, or the same event written again by a
  * worker that redid a workflow task another worker died in, changes nothing and notifies no one,
  * so events are never duplicated.
- * @returns for each event, whether it was new
+ * The run's reset generation is part of each key (see {@link eventKey}).
+ * @returns for each event, whether it was new (all false when `conditions.ifInFlight` did not hold)
  * @throws AuditBatchError naming the event PostgreSQL refused (the batch is rolled back)
+ * @throws SupersededExecutionError when `conditions.temporalRunId` is no longer the run's execution
  */
-export async function recordAuditEvents(db: Kysely<Database>, events: readonly AuditEventRecord[], progress: readonly StepProgress[] = []): Promise<boolean[]> {
+export async function recordAuditEvents(
+  db: Kysely<Database>,
+  events: readonly AuditEventRecord[],
+  progress: readonly StepProgress[] = [],
+  conditions: RecordConditions = {},
+): Promise<boolean[]> {
   const runId = (events[0] ?? progress[0])?.runId;
   if (runId === undefined) return [];
   if ([...events, ...progress].some((event) => event.runId !== runId)) throw new Error('an audit batch holds the events of one run');
   return db.transaction().execute(async (trx) => {
-    // One writer per run at a time: seq is read and taken under this lock.
-    const run = await trx.selectFrom('runs').select('status').where('id', '=', runId).forNoKeyUpdate().executeTakeFirstOrThrow();
+    const run = await lockRun(trx, runId);
+    if (conditions.temporalRunId !== undefined && run.temporal_run_id !== conditions.temporalRunId) {
+      throw new SupersededExecutionError(runId, conditions.temporalRunId, run.temporal_run_id);
+    }
+    if (conditions.ifInFlight && FINAL_RUN_STATUSES.has(run.status)) return events.map(() => false);
+    // Terminated in Temporal: no code of the run runs any more, and what a write still in flight
+    // from before the termination brings must not reopen it (see supersedeFinalEvents).
+    if (run.status === 'TERMINATED') return events.map(() => false);
     let finished = FINAL_RUN_STATUSES.has(run.status);
-    const keys = events.map((event) => eventKey(event));
+    const keys = events.map((event) => eventKey(event, run.reset_count));
     const existing = new Set(
       keys.length === 0 ? [] : (await trx.selectFrom('audit_events').select('event_key').where('run_id', '=', runId).where('event_key', 'in', keys).execute()).map((row) => row.event_key),
     );
@@ -114,6 +157,60 @@ export async function recordAuditEvents(db: Kysely<Database>, events: readonly A
     if (progress.length > 0) await recordProgress(trx, progress, seq);
     return stored;
   });
+}
+
+/** A reset Temporal confirmed: the execution it replaced, the one it started, and its RUN_RESET event. */
+export type ResetRecord = { fromTemporalRunId: string; toTemporalRunId: string; event: AuditEventRecord };
+
+/** What {@link recordReset} did: recorded it, found it recorded already, or found the run no longer as the reset found it. */
+export type ResetOutcome = { outcome: 'recorded' | 'already-recorded' } | { outcome: 'run-changed'; status: string; temporalRunId: string | null };
+
+/**
+ * Moves a run in flight to the execution a reset started, and records RUN_RESET, in one
+ * transaction: from then on only that execution acts for the run, and its events belong to the
+ * next generation (see {@link eventKey}). Only a run still at `fromTemporalRunId` and in flight
+ * moves; recording the same reset twice records it once.
+ */
+export async function recordReset(db: Kysely<Database>, reset: ResetRecord): Promise<ResetOutcome> {
+  return db.transaction().execute(async (trx) => {
+    const run = await lockRun(trx, reset.event.runId);
+    if (run.temporal_run_id === reset.toTemporalRunId) return { outcome: 'already-recorded' };
+    if (run.temporal_run_id !== reset.fromTemporalRunId || FINAL_RUN_STATUSES.has(run.status)) {
+      return { outcome: 'run-changed', status: run.status, temporalRunId: run.temporal_run_id };
+    }
+    const generation = run.reset_count + 1;
+    await trx
+      .updateTable('runs')
+      .set({ temporal_run_id: reset.toTemporalRunId, reset_count: generation, updated_at: new Date() })
+      .where('id', '=', run.id)
+      .execute();
+    await insertNext(trx, reset.event, generation);
+    return { outcome: 'recorded' };
+  });
+}
+
+/** Locks the run's row: one writer per run at a time, so seq is read and taken under this lock. */
+function lockRun(trx: Transaction<Database>, runId: string) {
+  return trx
+    .selectFrom('runs')
+    .select(['id', 'status', 'temporal_run_id', 'reset_count'])
+    .where('id', '=', runId)
+    .forNoKeyUpdate()
+    .executeTakeFirstOrThrow();
+}
+
+/** Inserts `event` as the run's next one unless its key (in `generation`) is stored already; the run is locked. */
+async function insertNext(trx: Transaction<Database>, event: AuditEventRecord, generation: number): Promise<boolean> {
+  const key = eventKey(event, generation);
+  const existing = await trx.selectFrom('audit_events').select('seq').where('run_id', '=', event.runId).where('event_key', '=', key).executeTakeFirst();
+  if (existing) return false;
+  const { last } = await trx
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.coalesce(eb.fn.max('seq'), eb.val(0)).as('last'))
+    .where('run_id', '=', event.runId)
+    .executeTakeFirstOrThrow();
+  await insertEvent(trx, event, key, Number(last) + 1);
+  return true;
 }
 
 /**
@@ -190,6 +287,7 @@ async function insertEvent(trx: Transaction<Database>, event: AuditEventRecord, 
     })
     .execute();
   if (event.stepId && event.stepStatus) await projectStep(trx, event);
+  if (event.type === 'RUN_TERMINATED') await stopOpenSteps(trx, event);
   if (event.runStatus) await projectRun(trx, event);
   const notification: AuditNotification = {
     tenantId: event.tenantId,
@@ -199,6 +297,20 @@ async function insertEvent(trx: Transaction<Database>, event: AuditEventRecord, 
     definition: event.run?.definitionName,
   };
   await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
+}
+
+/**
+ * A run ended outside Trellis (RUN_TERMINATED): no code of it runs any more, so the steps it left
+ * running or waiting will never settle by themselves. They become CANCELLED, with why.
+ */
+async function stopOpenSteps(trx: Transaction<Database>, event: AuditEventRecord): Promise<void> {
+  const error = { message: `stopped: ${event.error?.message ?? 'the run ended outside Trellis'}`, type: 'Cancelled', retryable: false };
+  await trx
+    .updateTable('run_steps')
+    .set({ status: 'CANCELLED', finished_at: event.at, error: JSON.stringify(error) })
+    .where('run_id', '=', event.runId)
+    .where('status', 'in', [...OPEN_STEP_STATUSES])
+    .execute();
 }
 
 async function projectStep(trx: Transaction<Database>, event: AuditEventRecord): Promise<void> {

@@ -42,7 +42,14 @@ export interface RunsTable {
   trigger: Json;
   idempotency_key: string | null;
   workflow_id: string;
+  /**
+   * The Temporal execution the run is: the first, or the latest reset of it Trellis accepted
+   * (see run-resets.ts). Activities act only for this execution.
+   */
   temporal_run_id: string | null;
+  /** Resets in Temporal the run has taken; the events of each reset's execution carry it in their key. */
+  reset_count: Generated<number>;
+  /** The run this one retries; null once retention has deleted that run. */
   retry_of: string | null;
   /** Sub-workflow versions the run pinned, by reference (`send-invoice@latest` → 3); null before retries existed. */
   pinned_versions: ColumnType<Record<string, number> | null, string | null | undefined, string | null>;

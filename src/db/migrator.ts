@@ -12,6 +12,8 @@ import * as stepInputSnapshots from './migrations/2026-11-24T00-02-step-input-sn
 import * as variables from './migrations/2026-11-30T00-00-variables';
 import * as contentHashWithoutSchema from './migrations/2026-11-30T00-01-content-hash-without-schema';
 import * as supersededFinalEvents from './migrations/2026-11-30T00-00-superseded-final-events';
+import * as runResets from './migrations/2026-11-30T09-00-run-resets';
+import * as retention from './migrations/2026-11-30T09-01-retention';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -26,6 +28,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-30T00-00-variables': variables,
   '2026-11-30T00-01-content-hash-without-schema': contentHashWithoutSchema,
   '2026-11-30T00-00-superseded-final-events': supersededFinalEvents,
+  '2026-11-30T09-00-run-resets': runResets,
+  '2026-11-30T09-01-retention': retention,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

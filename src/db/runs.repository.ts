@@ -37,9 +37,14 @@ export function findRun(db: Kysely<Database>, tenantId: string, id: string): Pro
   return db.selectFrom('runs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
 }
 
-/** Records the Temporal run id of a run's workflow; returns the updated run. */
-export function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow> {
-  return db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+/**
+ * Records the Temporal run id of a run's first execution, unless one is recorded already (the
+ * worker records it when it first sees the run, and a reset may have moved the run on since);
+ * returns the run as it is now.
+ */
+export async function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow> {
+  await db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).where('temporal_run_id', 'is', null).execute();
+  return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
 /**

@@ -4,6 +4,7 @@ import { FINAL_RUN_STATUSES } from '../../definition/step-types';
 import type { AuditEventInput } from '../../interpreter/run-types';
 import type { Database } from '../db/database';
 import { LruCache } from '../support/lru-cache';
+import { RunResets } from './run-resets';
 
 /** Workflow types the Trellis worker registers (see `interpreter/workflows.ts`). */
 export const TRELLIS_WORKFLOW_TYPES = { run: 'trellisRun', mapBatch: 'trellisMapBatch' } as const;
@@ -43,7 +44,8 @@ const MAX_BATCH_NESTING = 8;
  * - A `trellisRun` execution acts for the run whose row has its workflow id, if the row's Temporal
  *   run id is that execution's. The id is recorded the first time the run is seen (the API records
  *   it too), so a later execution reusing the workflow id, after the run finished or by terminating
- *   it, is refused.
+ *   it, is refused — unless Temporal confirms it is a reset of the run's execution and the run is
+ *   in flight: then the run moves to it and RUN_RESET is recorded (see {@link RunResets}).
  * - A `trellisMapBatch` execution acts for the run it was started by: Temporal's parent chain must
  *   lead (through batches only) to a verified run, and its workflow id must extend that run's.
  * - A run's row is created by whoever starts it: the API for every top-level run (startRun,
@@ -58,6 +60,7 @@ const MAX_BATCH_NESTING = 8;
  */
 export class RunVerifier {
   private readonly verified: LruCache<string, VerifiedRun>;
+  private readonly resets: RunResets;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -65,6 +68,7 @@ export class RunVerifier {
     options: RunVerifierOptions = {},
   ) {
     this.verified = new LruCache(options.cacheSize ?? 10_000);
+    this.resets = new RunResets(db, client);
   }
 
   /**
@@ -146,8 +150,10 @@ export class RunVerifier {
     const row = await this.findRun(execution.workflowId);
     if (row) {
       if (type !== undefined && type !== TRELLIS_WORKFLOW_TYPES.run) refuse(`it is a ${type}, but run ${row.id} has its workflow id`);
-      if ((row.temporalRunId ?? (await this.recordTemporalRunId(row.id, execution.runId))) !== execution.runId) {
-        refuse(`workflow id ${execution.workflowId} belongs to run ${row.id}, started as Temporal run ${row.temporalRunId}, not ${execution.runId}`);
+      const recorded = row.temporalRunId ?? (await this.recordTemporalRunId(row.id, execution.runId));
+      if (recorded !== execution.runId) {
+        const reset = await this.resets.accept(row.id, execution.runId);
+        if (!reset.accepted) refuse(`workflow id ${execution.workflowId} belongs to run ${row.id}, started as Temporal run ${recorded}, not ${execution.runId}: ${reset.why}`);
       }
       run = { id: row.id, tenantId: row.tenantId, workflowId: execution.workflowId };
     } else {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CancelledFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Definition, Step } from '../../definition/definition-schema';
 import { cancelRequestedSignal, runSignal, type CancelRequest } from '../../interpreter/signals';
@@ -8,7 +8,7 @@ import type { Actor, DefinitionLibrary, RunSnapshot } from '../../interpreter/ru
 import { FINAL_RUN_STATUSES } from '../../definition/step-types';
 import type { Database, NewRun, RunRow } from '../db/database';
 import { findDefinition, findVersion } from '../db/definitions.repository';
-import { findFinalEvent, findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, recordRunEnd, setTemporalRunId } from '../db/runs.repository';
+import { findFinalEvent, findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, setTemporalRunId } from '../db/runs.repository';
 import { BadUserInputError, ConflictError, NotFoundError, type FieldError } from '../errors';
 import { walkSteps } from '../../definition/definition-walk';
 import { pointerJoin } from '../../definition/json-pointer';
@@ -17,9 +17,12 @@ import { pinSubWorkflows, pinnedVersions } from '../definitions/sub-workflows';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { canonicalJson, sha256OfJson } from '../support/canonical-json';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
+import { isWorkflowGone } from '../temporal/temporal-errors';
 import { validateAgainstSchema } from '../support/json-schema';
 import { pinVariables } from '../variables/pin-variables';
 import { planRetry } from './retry-plan';
+import { RunReconciler } from './run-reconciler';
+import { describeRunState } from './run-state';
 import { DEFAULT_MAX_RUNS_IN_FLIGHT, checkRunsInFlight } from './runs-in-flight';
 
 export type StartRunRequest = {
@@ -68,7 +71,11 @@ export function workflowIdOf(tenantId: string, definition: string, runId: string
 
 /** Starts and cancels runs: the only place that turns a trigger into a Temporal workflow. */
 export class RunService {
-  constructor(private readonly options: RunServiceOptions) {}
+  private readonly reconciler: RunReconciler;
+
+  constructor(private readonly options: RunServiceOptions) {
+    this.reconciler = new RunReconciler(options.db, options.client);
+  }
 
   /**
    * Pins the definition version, validates the input against its input schema, records the run
@@ -149,11 +156,13 @@ export class RunService {
    */
   async retryRun(tenantId: string, runId: string, request: RetryRequest): Promise<RunRow | RetryPreview> {
     const { db } = this.options;
-    const run = await findRun(db, tenantId, runId);
+    let run = await findRun(db, tenantId, runId);
     if (!run) throw new NotFoundError(`run "${runId}"`);
     if (run.spec !== null) {
       throw new BadUserInputError(`run ${runId} is a test run of an unsaved definition: start another testRun instead`, [{ path: '/id', message: 'is a test run' }]);
     }
+    // Its workflow may have ended outside Trellis a moment ago, before the reconciler noticed.
+    if (!FINAL_RUN_STATUSES.has(run.status)) run = await this.reconciler.reconcile(run);
     if (!FINAL_RUN_STATUSES.has(run.status)) throw new ConflictError(`run ${runId} is ${run.status}: only a finished run can be retried`);
     const versionRow = await findVersion(db, tenantId, run.definition_name, run.definition_version);
     if (!versionRow) throw new NotFoundError(`definition "${run.definition_name}" version ${run.definition_version}`);
@@ -305,11 +314,11 @@ export class RunService {
   }
 
   /**
-   * Requests cancellation of a run. The interpreter cancels running steps and records
-   * RUN_CANCELLED with who asked and why; a run that is rolling back (COMPENSATING) is already
-   * stopping and is returned unchanged. A run whose workflow has ended without the run index
-   * knowing (its audit trail refused even the final event) is recorded as Temporal ended it, and
-   * returned.
+   * Requests cancellation of a running run. The interpreter cancels running steps, compensates
+   * succeeded ones and records RUN_CANCELLED with who asked and why; a run that is rolling back
+   * (COMPENSATING) is already stopping and is returned unchanged. A run whose workflow has ended
+   * without the run index knowing (ended outside Trellis, or its audit trail refused even the
+   * final event) is first recorded as Temporal ended it, then refused like any finished run.
    * @throws NotFoundError when the tenant has no such run
    * @throws ConflictError when the run has finished, saying how and when (see {@link alreadyFinished})
    */
@@ -318,17 +327,36 @@ export class RunService {
     if (!run) throw new NotFoundError(`run "${runId}"`);
     if (FINAL_RUN_STATUSES.has(run.status)) throw await this.alreadyFinished(run);
     if (run.status === 'RUNNING') {
-      const handle = this.options.client.workflow.getHandle(run.workflow_id);
-      try {
-        // Temporal's cancellation carries no reason: the signal, delivered first, does.
+      // Temporal's cancellation carries no reason: the signal, delivered first, does.
+      const ended = await this.control(run, async (handle) => {
         await handle.signal(cancelRequestedSignal, request);
         await handle.cancel();
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-        return (await this.recordEndFromTemporal(run)) ?? run;
-      }
+      });
+      if (!ended) return run;
+      throw await this.alreadyFinished(ended);
     }
     return run;
+  }
+
+  /**
+   * Runs a control call (signal, cancel) on a running run's workflow. When Temporal says the
+   * workflow is gone or has closed, the run is reconciled with Temporal first (so the answer says
+   * how it really ended) and returned; otherwise undefined. This is where Temporal's "not found"
+   * becomes an answer: it never reaches a client as an internal error.
+   * @throws ConflictError when the workflow is gone and Temporal cannot yet say how it ended
+   */
+  private async control(run: RunRow, call: (handle: WorkflowHandle) => Promise<void>): Promise<RunRow | undefined> {
+    try {
+      await call(this.options.client.workflow.getHandle(run.workflow_id));
+      return undefined;
+    } catch (err) {
+      if (!isWorkflowGone(err)) throw err;
+    }
+    const now = await this.reconciler.reconcile(run);
+    if (now.status === 'RUNNING') {
+      throw new ConflictError(`run ${run.id}'s workflow is no longer running in Temporal, and how it ended is not recorded yet: try again in a moment`);
+    }
+    return now;
   }
 
   /**
@@ -344,19 +372,10 @@ export class RunService {
     return new ConflictError(`run ${run.id} is already ${run.status}${detail ? ` (${detail})` : ''}: only a running run can be cancelled`);
   }
 
-  /** Records how Temporal ended a run whose end the run index never heard of; undefined when it cannot say. */
-  private async recordEndFromTemporal(run: RunRow): Promise<RunRow | undefined> {
-    const ended = await this.options.client.workflow
-      .getHandle(run.workflow_id)
-      .result()
-      .then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-    if (!(ended instanceof WorkflowFailedError) || ended.cause === undefined) return undefined;
-    const cancelled = ended.cause instanceof CancelledFailure;
-    const error = { message: ended.cause.message, type: cancelled ? 'Cancelled' : ((ended.cause as { type?: string }).type ?? 'Error'), retryable: false };
-    return recordRunEnd(this.options.db, run.id, cancelled ? 'CANCELLED' : 'FAILED', error);
+  /** How a run that is not RUNNING stands, for signalRun's refusals: how and when it ended, or that it is rolling back. */
+  private async stateOf(run: RunRow): Promise<string> {
+    const finalMessage = run.status === 'CANCELLED' ? (await findFinalEvent(this.options.db, run.id))?.message ?? undefined : undefined;
+    return describeRunState(run, finalMessage);
   }
 
   /**
@@ -364,10 +383,10 @@ export class RunService {
    * that name takes them, so a signal may arrive before its step starts.
    * @throws NotFoundError when the tenant has no such run
    * @throws BadUserInputError when the run's definition has no `wait` step for that signal
-   * @throws ConflictError when the run has already finished
+   * @throws ConflictError when the run is not RUNNING, saying how it ended (found out from Temporal if need be)
    */
   async signalRun(tenantId: string, runId: string, request: SignalRequest): Promise<RunRow> {
-    const { db, client } = this.options;
+    const { db } = this.options;
     const run = await findRun(db, tenantId, runId);
     if (!run) throw new NotFoundError(`run "${runId}"`);
     const version = await findVersion(db, tenantId, run.definition_name, run.definition_version);
@@ -378,13 +397,11 @@ export class RunService {
         { path: '/signal', message: `no wait step waits for "${request.signal}"` },
       ]);
     }
-    if (run.status !== 'RUNNING') throw new ConflictError(`run ${runId} is ${run.status}: only a running run takes signals`);
-    try {
-      await client.workflow.getHandle(run.workflow_id).signal(runSignal, { signal: request.signal, payload: request.payload ?? null, actor: request.actor });
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ConflictError(`run ${runId} has finished: only a running run takes signals`);
-      throw err;
-    }
+    const ended =
+      run.status === 'RUNNING'
+        ? await this.control(run, (handle) => handle.signal(runSignal, { signal: request.signal, payload: request.payload ?? null, actor: request.actor }))
+        : run;
+    if (ended) throw new ConflictError(`run ${runId} ${await this.stateOf(ended)}: only a running run takes signals`);
     return run;
   }
 

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Kysely } from 'kysely';
 import { createActivities } from '../../activities';
+import type { RetentionSettings } from '../../activities/retention.activity';
 import type { SecretResolver } from '../../activities/deferred-values';
 import type { Database } from '../db/database';
 import type { GuardedFetch } from '../net/guarded-fetch';
@@ -33,6 +34,8 @@ export type WorkerOptions = {
   fetch: GuardedFetch;
   /** A prebuilt bundle (tests build one per process); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+  /** What the retention job deletes. @default retention off */
+  retention?: RetentionSettings;
 };
 
 /**
@@ -52,6 +55,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       secrets: options.secrets,
       stepTypes: options.stepTypes,
       fetch: options.fetch,
+      retention: options.retention,
     }),
     // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),

@@ -1,6 +1,6 @@
 /** Shapes of what the dashboard reads from the API (see graphql/schema.graphql). */
 
-export const RUN_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'COMPENSATING', 'COMPENSATED', 'CANCELLED', 'TIMED_OUT'] as const;
+export const RUN_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'COMPENSATING', 'COMPENSATED', 'CANCELLED', 'TIMED_OUT', 'TERMINATED'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number] | 'PLANNED';
 
 export const TRIGGER_TYPES = ['api', 'test', 'workflow', 'webhook', 'schedule'] as const;
