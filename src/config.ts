@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFINITION_NAME_PATTERN } from '../definition/definition-schema';
+import { parseDuration } from '../definition/duration';
 import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
 import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 
@@ -8,6 +9,23 @@ const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+const HOUR_MS = 3_600_000;
+
+/** A duration variable (`"5m"`, `"24h"`, `"PT30S"`, see parseDuration), read as milliseconds between `minMs` and `maxMs`; `"0"` when `minMs` is 0. */
+function duration(fallback: string, minMs: number, maxMs: number) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((text, context) => {
+      const ms = text.trim() === '0' ? 0 : parseDuration(text.trim());
+      if (ms === undefined || ms < minMs || ms > maxMs) {
+        context.addIssue({ code: 'custom', message: `must be a duration such as "90s", "5m" or "24h" from ${minMs} ms to ${maxMs / HOUR_MS} h, got ${JSON.stringify(text)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
 
 const envSchema = z.object({
   PORT: port.default(4000),
@@ -56,6 +74,17 @@ const envSchema = z.object({
   TRELLIS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
   TRELLIS_MAX_SOCKETS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(100),
   TRELLIS_MAX_RUNS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  TRELLIS_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, { error: 'must be an http(s) URL without a query, such as https://trellis.example.com' })
+    .optional(),
+  TRELLIS_WEBHOOK_TOLERANCE: duration('5m', 1_000, 24 * HOUR_MS),
+  TRELLIS_WEBHOOK_SECRET_OVERLAP: duration('24h', 0, 30 * 24 * HOUR_MS),
+  TRELLIS_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  TRELLIS_WEBHOOK_RATE_LIMIT: z.coerce.number().min(0).max(1_000_000).default(100),
+  TRELLIS_WEBHOOK_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  TRELLIS_TRIGGER_CHAIN_LIMIT: z.coerce.number().int().min(1).max(64).default(8),
+  TRELLIS_START_TIMEOUT: duration('5s', 100, 10 * 60 * 1000),
 });
 
 const HOST_PATTERN = /^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
@@ -139,7 +168,32 @@ export type Config = Readonly<{
   allowedOrigins: readonly string[] | '*';
   /** Abuse limits of the API (README "Limits"). */
   limits: Readonly<ApiLimits>;
+  /** Webhooks, event triggers and schedules (README "Triggers"). */
+  triggers: Readonly<TriggerSettings>;
 }>;
+
+/** How triggers behave (README "Triggers", "Configuration"). */
+export type TriggerSettings = {
+  /**
+   * The base URL senders reach the API at, for webhook URLs (`<publicUrl>/hooks/<id>`);
+   * `undefined`: the `Host` of the request that creates or lists the webhook.
+   */
+  publicUrl: string | undefined;
+  /** How far a webhook signature's timestamp may be from now, either way. @default 5 minutes */
+  webhookToleranceMs: number;
+  /** How long a webhook's previous secret keeps working after a rotation. @default 24 hours */
+  secretOverlapMs: number;
+  /** The largest webhook body read. @default 1 MiB */
+  webhookMaxBodyBytes: number;
+  /** Deliveries per second one webhook takes, per API process; 0 turns the limit off. @default 100 */
+  webhookRatePerSecond: number;
+  /** Deliveries one webhook may receive at once. @default 1000 */
+  webhookRateBurst: number;
+  /** Runs a chain may hold before a trigger refuses to add one more (loop prevention). @default 8 */
+  chainLimit: number;
+  /** How long starting a run waits for Temporal before the trigger answers UNAVAILABLE (503). @default 5 s */
+  startTimeoutMs: number;
+};
 
 /** What one caller may ask of an API process (README "Limits"). */
 export type ApiLimits = {
@@ -214,6 +268,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       subscriptionsPerSocket: e.TRELLIS_MAX_SUBSCRIPTIONS_PER_SOCKET,
       socketsPerKey: e.TRELLIS_MAX_SOCKETS_PER_KEY,
       runsInFlight: e.TRELLIS_MAX_RUNS_IN_FLIGHT,
+    }),
+    triggers: Object.freeze({
+      publicUrl: e.TRELLIS_PUBLIC_URL?.replace(/\/+$/, ''),
+      webhookToleranceMs: e.TRELLIS_WEBHOOK_TOLERANCE,
+      secretOverlapMs: e.TRELLIS_WEBHOOK_SECRET_OVERLAP,
+      webhookMaxBodyBytes: e.TRELLIS_WEBHOOK_MAX_BODY_BYTES,
+      webhookRatePerSecond: e.TRELLIS_WEBHOOK_RATE_LIMIT,
+      webhookRateBurst: e.TRELLIS_WEBHOOK_RATE_LIMIT_BURST,
+      chainLimit: e.TRELLIS_TRIGGER_CHAIN_LIMIT,
+      startTimeoutMs: e.TRELLIS_START_TIMEOUT,
     }),
   });
 }

@@ -36,9 +36,21 @@ export function findRun(db: Kysely<Database>, tenantId: string, id: string): Pro
   return db.selectFrom('runs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
 }
 
-/** Records the Temporal run id of a run's workflow; returns the updated run. */
-export function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow> {
-  return db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+/** Records the Temporal run id of a run's workflow; returns the updated run, or undefined when the row is gone. */
+export function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow | undefined> {
+  return db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/**
+ * Deletes the row of a run whose workflow could not be started, unless a worker has seen the
+ * workflow since (it records the Temporal run id the first time it verifies a run, under the same
+ * condition): either the row goes and a workflow that did start after all is refused by every
+ * worker, or the row stays because the run is running.
+ * @returns whether the row was deleted
+ */
+export async function deleteUnstartedRun(db: Kysely<Database>, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('runs').where('id', '=', id).where('temporal_run_id', 'is', null).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
 }
 
 /**
