@@ -10,6 +10,7 @@ import type { EnvironmentSecrets } from '../src/secrets/environment-secrets';
 import type { SealedValues } from '../src/secrets/sealed-values';
 import { SecretStore } from '../src/secrets/secret-store';
 import type { TriggerChains } from '../src/triggers/trigger-chain';
+import { ScheduleService } from '../src/triggers/schedule.service';
 import { WebhookService } from '../src/triggers/webhook.service';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import type { AuditEventHub } from './audit-event-hub';
@@ -72,6 +73,7 @@ export type GraphQLContext = {
   services: ApiServices;
   request: RequestFacts;
   webhooks: WebhookService;
+  schedules: ScheduleService;
 };
 
 export function contextFor(services: ApiServices, caller: Caller, request: RequestFacts = {}): GraphQLContext {
@@ -90,5 +92,6 @@ export function contextFor(services: ApiServices, caller: Caller, request: Reque
     services,
     request,
     webhooks: new WebhookService({ db, sealed, secretOverlapMs: settings.secretOverlapMs }),
+    schedules: new ScheduleService({ db, client: services.client, taskQueue: services.taskQueue }),
   };
 }

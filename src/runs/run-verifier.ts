@@ -5,7 +5,7 @@ import type { AuditEventInput, ChainLink } from '../../interpreter/run-types';
 import type { Database, ScheduleRow } from '../db/database';
 import { LruCache } from '../support/lru-cache';
 import type { TriggerChains } from '../triggers/trigger-chain';
-import { fireWorkflowIdPrefix, temporalScheduleId } from '../triggers/schedule-ids';
+import { firedAtOf, fireWorkflowIdPrefix, temporalScheduleId } from '../triggers/schedule-ids';
 
 /** Workflow types the Trellis worker registers (see `interpreter/workflows.ts`). */
 export const TRELLIS_WORKFLOW_TYPES = { run: 'trellisRun', mapBatch: 'trellisMapBatch', scheduleFire: 'trellisScheduleFire' } as const;
@@ -40,8 +40,12 @@ export class FireNotListedError extends Error {
   }
 }
 
-/** Attempts a fire gets to appear among its schedule's actions before it is refused. */
-export const FIRE_LISTING_ATTEMPTS = 10;
+/**
+ * Attempts a fire gets to appear among its schedule's actions before it is refused: with the fire
+ * workflow's retry policy (0.5 s, doubling) about 15 s, far longer than a schedule takes to list
+ * the workflow it just started.
+ */
+export const FIRE_LISTING_ATTEMPTS = 6;
 
 /** Refusal to act: the execution is not a run Trellis started, or its input claims what its run is not. */
 export class UnverifiedRunError extends Error {
@@ -241,10 +245,13 @@ export class RunVerifier {
     }
     const same = (action: { workflow?: { workflowId: string; firstExecutionRunId: string } }) =>
       action.workflow?.workflowId === execution.workflowId && action.workflow.firstExecutionRunId === execution.runId;
+    // firedAt is read from the workflow id first (Temporal's nominal time of the fire, as in
+    // TemporalScheduledStartTime): every attempt of this activity must compute the same value, since
+    // the run's idempotency key is made of it, whether the action is listed as running or recent.
     const recent = description.info.recentActions.find((result) => same(result.action));
-    if (recent) return { schedule, firedAt: recent.scheduledAt.toISOString() };
+    if (recent) return { schedule, firedAt: firedAtOf(execution.workflowId) ?? recent.scheduledAt.toISOString() };
     if (description.info.runningActions.some((action) => same(action))) {
-      return { schedule, firedAt: scheduledTimeOf(execution.workflowId) ?? new Date().toISOString() };
+      return { schedule, firedAt: firedAtOf(execution.workflowId) ?? new Date().toISOString() };
     }
     if (attempt >= FIRE_LISTING_ATTEMPTS) refuse(`schedule ${scheduleId} lists no such action among its recent or running ones`);
     throw new FireNotListedError(`schedule ${scheduleId} does not list ${describeExecution(execution)} yet`);
@@ -268,13 +275,6 @@ export class RunVerifier {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The time in a fire's workflow id (Temporal appends `-<RFC 3339 time>` to the action's id), as ISO-8601. */
-function scheduledTimeOf(workflowId: string): string | undefined {
-  const match = /-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)$/.exec(workflowId);
-  const at = match ? new Date(match[1]!) : undefined;
-  return at && !Number.isNaN(at.getTime()) ? at.toISOString() : undefined;
-}
 
 function parentOf(description: WorkflowExecutionDescription): { workflowId: string; runId: string } | undefined {
   const { workflowId, runId } = description.parentExecution ?? {};

@@ -493,7 +493,7 @@ function errorText(err: unknown): string {
  * @throws BadUserInputError listing every violation of the definition's input schema
  * @param cacheKey identifies the schema for the compiled-validator cache
  */
-function checkInput(definition: Definition, input: unknown, cacheKey: string, what: string): void {
+export function checkInput(definition: Definition, input: unknown, cacheKey: string, what: string): void {
   if (definition.input === undefined) return;
   const errors = validateAgainstSchema(definition.input, input, cacheKey);
   if (errors.length > 0) throw new BadUserInputError(`input does not match the input schema of ${what}`, errors);

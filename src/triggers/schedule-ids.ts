@@ -18,3 +18,13 @@ export function fireActionWorkflowId(schedule: ScheduleIdentity): string {
 export function fireWorkflowIdPrefix(schedule: ScheduleIdentity): string {
   return `${fireActionWorkflowId(schedule)}-`;
 }
+
+/**
+ * The time a fire was scheduled for, from its workflow id (Temporal appends `-<RFC 3339 time>` to
+ * the action's id), as ISO-8601; undefined when the id carries none.
+ */
+export function firedAtOf(workflowId: string): string | undefined {
+  const match = /-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)$/.exec(workflowId);
+  const at = match ? new Date(match[1]!) : undefined;
+  return at && !Number.isNaN(at.getTime()) ? at.toISOString() : undefined;
+}
