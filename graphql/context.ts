@@ -10,7 +10,9 @@ import type { EnvironmentSecrets } from '../src/secrets/environment-secrets';
 import type { SealedValues } from '../src/secrets/sealed-values';
 import { SecretStore } from '../src/secrets/secret-store';
 import type { TriggerChains } from '../src/triggers/trigger-chain';
+import { EventService } from '../src/triggers/event.service';
 import { ScheduleService } from '../src/triggers/schedule.service';
+import { TriggerService } from '../src/triggers/trigger.service';
 import { WebhookService } from '../src/triggers/webhook.service';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import type { AuditEventHub } from './audit-event-hub';
@@ -74,17 +76,20 @@ export type GraphQLContext = {
   request: RequestFacts;
   webhooks: WebhookService;
   schedules: ScheduleService;
+  triggers: TriggerService;
+  events: EventService;
 };
 
 export function contextFor(services: ApiServices, caller: Caller, request: RequestFacts = {}): GraphQLContext {
   const db = services.tenants.for(caller.tenantId);
   const { settings, sealed } = services.triggers;
+  const runs = runServiceFor(services, db);
   return {
     tenantId: caller.tenantId,
     caller,
     actor: { type: 'api', id: caller.keyId ?? caller.tenantId },
     db,
-    runs: runServiceFor(services, db),
+    runs,
     secrets: new SecretStore(db, services.secrets.key, services.secrets.environment),
     hub: services.hub,
     stepTypes: services.stepTypes,
@@ -93,5 +98,7 @@ export function contextFor(services: ApiServices, caller: Caller, request: Reque
     request,
     webhooks: new WebhookService({ db, sealed, secretOverlapMs: settings.secretOverlapMs }),
     schedules: new ScheduleService({ db, client: services.client, taskQueue: services.taskQueue }),
+    triggers: new TriggerService(db),
+    events: new EventService({ db, runs }),
   };
 }

@@ -6,6 +6,7 @@ import { apiKeysResolvers } from './api-keys.resolver';
 import { withArgumentChecks } from './argument-guard';
 import { definitionsResolvers } from './definitions.resolver';
 import { runsResolvers } from './runs.resolver';
+import { eventsResolvers } from './events.resolver';
 import { schedulesResolvers } from './schedules.resolver';
 import { secretsResolvers } from './secrets.resolver';
 import { webhooksResolvers } from './webhooks.resolver';
@@ -21,7 +22,7 @@ export function loadTypeDefs(): string {
 }
 
 /** The resolvers of every SDL file, by type and field. */
-export const RESOLVERS = [{ JSON: JSONScalar, DateTime: DateTimeScalar }, definitionsResolvers, runsResolvers, secretsResolvers, apiKeysResolvers, webhooksResolvers, schedulesResolvers];
+export const RESOLVERS = [{ JSON: JSONScalar, DateTime: DateTimeScalar }, definitionsResolvers, runsResolvers, secretsResolvers, apiKeysResolvers, webhooksResolvers, schedulesResolvers, eventsResolvers];
 
 /** The executable schema: SDL from `graphql/*.graphql`, resolvers from this folder. */
 export function createSchema(): GraphQLSchema {

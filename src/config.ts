@@ -85,6 +85,7 @@ const envSchema = z.object({
   TRELLIS_WEBHOOK_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(1000),
   TRELLIS_TRIGGER_CHAIN_LIMIT: z.coerce.number().int().min(1).max(64).default(8),
   TRELLIS_START_TIMEOUT: duration('5s', 100, 10 * 60 * 1000),
+  TRELLIS_EVENT_RETRY_INTERVAL: duration('2s', 100, HOUR_MS),
 });
 
 const HOST_PATTERN = /^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
@@ -193,6 +194,8 @@ export type TriggerSettings = {
   chainLimit: number;
   /** How long starting a run waits for Temporal before the trigger answers UNAVAILABLE (503). @default 5 s */
   startTimeoutMs: number;
+  /** How often the event dispatcher looks for events whose runs could not all be started yet. @default 2 s */
+  eventRetryIntervalMs: number;
 };
 
 /** What one caller may ask of an API process (README "Limits"). */
@@ -278,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookRateBurst: e.TRELLIS_WEBHOOK_RATE_LIMIT_BURST,
       chainLimit: e.TRELLIS_TRIGGER_CHAIN_LIMIT,
       startTimeoutMs: e.TRELLIS_START_TIMEOUT,
+      eventRetryIntervalMs: e.TRELLIS_EVENT_RETRY_INTERVAL,
     }),
   });
 }

@@ -23,6 +23,9 @@ import { MAX_REQUEST_BYTES } from './request-size-limit';
 import { CHAIN_HEADER } from '../triggers/trigger-chain';
 import { WebhookIntake } from '../triggers/webhook-intake';
 import { registerWebhookRoutes } from './webhook-routes';
+import { registerEventRoutes } from './event-routes';
+import { EventDispatcher } from '../triggers/event-dispatcher';
+import { EventService } from '../triggers/event.service';
 
 export type ApiServerOptions = {
   services: ApiServices;
@@ -156,6 +159,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     settings: services.triggers.settings,
     failuresPerMinute: options.limits.authFailuresPerMinute,
   });
+  const eventsFor = (tenantId: string) => {
+    const db = services.tenants.for(tenantId);
+    return new EventService({ db, runs: runServiceFor(services, db) });
+  };
+  await registerEventRoutes(app, { admit: (request) => guard.admitHttp(request), eventsFor, chains: services.triggers.chains });
+  // Events publishEvent stored but could not dispatch (Temporal unreachable…) are retried here.
+  const dispatcher = new EventDispatcher({ owner: services.db, eventsFor, intervalMs: services.triggers.settings.eventRetryIntervalMs });
   await app.register(dashboardRoutes);
   if (options.codec) registerCodecRoutes(app, { ...options.codec, authenticate: (request) => guard.authenticateOperator(request) });
 
@@ -166,6 +176,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 
   await keyChanges.start();
   guard.start();
+  dispatcher.start();
 
   return {
     app,
@@ -180,6 +191,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       wsServer.close();
       await app.close();
       guard.stop();
+      await dispatcher.stop();
       await keyChanges.stop();
     },
   };

@@ -5,7 +5,7 @@ import { until } from '../support/until';
 import { deliver } from '../support/webhooks';
 
 /**
- * Temporal unreachable while webhooks are delivered (the lead's decision 2): a delivery is answered
+ * Temporal unreachable while webhooks are delivered and events published (the lead's decision 2): a delivery is answered
  * 503 with Retry-After, never 202 without a durable start, and leaves no run row behind; the
  * sender's retry with the same Idempotency-Key once Temporal is back starts the run exactly once.
  * GraphQL startRun answers UNAVAILABLE the same way. Trellis reaches Temporal through a TCP proxy
@@ -66,5 +66,26 @@ describe('a webhook delivery while Temporal is unreachable', () => {
     const statuses = webhookDeliveries.edges.map((edge: any) => edge.node).filter((node: any) => node.idempotencyKey === 'evt-1').map((node: any) => node.statusCode);
     expect(statuses).toContain(503);
     expect(statuses.filter((status: number) => status === 202)).toHaveLength(2);
+  });
+});
+
+describe('an event published while Temporal is unreachable', () => {
+  it('is stored PENDING, not lost: the dispatcher starts its run once Temporal is back, exactly once', async () => {
+    const { createTrigger } = await ctx.gql('mutation { createTrigger(event: "order.created", definition: "order", input: "{\\"orderId\\": $event.payload.id}") { id } }');
+    proxy.cut();
+    const { publishEvent } = await ctx.gql('mutation { publishEvent(type: "order.created", payload: {id: "e-1"}, id: "evt-outage") { id status lastError firings { status } } }');
+    expect(publishEvent).toMatchObject({ status: 'PENDING', lastError: expect.stringMatching(/Temporal could not be reached/), firings: [] });
+    expect(await runsOf('e-1')).toEqual([]);
+    // The publisher retries during the outage: still accepted, still pending.
+    const retried = await ctx.gql('mutation { publishEvent(type: "order.created", payload: {id: "e-1"}, id: "evt-outage") { status } }');
+    expect(retried.publishEvent.status).toBe('PENDING');
+
+    proxy.restore();
+    const EVENT = 'query { event(id: "evt-outage") { status firings { triggerId status runId } } }';
+    await until('the dispatcher dispatched the event', async () => (await ctx.gql(EVENT)).event.status === 'DISPATCHED', 60_000);
+    const { event } = await ctx.gql(EVENT);
+    expect(event.firings).toEqual([{ triggerId: createTrigger.id, status: 'STARTED', runId: expect.any(String) }]);
+    await until('the run completes', async () => (await runsOf('e-1'))[0]?.status === 'COMPLETED', 60_000);
+    expect((await runsOf('e-1')).map((run) => run.id)).toEqual([event.firings[0].runId]);
   });
 });
