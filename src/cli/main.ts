@@ -6,12 +6,16 @@ import type { CliCommand, CliIo } from './command';
 import { applyCommand } from './commands/apply.command';
 import { cancelCommand } from './commands/cancel.command';
 import { keysCommand } from './commands/keys.command';
+import { publishCommand } from './commands/publish.command';
 import { runCommand } from './commands/run.command';
 import { runsCommand } from './commands/runs.command';
+import { schedulesCommand } from './commands/schedules.command';
+import { triggersCommand } from './commands/triggers.command';
 import { retryCommand } from './commands/retry.command';
 import { signalCommand } from './commands/signal.command';
 import { statusCommand } from './commands/status.command';
 import { validateCommand } from './commands/validate.command';
+import { webhooksCommand } from './commands/webhooks.command';
 import { formatFieldErrors } from './format';
 
 /** Every command, in the order the usage lists them. */
@@ -24,6 +28,10 @@ export const COMMANDS: readonly CliCommand[] = [
   cancelCommand,
   retryCommand,
   signalCommand,
+  webhooksCommand,
+  triggersCommand,
+  schedulesCommand,
+  publishCommand,
   keysCommand,
 ];
 
