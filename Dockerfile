@@ -13,6 +13,8 @@ ENV NODE_ENV=production
 
 # Dependencies first, so code changes reuse this layer (.dockerignore keeps node_modules out).
 COPY package.json package-lock.json ./
+# npm ci runs the postinstall script, which generates the synchronous jsonata build with this.
+COPY scripts/generate-sync-jsonata.ts scripts/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
 # Same sources and lock as the build stage, so `npm start` finds this build current (no Vite here).

@@ -1,3 +1,5 @@
+// First: the modules below load the synchronous jsonata build this makes sure exists.
+import '../src/sync-jsonata-ready';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs, isDeepStrictEqual } from 'node:util';
@@ -13,15 +15,20 @@ import { HttpStub } from '../test/support/http-stub';
 import { createTestContext, type TestContext } from '../test/support/test-context';
 import type { baselineQuote } from './baseline.workflow';
 import { buildQuote } from './build-quote';
+import { benchExpressions, type ExpressionRow, type Spread } from './expression-bench';
+import { benchIsolation, POISONS, type IsolationResult } from './isolation';
 import { historyStats, runLoad, type HistoryStats, type LoadResult, type Variant } from './load';
 import { STUB_BODIES, confirmation, quoteDefinition, quoteInput, routeQuoteServices } from './quote-graph';
 import { ratio } from './stats';
 import { benchTemplate } from './template-micro';
 
 /**
- * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M]`: runs the benchmark
- * graph through Trellis and as a hand-written Temporal workflow on the same servers in this
- * process, then micro-benchmarks template evaluation, and prints both with their ratios.
+ * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M --repeats R --expression-ms T
+ * --attackers A --only graph|expressions|isolation]`: runs the benchmark graph through Trellis and
+ * as a hand-written Temporal workflow on the same servers in this process, micro-benchmarks
+ * template evaluation, times single expressions inside Temporal's workflow sandbox and in plain
+ * Node (see `expression-bench.ts`), measures one tenant's runs beside another's poisoned ones
+ * (`isolation.ts`), and prints each with its ratios. `--only` runs one part.
  */
 async function main(): Promise<void> {
   const options = readOptions();
@@ -40,36 +47,54 @@ async function main(): Promise<void> {
     log('starting Temporal and PostgreSQL');
     cleanup.push('servers', globalTeardown);
     await globalSetup();
-    const stub = await new HttpStub().start();
-    cleanup.push('HTTP stub', () => stub.stop());
-    routeQuoteServices(stub);
-    log('starting Trellis (bundles the interpreter)');
-    const ctx = await createTestContext();
-    cleanup.push('Trellis', () => ctx.stop());
-    log('starting the baseline worker (bundles the baseline workflow)');
-    const baseline = await startBaselineWorker();
-    cleanup.push('baseline worker', () => baseline.stop());
-
-    await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: quoteDefinition(stub.url) });
-    const client = ctx.trellis.client;
-    const variants = [trellisVariant(ctx), baselineVariant(client, baseline.taskQueue, stub.url)] as const;
-
-    log(`warming up: ${options.warmup} runs of each`);
-    for (const variant of variants) await runLoad(client, variant, { runs: options.warmup, concurrency: options.concurrency, firstIndex: 0 });
-    const results: LoadResult[] = [];
-    for (const variant of variants) {
-      log(`measuring ${variant.name}: ${options.runs} runs, ${options.concurrency} at a time`);
-      // The stub keeps every request; dropping them keeps its route look-ups equally cheap for both.
-      stub.requests.splice(0);
-      results.push(await runLoad(client, variant, { runs: options.runs, concurrency: options.concurrency, firstIndex: options.warmup }));
+    // Expressions first: they time this process's CPU, which the graph part's workers would share.
+    let expressionRows: ExpressionRow[] | undefined;
+    if (wants(options, 'expressions')) {
+      const address = process.env.TEMPORAL_ADDRESS;
+      if (!address) throw new Error('TEMPORAL_ADDRESS is not set: the global setup should have set it');
+      expressionRows = await benchExpressions({ address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', repeats: options.repeats, targetMs: options.expressionMs, log });
     }
-    log('fetching histories');
-    const histories = await Promise.all(results.map((result) => historyStats(client, result.workflowIds.slice(0, HISTORY_SAMPLE))));
-    log(`template micro benchmark: ${options.iterations} iterations`);
-    const micro = await benchTemplate(options.iterations);
+    if (wants(options, 'graph')) {
+      const stub = await new HttpStub().start();
+      cleanup.push('HTTP stub', () => stub.stop());
+      routeQuoteServices(stub);
+      log('starting Trellis (bundles the interpreter)');
+      const ctx = await createTestContext();
+      cleanup.push('Trellis', () => ctx.stop());
+      log('starting the baseline worker (bundles the baseline workflow)');
+      const baseline = await startBaselineWorker();
+      cleanup.push('baseline worker', () => baseline.stop());
 
-    printLoad(options, results, histories);
-    printMicro(micro);
+      await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: quoteDefinition(stub.url) });
+      const client = ctx.trellis.client;
+      const variants = [trellisVariant(ctx), baselineVariant(client, baseline.taskQueue, stub.url)] as const;
+
+      log(`warming up: ${options.warmup} runs of each`);
+      for (const variant of variants) await runLoad(client, variant, { runs: options.warmup, concurrency: options.concurrency, firstIndex: 0 });
+      const results: LoadResult[] = [];
+      for (const variant of variants) {
+        log(`measuring ${variant.name}: ${options.runs} runs, ${options.concurrency} at a time`);
+        // The stub keeps every request; dropping them keeps its route look-ups equally cheap for both.
+        stub.requests.splice(0);
+        results.push(await runLoad(client, variant, { runs: options.runs, concurrency: options.concurrency, firstIndex: options.warmup }));
+      }
+      log('fetching histories');
+      const histories = await Promise.all(results.map((result) => historyStats(client, result.workflowIds.slice(0, HISTORY_SAMPLE))));
+      log(`template micro benchmark: ${options.iterations} iterations`);
+      const micro = await benchTemplate(options.iterations);
+
+      printLoad(options, results, histories);
+      printMicro(micro);
+    }
+    let isolation: IsolationResult | undefined;
+    if (wants(options, 'isolation')) {
+      log('starting Trellis for the isolation part (no rate limit: one key sends many requests)');
+      const ctx = await createTestContext({ env: { TRELLIS_RATE_LIMIT: '0' } });
+      cleanup.push('Trellis (isolation)', () => ctx.stop());
+      isolation = await benchIsolation(ctx, { runs: options.runs, attackers: options.attackers, log });
+    }
+    if (expressionRows) printExpressions(options, expressionRows);
+    if (isolation) printIsolation(options, isolation);
   } finally {
     await cleanup.run();
     process.removeListener('SIGINT', onSignal);
@@ -80,7 +105,13 @@ async function main(): Promise<void> {
 /** Runs whose histories are fetched and averaged. */
 const HISTORY_SAMPLE = 10;
 
-type Options = { runs: number; concurrency: number; warmup: number; iterations: number };
+const PARTS = ['graph', 'expressions', 'isolation'] as const;
+
+type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; attackers: number; only: (typeof PARTS)[number] | undefined };
+
+function wants(options: Options, part: (typeof PARTS)[number]): boolean {
+  return options.only === undefined || options.only === part;
+}
 
 function readOptions(): Options {
   const { values } = parseArgs({
@@ -89,13 +120,23 @@ function readOptions(): Options {
       concurrency: { type: 'string' },
       warmup: { type: 'string' },
       iterations: { type: 'string' },
+      repeats: { type: 'string' },
+      'expression-ms': { type: 'string' },
+      attackers: { type: 'string' },
+      only: { type: 'string' },
     },
   });
+  const only = values.only;
+  if (only !== undefined && !(PARTS as readonly string[]).includes(only)) throw new Error(`--only must be one of ${PARTS.join(', ')}, got "${only}"`);
   return {
     runs: positiveInt('runs', values.runs ?? process.env.BENCH_RUNS ?? '30'),
     concurrency: positiveInt('concurrency', values.concurrency ?? process.env.BENCH_CONCURRENCY ?? '5'),
     warmup: positiveInt('warmup', values.warmup ?? process.env.BENCH_WARMUP ?? '5'),
     iterations: positiveInt('iterations', values.iterations ?? process.env.BENCH_ITERATIONS ?? '20000'),
+    repeats: positiveInt('repeats', values.repeats ?? process.env.BENCH_REPEATS ?? '5'),
+    expressionMs: positiveInt('expression-ms', values['expression-ms'] ?? process.env.BENCH_EXPRESSION_MS ?? '150'),
+    attackers: positiveInt('attackers', values.attackers ?? process.env.BENCH_ATTACKERS ?? '4'),
+    only: only as Options['only'],
   };
 }
 
@@ -254,6 +295,34 @@ function printMicro(micro: Awaited<ReturnType<typeof benchTemplate>>): void {
     ['µs/op', fmt(template.microsPerOp), fmt(plain.microsPerOp), ratio(template.microsPerOp, plain.microsPerOp)],
     ['total (ms)', fmt(template.totalMs), fmt(plain.totalMs), ''],
   ]));
+}
+
+function printExpressions(options: Options, rows: ExpressionRow[]): void {
+  const cpus = os.cpus();
+  print(`\nOne evaluation of each expression, CPU microseconds (median of ${options.repeats}, min-max), ${new Date().toISOString()}`);
+  print(`${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${os.loadavg().map((load) => load.toFixed(1)).join(' ')}`);
+  print('sandbox: N evaluations in one workflow activation, minus the same workflow evaluating nothing, over N\n');
+  const cell = (figure: Spread): string => `${fmt(figure.median)} (${fmt(figure.min)}-${fmt(figure.max)})`;
+  print(table(['expression', 'jsonata 2.2.2, Node', 'Trellis, sandbox', 'jsonata 2.2.2, sandbox', 'N per activation', 'Trellis sandbox / 2.2.2 Node'], rows.map((row) => [
+    row.name,
+    cell(row.plainJsonata),
+    cell(row.sandboxTrellis),
+    cell(row.sandboxJsonata),
+    `${row.iterations.trellis} / ${row.iterations.jsonata}`,
+    ratio(row.sandboxTrellis.median, row.plainJsonata.median),
+  ])));
+}
+
+function printIsolation(options: Options, result: IsolationResult): void {
+  print(`\nOne tenant's one-step runs beside another tenant's poisoned ones (${options.runs} runs in a row each time; ` +
+    `${result.attackers} poisoned runs kept in flight, cycling through: ${Object.keys(POISONS).join('; ')})\n`);
+  print(table(['', 'alone', 'under attack', 'attack/alone'], [
+    ['latency p50 (ms)', fmt(result.alone.p50), fmt(result.underAttack.p50), ratio(result.underAttack.p50, result.alone.p50)],
+    ['latency p95 (ms)', fmt(result.alone.p95), fmt(result.underAttack.p95), ratio(result.underAttack.p95, result.alone.p95)],
+    ['latency max (ms)', fmt(result.alone.max), fmt(result.underAttack.max), ratio(result.underAttack.max, result.alone.max)],
+    ['largest RSS, API + worker (MiB)', fmt(result.rssMiB.alone), fmt(result.rssMiB.underAttack), ratio(result.rssMiB.underAttack, result.rssMiB.alone)],
+  ]));
+  print(`poisoned runs finished meanwhile: ${Object.entries(result.poisoned).map(([status, count]) => `${count} ${status}`).join(', ') || 'none'}`);
 }
 
 function fmt(value: number): string {

@@ -1,3 +1,5 @@
+// First: the modules below load the synchronous jsonata build this makes sure exists.
+import './sync-jsonata-ready';
 import { loadConfig } from './config';
 import { installTemporalLogger } from './temporal/worker';
 import { startTrellis } from './trellis';

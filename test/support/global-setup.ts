@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureSyncJsonata } from '../../scripts/generate-sync-jsonata';
 import { promisify } from 'node:util';
 import { loadConfig, type Config } from '../../src/config';
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/db/embedded-postgres';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/temporal/dev-server';
+import { bundleInterpreter } from '../../src/temporal/worker';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/temporal/search-attributes';
 import { resolveTemporalCli } from '../../src/temporal/temporal-cli';
 
@@ -28,6 +30,8 @@ const log = (message: string): void => {
  */
 export default async function globalSetup(): Promise<void> {
   const startedAt = Date.now();
+  // Test files load the synchronous jsonata build; a clean clone run with --ignore-scripts lacks it.
+  if (ensureSyncJsonata().generated) log('generated the synchronous jsonata build');
   const config = loadConfig();
   const tempDir = path.join(os.tmpdir(), `trellis-test-${process.pid}`);
   await fs.rm(tempDir, { recursive: true, force: true });
@@ -37,7 +41,7 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__trellisTestServers = servers;
 
   // Independent start-up steps run side by side; each returns what the test files need.
-  const steps = await Promise.allSettled([startTemporal(config, servers), startPostgres(config, servers), buildDashboard()]);
+  const steps = await Promise.allSettled([startTemporal(config, servers), startPostgres(config, servers), buildDashboard(), bundleWorkflows(tempDir)]);
   const failed = steps.filter((step): step is PromiseRejectedResult => step.status === 'rejected');
   if (failed.length > 0) {
     await Promise.allSettled([servers.temporal?.stop(), servers.postgres?.stop()]);
@@ -87,6 +91,18 @@ async function startPostgres(
     log,
   });
   process.env.TRELLIS_TEST_DATABASE_URL = servers.postgres.url;
+}
+
+/**
+ * Bundles the interpreter once for the whole run (test contexts and the replay test load it
+ * through `TRELLIS_TEST_WORKFLOW_BUNDLE`) instead of once per test file: some 10 s each.
+ */
+async function bundleWorkflows(tempDir: string): Promise<void> {
+  if (process.env.TRELLIS_TEST_WORKFLOW_BUNDLE) return;
+  const bundle = await bundleInterpreter();
+  const codePath = path.join(tempDir, 'workflow-bundle.js');
+  await fs.writeFile(codePath, bundle.code);
+  process.env.TRELLIS_TEST_WORKFLOW_BUNDLE = codePath;
 }
 
 /** Builds the dashboard when web/ changed since its last build (the dashboard tests load it in a browser). */
