@@ -49,6 +49,8 @@ export interface RunsTable {
   pinned_versions: ColumnType<Record<string, number> | null, string | null | undefined, string | null>;
   /** How a run started by `retryRun` reuses the run it retries. */
   retry_plan: ColumnType<RetryPlan | null, string | null | undefined, string | null>;
+  /** The variables the run read (`$var`), pinned when it started, by name; null for runs started before variables existed. */
+  variables: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   /** The unsaved definition of a `testRun` (whose version is 0); null for every other run. */
   spec: ColumnType<unknown, string | null | undefined, string | null>;
   /** The runs and events that led to this run (loop prevention, see `trigger-chain.ts`); null for none. */
@@ -218,6 +220,14 @@ export interface SchedulesTable {
   last_error_at: NullableTimestamp;
 }
 export type ScheduleRow = Selectable<SchedulesTable>;
+/** A tenant's variable: a non-secret JSON value definitions read with `$var('NAME')`. */
+export interface VariablesTable {
+  tenant_id: string;
+  name: string;
+  value: Json;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
 
 /**
  * The one row saying whether API keys are required (see the api-key-events migration): set when
@@ -244,6 +254,7 @@ export interface Database {
   triggers: TriggersTable;
   trigger_firings: TriggerFiringsTable;
   schedules: SchedulesTable;
+  variables: VariablesTable;
 }
 
 export type DefinitionRow = Selectable<DefinitionsTable>;

@@ -9,7 +9,9 @@ import * as apiKeys from './migrations/2026-11-23T04-00-api-keys-and-row-level-s
 import * as apiKeyEvents from './migrations/2026-11-24T00-00-api-key-events';
 import * as runsInFlightIndex from './migrations/2026-11-24T00-01-runs-in-flight-index';
 import * as stepInputSnapshots from './migrations/2026-11-24T00-02-step-input-snapshots';
-import * as triggers from './migrations/2026-11-25T00-00-triggers';
+import * as variables from './migrations/2026-11-30T00-00-variables';
+import * as contentHashWithoutSchema from './migrations/2026-11-30T00-01-content-hash-without-schema';
+import * as triggers from './migrations/2026-11-30T02-00-triggers';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -21,7 +23,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T00-00-api-key-events': apiKeyEvents,
   '2026-11-24T00-01-runs-in-flight-index': runsInFlightIndex,
   '2026-11-24T00-02-step-input-snapshots': stepInputSnapshots,
-  '2026-11-25T00-00-triggers': triggers,
+  '2026-11-30T00-00-variables': variables,
+  '2026-11-30T00-01-content-hash-without-schema': contentHashWithoutSchema,
+  '2026-11-30T02-00-triggers': triggers,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -166,6 +166,7 @@ export class RunVerifier {
         temporal_run_id: execution.runId,
         started_at: run.startedAt,
         chain: chain.length > 0 ? JSON.stringify(chain) : null,
+        variables: run.variables === undefined ? null : JSON.stringify(run.variables),
       })
       // A redone workflow task records the same start again: the row is already there.
       .onConflict((oc) => oc.column('id').doNothing())

@@ -62,6 +62,8 @@ describe('the trellis CLI for triggers', () => {
     expect((await cli('schedules', 'resume', '--id', id)).out[1]).toMatch(/active/);
     expect((await cli('schedules', 'trigger', '--id', id)).out[0]).toMatch(new RegExp(`^fired schedule ${id}: run [0-9a-f-]{36}`));
     expect((await cli('schedules', 'create', '--definition', 'cli-hook', '--cron', '0 4 * *')).err.join('\n')).toMatch(/\/cron.*5 fields/);
+    const listed = JSON.parse((await cli('schedules', 'list', '--json')).out.join('\n'));
+    expect(listed.schedules).toContainEqual(expect.objectContaining({ id, cron: '0 4 * * *', paused: false }));
     expect((await cli('schedules', 'delete', '--id', id)).out).toEqual([`deleted schedule ${id}`]);
   });
 });

@@ -1,5 +1,5 @@
 import { EXIT_CODES } from '../cli-error';
-import { stringOption, type CliCommand } from '../command';
+import { printJson, stringOption, type CliCommand } from '../command';
 import { parseDocumentArgument } from '../document-file';
 
 const PUBLISH = `mutation($type: String!, $payload: JSON!, $id: String) {
@@ -17,10 +17,14 @@ export const publishCommand: CliCommand = {
     ['--payload <json>', 'the event payload, JSON or YAML (default {})'],
     ['--id <id>', 'the event id: publishing it again starts nothing new (default: a new UUID)'],
   ],
-  async run({ api, io, args, options }) {
+  async run({ api, io, args, options, json }) {
     const text = stringOption(options, 'payload');
     const payload = text === undefined ? {} : parseDocumentArgument(text, '--payload');
     const { publishEvent: event } = await api.request<{ publishEvent: Published }>(PUBLISH, { type: args[0]!, payload, id: stringOption(options, 'id') });
+    if (json) {
+      printJson(io, event);
+      return EXIT_CODES.ok;
+    }
     io.out(`event ${event.id} ${event.status}${event.lastError ? ` (${event.lastError}: Trellis retries)` : ''}`);
     for (const firing of event.firings) {
       io.out(`  trigger ${firing.triggerId}: ${firing.status === 'STARTED' ? `run ${firing.runId}` : `refused: ${firing.reason}`}`);

@@ -1,5 +1,5 @@
 import { CliError, EXIT_CODES } from '../cli-error';
-import { stringOption, type CliCommand } from '../command';
+import { printJson, stringOption, type CliCommand } from '../command';
 import { parseDocumentArgument } from '../document-file';
 import { formatDateTime, formatTable } from '../format';
 
@@ -41,7 +41,7 @@ export const schedulesCommand: CliCommand = {
     ['--overlap <policy>', `create: ${OVERLAPS.join(', ')} (default SKIP)`],
     ['--id <schedule id>', 'pause, resume, trigger, delete: the schedule'],
   ],
-  async run({ api, io, args, options }) {
+  async run({ api, io, args, options, json }) {
     const action = args[0] as (typeof ACTIONS)[number];
     if (!ACTIONS.includes(action)) throw new CliError(`unknown action "${args[0]}": use ${ACTIONS.join(', ')}`);
     const id = stringOption(options, 'id');
@@ -53,6 +53,10 @@ export const schedulesCommand: CliCommand = {
       ).forEach((line) => io.out(line));
     if (action === 'list') {
       const { schedules } = await api.request<{ schedules: Schedule[] }>(LIST);
+      if (json) {
+        printJson(io, { schedules });
+        return EXIT_CODES.ok;
+      }
       if (schedules.length === 0) io.out('no schedules');
       else show(schedules);
     } else if (action === 'create') {
@@ -69,16 +73,32 @@ export const schedulesCommand: CliCommand = {
         input: text === undefined ? undefined : parseDocumentArgument(text, '--input'),
         overlap,
       });
+      if (json) {
+        printJson(io, createSchedule);
+        return EXIT_CODES.ok;
+      }
       show([createSchedule]);
     } else if (action === 'pause' || action === 'resume') {
       const result = await api.request<Record<string, Schedule>>(action === 'pause' ? PAUSE : RESUME, { id });
+      if (json) {
+        printJson(io, Object.values(result)[0]);
+        return EXIT_CODES.ok;
+      }
       show(Object.values(result));
     } else if (action === 'trigger') {
       const { triggerSchedule: run } = await api.request<{ triggerSchedule: { id: string; status: string } }>(TRIGGER, { id });
+      if (json) {
+        printJson(io, { run });
+        return EXIT_CODES.ok;
+      }
       io.out(`fired schedule ${id}: run ${run.id} (${run.status}); \`trellis status ${run.id}\` shows where it is`);
     } else {
       const { deleteSchedule } = await api.request<{ deleteSchedule: boolean }>(DELETE, { id });
       if (!deleteSchedule) throw new CliError(`no schedule ${id}`, { code: 'NOT_FOUND' });
+      if (json) {
+        printJson(io, { deleted: id });
+        return EXIT_CODES.ok;
+      }
       io.out(`deleted schedule ${id}`);
     }
     return EXIT_CODES.ok;
