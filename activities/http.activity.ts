@@ -7,6 +7,8 @@ import type { DeferredTemplates } from '../interpreter/deferred-templates';
 import { EgressDeniedError } from '../src/net/egress-denied-error';
 import type { GuardedFetch } from '../src/net/guarded-fetch';
 import { RedirectRefusedError } from '../src/net/redirect-refused-error';
+import type { VerifiedRun } from '../src/runs/run-verifier';
+import { CHAIN_HEADER } from '../src/triggers/trigger-chain';
 import { resolveDeferred, type SecretResolver } from './deferred-values';
 import { secretBearingParts } from './secret-bearing';
 import { SecretRedactor } from './secret-redactor';
@@ -61,10 +63,15 @@ const MESSAGE_EXCERPT_CHARS = 200;
 
 /**
  * The `httpRequest` activity, able to resolve the secrets a request reads; every request goes
- * out through `fetch`, the egress-guarded client.
+ * out through `fetch`, the egress-guarded client. With `chainHeaderOf`, each request carries
+ * `Trellis-Chain` for the run it is made for (loop prevention, see `trigger-chain.ts`).
  */
-export function createHttpActivity(secrets: SecretResolver | undefined, fetch: GuardedFetch): (request: HttpRequest) => Promise<HttpResponse> {
-  return async (request) => {
+export function createHttpActivity(
+  secrets: SecretResolver | undefined,
+  fetch: GuardedFetch,
+  chainHeaderOf?: (run: VerifiedRun) => string,
+): (request: HttpRequest, run?: VerifiedRun) => Promise<HttpResponse> {
+  return async (request, run) => {
     const redactor = new SecretRedactor();
     try {
       const { deferred, tenantId, ...rest } = request;
@@ -76,6 +83,7 @@ export function createHttpActivity(secrets: SecretResolver | undefined, fetch: G
         secretHeaders: secretParts.headers,
         secretBody: secretParts.body,
         carriesSecret: (text) => redactor.text(text) !== text,
+        chainHeader: run && chainHeaderOf ? chainHeaderOf(run) : undefined,
       });
       return redactor.value(response);
     } catch (err) {
@@ -106,6 +114,8 @@ export type HttpRequestOptions = {
   secretBody?: boolean;
   /** Whether text holds a secret value the request used. */
   carriesSecret?: (text: string) => boolean;
+  /** Sent as `Trellis-Chain`, in place of any header of that name the step set. */
+  chainHeader?: string;
 };
 
 /**
@@ -126,6 +136,9 @@ export async function httpRequest(request: HttpRequest, options: HttpRequestOpti
   const method = request.method.toUpperCase();
   const headers = new Headers(request.headers ?? {});
   headers.set('Idempotency-Key', request.idempotencyKey);
+  // Set by Trellis only: a step cannot shorten the chain its requests carry (loop prevention).
+  headers.delete(CHAIN_HEADER);
+  if (options.chainHeader !== undefined) headers.set(CHAIN_HEADER, options.chainHeader);
   let body: string | undefined;
   if (request.body !== undefined && request.body !== null && method !== 'GET' && method !== 'HEAD') {
     if (typeof request.body === 'string') {

@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database';
 import type { GuardedFetch } from '../src/net/guarded-fetch';
-import type { RunVerifier } from '../src/runs/run-verifier';
+import type { RunService } from '../src/runs/run.service';
+import type { RunVerifier, VerifiedRun } from '../src/runs/run-verifier';
+import type { TriggerChains } from '../src/triggers/trigger-chain';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import { createAuditActivities } from './audit.activity';
 import { createCustomStepActivity } from './custom-step.activity';
@@ -9,6 +11,7 @@ import type { SecretResolver } from './deferred-values';
 import { createHttpActivity } from './http.activity';
 import { checkJsonSchema } from './json-schema.activity';
 import { createRetentionActivities, type RetentionSettings } from './retention.activity';
+import { createScheduleFireActivities } from './schedule-fire.activity';
 import { verifiedActivity } from './verified-activity';
 
 export type ActivityDependencies = {
@@ -23,18 +26,24 @@ export type ActivityDependencies = {
   fetch: GuardedFetch;
   /** What the retention job deletes (`TRELLIS_RETENTION_DAYS`). @default retention off */
   retention?: RetentionSettings;
+  /** Makes the `Trellis-Chain` header every `http` request carries; without it none is sent. */
+  chains?: TriggerChains;
+  /** Records the runs of schedule fires (with the owner's database); without it fires fail. */
+  runs?: RunService;
 };
 
 /** Every activity the interpreter calls, bound to their dependencies. */
-export function createActivities({ db, verifier, secrets, stepTypes = [], fetch, retention = { days: 0, batchSize: 10_000 } }: ActivityDependencies) {
+export function createActivities({ db, verifier, secrets, stepTypes = [], fetch, retention = { days: 0, batchSize: 10_000 }, chains, runs }: ActivityDependencies) {
+  const chainHeaderOf = chains && ((run: VerifiedRun) => chains.encode([...run.chain, chains.linkOf(run.tenantId, run.definition, run.id)]));
   return {
-    httpRequest: verifiedActivity(verifier, createHttpActivity(secrets, fetch), (request) => ({ tenantId: request.tenantId })),
+    httpRequest: verifiedActivity(verifier, createHttpActivity(secrets, fetch, chainHeaderOf), (request) => ({ tenantId: request.tenantId })),
     runCustomStep: verifiedActivity(verifier, createCustomStepActivity(stepTypes, secrets, fetch), (call) => ({ tenantId: call.tenantId, runId: call.runId })),
     // Pure: reads its input only, for no tenant.
     checkJsonSchema,
     ...createAuditActivities(db, verifier),
     // For no tenant: deletes what the worker's configuration says, whatever started it.
     ...createRetentionActivities(db, retention),
+    ...createScheduleFireActivities(db, verifier, runs),
   };
 }
 

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { UnverifiedRunError, type ExecutionRef, type RunVerifier } from '../src/runs/run-verifier';
+import { UnverifiedRunError, type ExecutionRef, type RunVerifier, type VerifiedRun } from '../src/runs/run-verifier';
 
 /** `type` of the non-retryable failure an activity of a run Trellis did not start fails with. */
 export const UNVERIFIED_RUN_FAILURE = 'UnverifiedRun';
@@ -33,12 +33,16 @@ export async function verifyOrFail<T>(verification: () => Promise<T>): Promise<T
 
 /**
  * Wraps an activity that acts for a tenant: it runs only once its execution is verified to be a
- * run Trellis started, of the tenant (and run) its input names.
+ * run Trellis started, of the tenant (and run) its input names; it gets that run as it is recorded.
  */
-export function verifiedActivity<I, R>(verifier: RunVerifier, activity: (input: I) => Promise<R>, claimOf: (input: I) => { tenantId: string | undefined; runId?: string }) {
+export function verifiedActivity<I, R>(
+  verifier: RunVerifier,
+  activity: (input: I, run: VerifiedRun) => Promise<R>,
+  claimOf: (input: I) => { tenantId: string | undefined; runId?: string },
+) {
   return async (input: I): Promise<R> => {
     const execution = currentExecution();
-    await verifyOrFail(() => verifier.verify(execution, claimOf(input)));
-    return activity(input);
+    const run = await verifyOrFail(() => verifier.verify(execution, claimOf(input)));
+    return activity(input, run);
   };
 }

@@ -17,6 +17,7 @@ import type { baselineQuote } from './baseline.workflow';
 import { buildQuote } from './build-quote';
 import { benchExpressions, type ExpressionRow, type Spread } from './expression-bench';
 import { benchIsolation, POISONS, type IsolationResult } from './isolation';
+import { benchWebhooks, type IntakeResult } from './webhooks';
 import { historyStats, runLoad, type HistoryStats, type LoadResult, type Variant } from './load';
 import { STUB_BODIES, confirmation, quoteDefinition, quoteInput, routeQuoteServices } from './quote-graph';
 import { ratio } from './stats';
@@ -108,8 +109,16 @@ async function main(): Promise<void> {
       cleanup.push('Trellis (isolation)', () => ctx.stop());
       isolation = await benchIsolation(ctx, { runs: options.runs, attackers: options.attackers, log });
     }
+    let intake: IntakeResult[] | undefined;
+    if (wants(options, 'webhooks')) {
+      log('starting Trellis for the webhooks part (no rate limits, room for every run in flight)');
+      const ctx = await createTestContext({ env: { TRELLIS_RATE_LIMIT: '0', TRELLIS_WEBHOOK_RATE_LIMIT: '0', TRELLIS_MAX_RUNS_IN_FLIGHT: '1000000' } });
+      cleanup.push('Trellis (webhooks)', () => ctx.stop());
+      intake = await benchWebhooks(ctx, { rate: options.rate, seconds: options.seconds, log });
+    }
     if (expressionRows) printExpressions(options, expressionRows);
     if (isolation) printIsolation(options, isolation);
+    if (intake) printIntake(options, intake);
   } finally {
     await cleanup.run();
     process.removeListener('SIGINT', onSignal);
@@ -120,9 +129,9 @@ async function main(): Promise<void> {
 /** Runs whose histories are fetched and averaged. */
 const HISTORY_SAMPLE = 10;
 
-const PARTS = ['graph', 'expressions', 'isolation', 'table'] as const;
+const PARTS = ['graph', 'expressions', 'isolation', 'table', 'webhooks'] as const;
 
-type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; attackers: number; only: (typeof PARTS)[number] | undefined };
+type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; attackers: number; rate: number; seconds: number; only: (typeof PARTS)[number] | undefined };
 
 function wants(options: Options, part: (typeof PARTS)[number]): boolean {
   return options.only === undefined || options.only === part;
@@ -138,6 +147,8 @@ function readOptions(): Options {
       repeats: { type: 'string' },
       'expression-ms': { type: 'string' },
       attackers: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
       only: { type: 'string' },
     },
   });
@@ -151,6 +162,8 @@ function readOptions(): Options {
     repeats: positiveInt('repeats', values.repeats ?? process.env.BENCH_REPEATS ?? '5'),
     expressionMs: positiveInt('expression-ms', values['expression-ms'] ?? process.env.BENCH_EXPRESSION_MS ?? '150'),
     attackers: positiveInt('attackers', values.attackers ?? process.env.BENCH_ATTACKERS ?? '4'),
+    rate: positiveInt('rate', values.rate ?? process.env.BENCH_RATE ?? '100'),
+    seconds: positiveInt('seconds', values.seconds ?? process.env.BENCH_SECONDS ?? '30'),
     only: only as Options['only'],
   };
 }
@@ -371,3 +384,22 @@ main().then(
     process.exit(1);
   },
 );
+
+function printIntake(options: Options, results: IntakeResult[]): void {
+  print(`\nRun intake: ${options.rate} requests/s offered for ${options.seconds} s (open loop), a one-step definition; latency to 202 / to the startRun answer, ms\n`);
+  const rows = results.map((r) => [
+    r.name,
+    String(r.offered),
+    String(r.accepted),
+    r.acceptedPerSecond.toFixed(1),
+    r.p50.toFixed(1),
+    r.p95.toFixed(1),
+    r.p99.toFixed(1),
+    r.max.toFixed(1),
+    String(r.lost),
+    String(r.duplicated),
+    String(r.completed),
+    Object.entries(r.refused).map(([k, v]) => `${k}: ${v}`).join(', ') || '-',
+  ]);
+  print(table(['intake', 'offered', 'accepted', 'accepted/s', 'p50', 'p95', 'p99', 'max', 'lost', 'duplicated', 'completed', 'refused'], rows));
+}

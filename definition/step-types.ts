@@ -71,6 +71,8 @@ export const AUDIT_EVENT_TYPES = [
   'RUN_CANCELLED',
   'RUN_TERMINATED',
   'RUN_RESET',
+  // Not a transition of the run it is recorded on: a trigger refused a run this run's request asked for (a loop).
+  'TRIGGER_REFUSED',
 ] as const;
 /** One of {@link AUDIT_EVENT_TYPES}. */
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -2,11 +2,18 @@ import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Actor } from '../interpreter/run-types';
 import type { Caller } from '../src/api/authenticate';
+import type { TriggerSettings } from '../src/config';
 import type { Database } from '../src/db/database';
 import type { TenantDatabases } from '../src/db/tenant-database';
 import { RunService } from '../src/runs/run.service';
 import type { EnvironmentSecrets } from '../src/secrets/environment-secrets';
+import type { SealedValues } from '../src/secrets/sealed-values';
 import { SecretStore } from '../src/secrets/secret-store';
+import type { TriggerChains } from '../src/triggers/trigger-chain';
+import { EventService } from '../src/triggers/event.service';
+import { ScheduleService } from '../src/triggers/schedule.service';
+import { TriggerService } from '../src/triggers/trigger.service';
+import { WebhookService } from '../src/triggers/webhook.service';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
 import type { AuditEventHub } from './audit-event-hub';
 
@@ -25,7 +32,30 @@ export type ApiServices = {
   temporal: { namespace: string; uiUrl: string | undefined };
   /** Runs a tenant may have in flight (RunService). @default 1000 */
   maxRunsInFlight?: number;
+  /** Webhooks, event triggers and schedules: their settings, the chain checks, webhook secrets' sealing. */
+  triggers: { settings: Readonly<TriggerSettings>; chains: TriggerChains; sealed: SealedValues };
 };
+
+/** What a request says besides its operation: its `Trellis-Chain` and the base URL it reached the API at. */
+export type RequestFacts = {
+  /** The request's (or the socket's connection parameters') `Trellis-Chain`, unparsed. */
+  chainHeader?: string | readonly string[];
+  /** `<protocol>://<host>` of the request, for webhook URLs when `TRELLIS_PUBLIC_URL` is not set. */
+  baseUrl?: string;
+};
+
+/** A RunService of one tenant's database, as every entry point builds it. */
+export function runServiceFor(services: ApiServices, db: Kysely<Database>): RunService {
+  return new RunService({
+    db,
+    client: services.client,
+    taskQueue: services.taskQueue,
+    stepTypes: services.stepTypes,
+    maxRunsInFlight: services.maxRunsInFlight,
+    chains: services.triggers.chains,
+    startTimeoutMs: services.triggers.settings.startTimeoutMs,
+  });
+}
 
 /**
  * Per-request context. `db` and everything built on it see only the caller's tenant (row-level
@@ -42,19 +72,33 @@ export type GraphQLContext = {
   hub: AuditEventHub;
   stepTypes: readonly StepTypeDefinition[];
   temporal: { namespace: string; uiUrl: string | undefined };
+  services: ApiServices;
+  request: RequestFacts;
+  webhooks: WebhookService;
+  schedules: ScheduleService;
+  triggers: TriggerService;
+  events: EventService;
 };
 
-export function contextFor(services: ApiServices, caller: Caller): GraphQLContext {
+export function contextFor(services: ApiServices, caller: Caller, request: RequestFacts = {}): GraphQLContext {
   const db = services.tenants.for(caller.tenantId);
+  const { settings, sealed } = services.triggers;
+  const runs = runServiceFor(services, db);
   return {
     tenantId: caller.tenantId,
     caller,
     actor: { type: 'api', id: caller.keyId ?? caller.tenantId },
     db,
-    runs: new RunService({ db, client: services.client, taskQueue: services.taskQueue, stepTypes: services.stepTypes, maxRunsInFlight: services.maxRunsInFlight }),
+    runs,
     secrets: new SecretStore(db, services.secrets.key, services.secrets.environment),
     hub: services.hub,
     stepTypes: services.stepTypes,
     temporal: services.temporal,
+    services,
+    request,
+    webhooks: new WebhookService({ db, sealed, secretOverlapMs: settings.secretOverlapMs }),
+    schedules: new ScheduleService({ db, client: services.client, taskQueue: services.taskQueue }),
+    triggers: new TriggerService(db),
+    events: new EventService({ db, runs }),
   };
 }

@@ -1,6 +1,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { RateLimitedError, TrellisError } from '../src/errors';
+import { RateLimitedError, TrellisError, UnavailableError } from '../src/errors';
 import { answerForTemporalError } from '../src/temporal/temporal-errors';
 import { tokenLimitError } from './operation-limits';
 
@@ -21,6 +21,10 @@ export function toGraphQLError(err: unknown): GraphQLError {
         extensions.retryAfter = err.retryAfterSeconds;
         extensions.http = { status: 429, headers: new Map([['retry-after', String(err.retryAfterSeconds)]]) };
       }
+    }
+    if (err instanceof UnavailableError) {
+      extensions.retryAfter = err.retryAfterSeconds;
+      extensions.http = { status: 503, headers: new Map([['retry-after', String(err.retryAfterSeconds)]]) };
     }
     if (err.errors.length > 0) extensions.errors = err.errors;
     return new GraphQLError(err.message, { extensions });

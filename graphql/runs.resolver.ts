@@ -66,7 +66,9 @@ export const runsResolvers = {
       args: { definition: string; version?: number | null; input?: unknown; idempotencyKey?: string | null },
       ctx: GraphQLContext,
     ) {
-      return ctx.runs.startRun(ctx.tenantId, { ...args, trigger: ctx.actor });
+      // A step that calls this API from a run sends its chain: a loop is refused here too.
+      const chain = ctx.services.triggers.chains.parse(ctx.request.chainHeader);
+      return ctx.runs.startRun(ctx.tenantId, { ...args, trigger: ctx.actor, chain });
     },
     cancelRun(_: unknown, args: { id: string; reason?: string | null }, ctx: GraphQLContext) {
       if (!isUuid(args.id)) throw new NotFoundError(`run "${args.id}"`);

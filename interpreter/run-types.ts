@@ -4,9 +4,26 @@ import type { PinnedVariables } from '../definition/variables';
 
 /**
  * Who or what triggered a run; recorded on the run and on each of its audit events. A run started
- * by a `workflow` step has type `workflow`, the parent run's id, and the step that started it.
+ * by a `workflow` step has type `workflow`, the parent run's id, and the step that started it; a
+ * webhook's run the webhook's id and the delivery's (`deliveryId`); an event trigger's run the
+ * trigger's id and the event's (`eventId`); a schedule's run the schedule's id and the time the
+ * fire was scheduled for (`firedAt`, ISO-8601).
  */
-export type Actor = { type: 'api' | 'webhook' | 'schedule' | 'test' | 'workflow'; id: string; stepId?: string };
+export type Actor = {
+  type: 'api' | 'webhook' | 'event' | 'schedule' | 'test' | 'workflow';
+  id: string;
+  stepId?: string;
+  deliveryId?: string;
+  eventId?: string;
+  firedAt?: string;
+};
+
+/**
+ * One link of the chain of runs and events that led to a run (loop prevention): a run, as the
+ * keyed hash of its tenant and definition (`d`, so a chain names no tenant or definition to the
+ * services steps call) and its id (`r`); or an event, by its id (`e`).
+ */
+export type ChainLink = { d: string; r: string } | { e: string };
 
 /** A definition version pinned when a run was triggered. */
 export type PinnedDefinition = { name: string; version: number; definition: Definition };
@@ -54,6 +71,11 @@ export type RunSnapshot = {
    * compensation is not performed either.
    */
   mocks?: Record<string, unknown>;
+  /**
+   * The runs and events that led to this run, oldest first (for a run started by a trigger whose
+   * request carried `Trellis-Chain`). The run's row holds the same, and is what the worker reads.
+   */
+  chain?: ChainLink[];
 };
 
 /**

@@ -2,3 +2,4 @@
 export { trellisRun } from './run-definition.workflow';
 export { trellisMapBatch } from './map-batch.workflow';
 export { trellisRetention } from './retention.workflow';
+export { trellisScheduleFire } from './schedule-fire.workflow';

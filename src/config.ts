@@ -10,6 +10,23 @@ export type Role = (typeof ROLES)[number];
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+const HOUR_MS = 3_600_000;
+
+/** A duration variable (`"5m"`, `"24h"`, `"PT30S"`, see parseDuration), read as milliseconds between `minMs` and `maxMs`; `"0"` when `minMs` is 0. */
+function duration(fallback: string, minMs: number, maxMs: number) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((text, context) => {
+      const ms = text.trim() === '0' ? 0 : parseDuration(text.trim());
+      if (ms === undefined || ms < minMs || ms > maxMs) {
+        context.addIssue({ code: 'custom', message: `must be a duration such as "90s", "5m" or "24h" from ${minMs} ms to ${maxMs / HOUR_MS} h, got ${JSON.stringify(text)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
 const envSchema = z.object({
   PORT: port.default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -61,6 +78,18 @@ const envSchema = z.object({
   TRELLIS_RECONCILE_SWEEP_INTERVAL: interval(1_000, 24 * 3_600_000).default(30_000),
   TRELLIS_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   TRELLIS_RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(10_000),
+  TRELLIS_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/?#]+(\/[^?#]*)?$/, { error: 'must be an http(s) URL without a query, such as https://trellis.example.com' })
+    .optional(),
+  TRELLIS_WEBHOOK_TOLERANCE: duration('5m', 1_000, 24 * HOUR_MS),
+  TRELLIS_WEBHOOK_SECRET_OVERLAP: duration('24h', 0, 30 * 24 * HOUR_MS),
+  TRELLIS_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  TRELLIS_WEBHOOK_RATE_LIMIT: z.coerce.number().min(0).max(1_000_000).default(100),
+  TRELLIS_WEBHOOK_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  TRELLIS_TRIGGER_CHAIN_LIMIT: z.coerce.number().int().min(1).max(64).default(8),
+  TRELLIS_START_TIMEOUT: duration('5s', 100, 10 * 60 * 1000),
+  TRELLIS_EVENT_RETRY_INTERVAL: duration('2s', 100, HOUR_MS),
 });
 
 /** A duration ("500ms", "2s", "1m") between `min` and `max` milliseconds, read as milliseconds. */
@@ -170,7 +199,34 @@ export type Config = Readonly<{
     /** Rows one delete statement removes at most (one bounded transaction). @default 10000 */
     batchSize: number;
   }>;
+  /** Webhooks, event triggers and schedules (README "Triggers"). */
+  triggers: Readonly<TriggerSettings>;
 }>;
+
+/** How triggers behave (README "Triggers", "Configuration"). */
+export type TriggerSettings = {
+  /**
+   * The base URL senders reach the API at, for webhook URLs (`<publicUrl>/hooks/<id>`);
+   * `undefined`: the `Host` of the request that creates or lists the webhook.
+   */
+  publicUrl: string | undefined;
+  /** How far a webhook signature's timestamp may be from now, either way. @default 5 minutes */
+  webhookToleranceMs: number;
+  /** How long a webhook's previous secret keeps working after a rotation. @default 24 hours */
+  secretOverlapMs: number;
+  /** The largest webhook body read. @default 1 MiB */
+  webhookMaxBodyBytes: number;
+  /** Deliveries per second one webhook takes, per API process; 0 turns the limit off. @default 100 */
+  webhookRatePerSecond: number;
+  /** Deliveries one webhook may receive at once. @default 1000 */
+  webhookRateBurst: number;
+  /** Runs a chain may hold before a trigger refuses to add one more (loop prevention). @default 8 */
+  chainLimit: number;
+  /** How long starting a run waits for Temporal before the trigger answers UNAVAILABLE (503). @default 5 s */
+  startTimeoutMs: number;
+  /** How often the event dispatcher looks for events whose runs could not all be started yet. @default 2 s */
+  eventRetryIntervalMs: number;
+};
 
 /** What one caller may ask of an API process (README "Limits"). */
 export type ApiLimits = {
@@ -248,6 +304,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     reconcile: Object.freeze({ intervalMs: e.TRELLIS_RECONCILE_INTERVAL, sweepIntervalMs: e.TRELLIS_RECONCILE_SWEEP_INTERVAL }),
     retention: Object.freeze({ days: e.TRELLIS_RETENTION_DAYS, batchSize: e.TRELLIS_RETENTION_BATCH_SIZE }),
+    triggers: Object.freeze({
+      publicUrl: e.TRELLIS_PUBLIC_URL?.replace(/\/+$/, ''),
+      webhookToleranceMs: e.TRELLIS_WEBHOOK_TOLERANCE,
+      secretOverlapMs: e.TRELLIS_WEBHOOK_SECRET_OVERLAP,
+      webhookMaxBodyBytes: e.TRELLIS_WEBHOOK_MAX_BODY_BYTES,
+      webhookRatePerSecond: e.TRELLIS_WEBHOOK_RATE_LIMIT,
+      webhookRateBurst: e.TRELLIS_WEBHOOK_RATE_LIMIT_BURST,
+      chainLimit: e.TRELLIS_TRIGGER_CHAIN_LIMIT,
+      startTimeoutMs: e.TRELLIS_START_TIMEOUT,
+      eventRetryIntervalMs: e.TRELLIS_EVENT_RETRY_INTERVAL,
+    }),
   });
 }
 

@@ -1,5 +1,5 @@
 /** Codes shared by domain errors and GraphQL `extensions.code`. */
-export const ERROR_CODES = ['BAD_USER_INPUT', 'NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'CONFLICT', 'RATE_LIMITED'] as const;
+export const ERROR_CODES = ['BAD_USER_INPUT', 'NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'UNAVAILABLE'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** One problem in user input, located by a JSON pointer (`/steps/check/then/0`, `/input/total`). */
@@ -49,5 +49,18 @@ export class RateLimitedError extends TrellisError {
     readonly retryAfterSeconds?: number,
   ) {
     super('RATE_LIMITED', message);
+  }
+}
+
+/**
+ * A dependency Trellis needs to do what was asked is unreachable (Temporal, when starting a run):
+ * nothing was done, and the same request may succeed later. `retryAfterSeconds` says when to try.
+ */
+export class UnavailableError extends TrellisError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('UNAVAILABLE', message);
   }
 }

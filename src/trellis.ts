@@ -16,8 +16,10 @@ import { freePort } from './net/free-port';
 import { endpointOfAddress, endpointOfUrl, type InfrastructureEndpoint } from './net/infrastructure-endpoints';
 import { listeningPorts } from './net/listening-ports';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
+import { SealedValues } from './secrets/sealed-values';
 import { SecretStore } from './secrets/secret-store';
 import { TemporalReconciler } from './runs/temporal-reconciler';
+import { TriggerChains } from './triggers/trigger-chain';
 import { makeDataDirPrivate } from './support/private-data-dir';
 import type { StepTypeDefinition } from './step-types/define-step-type';
 import { checkStepTypes, loadStepTypes } from './step-types/load-step-types';
@@ -94,6 +96,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const reencrypted = await secrets.reencrypt();
     if (reencrypted > 0) log(`re-encrypted ${reencrypted} stored secret(s) under the current TRELLIS_SECRET_KEY`);
     const codec = new PayloadEncryptionCodec(secretKey, config.previousSecretKeys);
+    const chains = new TriggerChains(secretKey, config.previousSecretKeys, config.triggers.chainLimit);
     const dataConverter = trellisDataConverter(codec);
 
     let address = config.temporal.address;
@@ -158,6 +161,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         fetch: outbound,
         workflowBundle: options.workflowBundle,
         retention: config.retention,
+        chains,
+        maxRunsInFlight: config.limits.runsInFlight,
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
       const running = worker.run();
@@ -192,6 +197,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
           stepTypes,
           temporal: { namespace: temporal.namespace, uiUrl },
           maxRunsInFlight: config.limits.runsInFlight,
+          triggers: { settings: config.triggers, chains, sealed: new SealedValues(secretKey, config.previousSecretKeys) },
         },
         health: () => checkHealth({ db, connection, temporal }),
         allowRemote: config.allowRemote,

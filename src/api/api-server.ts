@@ -4,7 +4,7 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastif
 import Fastify, { type FastifyInstance } from 'fastify';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { contextFor, type ApiServices, type GraphQLContext } from '../../graphql/context';
+import { contextFor, runServiceFor, type ApiServices, type GraphQLContext } from '../../graphql/context';
 import { formatError, toGraphQLError, toSocketError } from '../../graphql/errors';
 import { PARSE_OPTIONS, documentRules, operationCostPlugin, subscribeWithLimits } from '../../graphql/operation-limits';
 import { refuseDeeplyNestedOperations } from '../../graphql/operation-text-limits';
@@ -20,6 +20,12 @@ import { explorerLandingPage } from './explorer-landing-page';
 import { OriginPolicy, type OriginPolicyOptions } from './origin-policy';
 import { RequestGuard, type GuardExtra } from './request-guard';
 import { MAX_REQUEST_BYTES } from './request-size-limit';
+import { CHAIN_HEADER } from '../triggers/trigger-chain';
+import { WebhookIntake } from '../triggers/webhook-intake';
+import { registerWebhookRoutes } from './webhook-routes';
+import { registerEventRoutes } from './event-routes';
+import { EventDispatcher } from '../triggers/event-dispatcher';
+import { EventService } from '../triggers/event.service';
 
 export type ApiServerOptions = {
   services: ApiServices;
@@ -85,7 +91,15 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       ...guard.socketHooks({
         schema,
         prepare: subscribeWithLimits(schema, { development }),
-        contextFor: (caller): GraphQLContext => contextFor(services, caller),
+        // A socket's Trellis-Chain travels in its connection parameters, as its key does.
+        contextFor: (caller, ctx): GraphQLContext => {
+          const params = ctx.connectionParams ?? {};
+          const chain = params[CHAIN_HEADER] ?? params[CHAIN_HEADER.toLowerCase()];
+          return contextFor(services, caller, {
+            chainHeader: typeof chain === 'string' ? chain : chain === undefined ? undefined : [],
+            baseUrl: baseUrlOf(ctx.extra.request.headers.host, false),
+          });
+        },
       }),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => toSocketError(e.originalError ?? e)),
     },
@@ -125,13 +139,33 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     path: '/graphql',
     context: async (request) => {
       try {
-        return contextFor(services, await guard.admitHttp(request));
+        const caller = await guard.admitHttp(request);
+        return contextFor(services, caller, { chainHeader: request.headers[CHAIN_HEADER.toLowerCase()], baseUrl: baseUrlOf(request.headers.host, request.protocol === 'https') });
       } catch (err) {
         throw toGraphQLError(err);
       }
     },
   });
 
+  await registerWebhookRoutes(app, {
+    intake: new WebhookIntake({
+      owner: services.db,
+      tenantDb: (tenantId) => services.tenants.for(tenantId),
+      runsFor: (tenantId) => runServiceFor(services, services.tenants.for(tenantId)),
+      sealed: services.triggers.sealed,
+      chains: services.triggers.chains,
+      toleranceMs: services.triggers.settings.webhookToleranceMs,
+    }),
+    settings: services.triggers.settings,
+    failuresPerMinute: options.limits.authFailuresPerMinute,
+  });
+  const eventsFor = (tenantId: string) => {
+    const db = services.tenants.for(tenantId);
+    return new EventService({ db, runs: runServiceFor(services, db) });
+  };
+  await registerEventRoutes(app, { admit: (request) => guard.admitHttp(request), eventsFor, chains: services.triggers.chains });
+  // Events publishEvent stored but could not dispatch (Temporal unreachable…) are retried here.
+  const dispatcher = new EventDispatcher({ owner: services.db, eventsFor, intervalMs: services.triggers.settings.eventRetryIntervalMs });
   await app.register(dashboardRoutes);
   if (options.codec) registerCodecRoutes(app, { ...options.codec, authenticate: (request) => guard.authenticateOperator(request) });
 
@@ -142,6 +176,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 
   await keyChanges.start();
   guard.start();
+  dispatcher.start();
 
   return {
     app,
@@ -156,7 +191,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       wsServer.close();
       await app.close();
       guard.stop();
+      await dispatcher.stop();
       await keyChanges.stop();
     },
   };
+}
+
+/** `<protocol>://<host>` a request reached the API at; undefined without a usable `Host`. */
+function baseUrlOf(host: string | undefined, https: boolean): string | undefined {
+  return host && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? `${https ? 'https' : 'http'}://${host}` : undefined;
 }

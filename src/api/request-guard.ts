@@ -38,8 +38,8 @@ export type OperationRunner = {
   schema: GraphQLSchema;
   /** Parses and validates (graphql-ws `onSubscribe` without the guard). */
   prepare(ctx: GuardedSocketContext, id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[];
-  /** The context value resolvers get, for this caller. */
-  contextFor(caller: Caller): unknown;
+  /** The context value resolvers get, for this caller on this socket (its connection parameters say more, e.g. `Trellis-Chain`). */
+  contextFor(caller: Caller, ctx: GuardedSocketContext): unknown;
 };
 
 /**
@@ -212,7 +212,7 @@ export class RequestGuard {
       if (!('document' in prepared)) return prepared;
       const measure = executedOperationMeasure(runner.schema, prepared);
       if (measure) this.admitMeasured(caller, measure);
-      return { ...prepared, contextValue: runner.contextFor(caller) };
+      return { ...prepared, contextValue: runner.contextFor(caller, ctx) };
     } catch (err) {
       if (err instanceof TrellisError) return [toSocketError(err)];
       throw err;

@@ -8,13 +8,17 @@ import { cancelCommand } from './commands/cancel.command';
 import { definitionsCommand } from './commands/definitions.command';
 import { eventsCommand } from './commands/events.command';
 import { keysCommand } from './commands/keys.command';
+import { publishCommand } from './commands/publish.command';
 import { runCommand } from './commands/run.command';
 import { runsCommand } from './commands/runs.command';
+import { schedulesCommand } from './commands/schedules.command';
+import { triggersCommand } from './commands/triggers.command';
 import { retryCommand } from './commands/retry.command';
 import { signalCommand } from './commands/signal.command';
 import { statusCommand } from './commands/status.command';
 import { testCommand } from './commands/test.command';
 import { validateCommand } from './commands/validate.command';
+import { webhooksCommand } from './commands/webhooks.command';
 import { varsCommand } from './commands/vars.command';
 import { formatFieldErrors } from './format';
 
@@ -31,6 +35,10 @@ export const COMMANDS: readonly CliCommand[] = [
   cancelCommand,
   retryCommand,
   signalCommand,
+  webhooksCommand,
+  triggersCommand,
+  schedulesCommand,
+  publishCommand,
   varsCommand,
   keysCommand,
 ];

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ChainLink } from '../../interpreter/run-types';
 
 /** A JSON column: read as parsed JSON, written as a JSON string (pg serialises objects itself). */
 type Json<T = unknown> = ColumnType<T, string, string>;
@@ -59,6 +60,8 @@ export interface RunsTable {
   variables: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   /** The unsaved definition of a `testRun` (whose version is 0); null for every other run. */
   spec: ColumnType<unknown, string | null | undefined, string | null>;
+  /** The runs and events that led to this run (loop prevention, see `trigger-chain.ts`); null for none. */
+  chain: ColumnType<ChainLink[] | null, string | null | undefined, string | null>;
   started_at: Timestamp;
   finished_at: NullableTimestamp;
   updated_at: DefaultedTimestamp;
@@ -127,6 +130,109 @@ export interface SecretsTable {
   updated_at: DefaultedTimestamp;
 }
 
+/** A webhook: a URL that starts runs of one definition for senders who sign with its secret. */
+export interface WebhooksTable {
+  id: string;
+  tenant_id: string;
+  definition_name: string;
+  /** JSONata on `$body` giving the run's input; null: the body is the input. */
+  input: string | null;
+  /** The signing secret, AES-256-GCM under the secret store's key (`webhook/<tenant>/<id>` as additional data). */
+  secret_ciphertext: Buffer;
+  secret_iv: Buffer;
+  secret_tag: Buffer;
+  /** The secret before the last rotation, still accepted until `previous_expires_at`. */
+  previous_ciphertext: Buffer | null;
+  previous_iv: Buffer | null;
+  previous_tag: Buffer | null;
+  previous_expires_at: NullableTimestamp;
+  created_at: DefaultedTimestamp;
+  rotated_at: NullableTimestamp;
+}
+export type WebhookRow = Selectable<WebhooksTable>;
+
+/** One request to a webhook's URL and how it was answered. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  tenant_id: string;
+  webhook_id: string;
+  received_at: Timestamp;
+  status_code: number;
+  latency_ms: number;
+  run_id: string | null;
+  /** `{message, errors?}` when the answer was not 202. */
+  error: Json | null;
+  idempotency_key: string | null;
+  /** SHA-256 (hex) of the signed content `<t>.<raw body>`, once the signature checked out. */
+  signed_digest: string | null;
+  chain: ColumnType<ChainLink[] | null, string | null | undefined, string | null>;
+}
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+/** An event a tenant published; the dispatcher starts its triggers' runs until it is DISPATCHED. */
+export interface EventsTable {
+  tenant_id: string;
+  id: string;
+  type: string;
+  payload: Json;
+  /** SHA-256 of the canonical JSON of `{type, payload}`: the same id with another event is a conflict. */
+  payload_hash: string;
+  chain: ColumnType<ChainLink[] | null, string | null | undefined, string | null>;
+  published_at: Timestamp;
+  /** `PENDING` until every matching trigger has fired or been refused, then `DISPATCHED`. */
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  dispatched_at: NullableTimestamp;
+  last_error: string | null;
+}
+export type EventRow = Selectable<EventsTable>;
+
+/** An event trigger: runs a definition for every event of a type its filter accepts. */
+export interface TriggersTable {
+  id: string;
+  tenant_id: string;
+  event_type: string;
+  /** JSONata on `$event`; null: every event of the type. */
+  filter: string | null;
+  definition_name: string;
+  /** JSONata on `$event` giving the run's input; null: the event's payload. */
+  input: string | null;
+  created_at: DefaultedTimestamp;
+}
+export type TriggerRow = Selectable<TriggersTable>;
+
+/** What one trigger did with one event: the run it started, or why it refused. */
+export interface TriggerFiringsTable {
+  tenant_id: string;
+  event_id: string;
+  trigger_id: string;
+  /** `STARTED` or `REFUSED`. */
+  status: string;
+  run_id: string | null;
+  reason: string | null;
+  at: Timestamp;
+}
+export type TriggerFiringRow = Selectable<TriggerFiringsTable>;
+
+/** A schedule: what each fire of its Temporal Schedule (`<tenant>/<definition>/<id>`) runs. */
+export interface SchedulesTable {
+  id: string;
+  tenant_id: string;
+  definition_name: string;
+  cron: string | null;
+  every: string | null;
+  timezone: string | null;
+  input: Json;
+  /** `SKIP`, `BUFFER_ONE` or `ALLOW_ALL`. */
+  overlap: string;
+  paused: Generated<boolean>;
+  created_at: DefaultedTimestamp;
+  /** Why the last fire started no run (the definition archived, its input schema changed…). */
+  last_error: string | null;
+  last_error_at: NullableTimestamp;
+}
+export type ScheduleRow = Selectable<SchedulesTable>;
 /** A tenant's variable: a non-secret JSON value definitions read with `$var('NAME')`. */
 export interface VariablesTable {
   tenant_id: string;
@@ -155,6 +261,12 @@ export interface Database {
   run_steps: RunStepsTable;
   audit_events: AuditEventsTable;
   secrets: SecretsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  events: EventsTable;
+  triggers: TriggersTable;
+  trigger_firings: TriggerFiringsTable;
+  schedules: SchedulesTable;
   variables: VariablesTable;
 }
 

@@ -14,6 +14,7 @@ import * as contentHashWithoutSchema from './migrations/2026-11-30T00-01-content
 import * as supersededFinalEvents from './migrations/2026-11-30T00-00-superseded-final-events';
 import * as runResets from './migrations/2026-11-30T09-00-run-resets';
 import * as retention from './migrations/2026-11-30T09-01-retention';
+import * as triggers from './migrations/2026-11-30T02-00-triggers';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-30T00-00-superseded-final-events': supersededFinalEvents,
   '2026-11-30T09-00-run-resets': runResets,
   '2026-11-30T09-01-retention': retention,
+  '2026-11-30T02-00-triggers': triggers,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -40,11 +40,23 @@ export function findRun(db: Kysely<Database>, tenantId: string, id: string): Pro
 /**
  * Records the Temporal run id of a run's first execution, unless one is recorded already (the
  * worker records it when it first sees the run, and a reset may have moved the run on since);
- * returns the run as it is now.
+ * returns the run as it is now, or undefined when the row is gone.
  */
-export async function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow> {
+export async function setTemporalRunId(db: Kysely<Database>, id: string, temporalRunId: string): Promise<RunRow | undefined> {
   await db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', id).where('temporal_run_id', 'is', null).execute();
-  return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Deletes the row of a run whose workflow could not be started, unless a worker has seen the
+ * workflow since (it records the Temporal run id the first time it verifies a run, under the same
+ * condition): either the row goes and a workflow that did start after all is refused by every
+ * worker, or the row stays because the run is running.
+ * @returns whether the row was deleted
+ */
+export async function deleteUnstartedRun(db: Kysely<Database>, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('runs').where('id', '=', id).where('temporal_run_id', 'is', null).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
 }
 
 /**

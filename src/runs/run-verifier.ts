@@ -1,13 +1,15 @@
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { FINAL_RUN_STATUSES } from '../../definition/step-types';
-import type { AuditEventInput } from '../../interpreter/run-types';
-import type { Database } from '../db/database';
+import type { AuditEventInput, ChainLink } from '../../interpreter/run-types';
+import type { Database, ScheduleRow } from '../db/database';
 import { LruCache } from '../support/lru-cache';
 import { RunResets } from './run-resets';
+import type { TriggerChains } from '../triggers/trigger-chain';
+import { firedAtOf, fireWorkflowIdPrefix, temporalScheduleId } from '../triggers/schedule-ids';
 
 /** Workflow types the Trellis worker registers (see `interpreter/workflows.ts`). */
-export const TRELLIS_WORKFLOW_TYPES = { run: 'trellisRun', mapBatch: 'trellisMapBatch' } as const;
+export const TRELLIS_WORKFLOW_TYPES = { run: 'trellisRun', mapBatch: 'trellisMapBatch', scheduleFire: 'trellisScheduleFire' } as const;
 
 /** The Temporal execution an activity runs for, as its own context says (never its input). */
 export type ExecutionRef = { workflowId: string; runId: string; workflowType: string };
@@ -15,8 +17,36 @@ export type ExecutionRef = { workflowId: string; runId: string; workflowType: st
 /** What an activity's input says it acts for; `runId` when the input names one. */
 export type RunClaim = { tenantId: string | undefined; runId?: string };
 
-/** A run Trellis started, found from a Temporal execution: the run itself, or the run a map batch belongs to. */
-export type VerifiedRun = { id: string; tenantId: string; workflowId: string };
+/**
+ * A run Trellis started, found from a Temporal execution: the run itself, or the run a map batch
+ * belongs to; with its definition and the chain that led to it (what its `http` steps send).
+ */
+export type VerifiedRun = { id: string; tenantId: string; workflowId: string; definition: string; chain: ChainLink[] };
+
+/** A schedule's fire the schedule itself started: the schedule's row, and the time the fire was scheduled for. */
+export type VerifiedFire = { schedule: ScheduleRow; firedAt: string };
+
+/** What a fire's input claims: the tenant and the schedule whose fire it is. */
+export type FireClaim = { tenantId: string; scheduleId: string };
+
+/**
+ * A fire not (yet) among its schedule's recent or running actions: the schedule records the
+ * workflows it starts just after starting them, so the fire's first moments may come first.
+ * Retryable; after {@link FIRE_LISTING_ATTEMPTS} attempts it becomes a refusal.
+ */
+export class FireNotListedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FireNotListedError';
+  }
+}
+
+/**
+ * Attempts a fire gets to appear among its schedule's actions before it is refused: with the fire
+ * workflow's retry policy (0.5 s, doubling) about 15 s, far longer than a schedule takes to list
+ * the workflow it just started.
+ */
+export const FIRE_LISTING_ATTEMPTS = 6;
 
 /** Refusal to act: the execution is not a run Trellis started, or its input claims what its run is not. */
 export class UnverifiedRunError extends Error {
@@ -31,6 +61,8 @@ export class UnverifiedRunError extends Error {
 export type RunVerifierOptions = {
   /** Executions remembered as verified, per worker. @default 10_000 */
   cacheSize?: number;
+  /** Links a child run's chain to its parent's; without it a child inherits its parent's chain as is. */
+  chains?: TriggerChains;
 };
 
 /** Map batches nest only inside inline map graphs, within the workflow depth limit; more is not Trellis. */
@@ -62,6 +94,8 @@ export class RunVerifier {
   private readonly verified: LruCache<string, VerifiedRun>;
   private readonly resets: RunResets;
 
+  private readonly chains: TriggerChains | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly client: Client,
@@ -69,6 +103,7 @@ export class RunVerifier {
   ) {
     this.verified = new LruCache(options.cacheSize ?? 10_000);
     this.resets = new RunResets(db, client);
+    this.chains = options.chains;
   }
 
   /**
@@ -118,6 +153,9 @@ export class RunVerifier {
     }
     const parentRow = await this.db.selectFrom('runs').select('status').where('id', '=', parent.id).executeTakeFirstOrThrow();
     if (FINAL_RUN_STATUSES.has(parentRow.status)) refuse(`its parent run ${parent.id} is ${parentRow.status}`);
+    // A child's requests come from its parent's chain and its parent: posting back into the
+    // parent's definition is a loop too.
+    const chain = [...parent.chain, ...(this.chains ? [this.chains.linkOf(parent.tenantId, parent.definition, parent.id)] : [])];
     await this.db
       .insertInto('runs')
       .values({
@@ -131,6 +169,7 @@ export class RunVerifier {
         workflow_id: execution.workflowId,
         temporal_run_id: execution.runId,
         started_at: run.startedAt,
+        chain: chain.length > 0 ? JSON.stringify(chain) : null,
         variables: run.variables === undefined ? null : JSON.stringify(run.variables),
       })
       // A redone workflow task records the same start again: the row is already there.
@@ -155,7 +194,7 @@ export class RunVerifier {
         const reset = await this.resets.accept(row.id, execution.runId);
         if (!reset.accepted) refuse(`workflow id ${execution.workflowId} belongs to run ${row.id}, started as Temporal run ${recorded}, not ${execution.runId}: ${reset.why}`);
       }
-      run = { id: row.id, tenantId: row.tenantId, workflowId: execution.workflowId };
+      run = { id: row.id, tenantId: row.tenantId, workflowId: execution.workflowId, definition: row.definition, chain: row.chain ?? [] };
     } else {
       if (type === TRELLIS_WORKFLOW_TYPES.run) refuse('no run has this workflow id');
       if (depth >= MAX_BATCH_NESTING) refuse(`map batches nest deeper than ${MAX_BATCH_NESTING}`);
@@ -172,9 +211,57 @@ export class RunVerifier {
     return run;
   }
 
-  private async findRun(workflowId: string): Promise<{ id: string; tenantId: string; temporalRunId: string | null } | undefined> {
-    const row = await this.db.selectFrom('runs').select(['id', 'tenant_id', 'temporal_run_id']).where('workflow_id', '=', workflowId).executeTakeFirst();
-    return row && { id: row.id, tenantId: row.tenant_id, temporalRunId: row.temporal_run_id };
+  private async findRun(workflowId: string): Promise<{ id: string; tenantId: string; temporalRunId: string | null; definition: string; chain: ChainLink[] | null } | undefined> {
+    const row = await this.db
+      .selectFrom('runs')
+      .select(['id', 'tenant_id', 'temporal_run_id', 'definition_name', 'chain'])
+      .where('workflow_id', '=', workflowId)
+      .executeTakeFirst();
+    return row && { id: row.id, tenantId: row.tenant_id, temporalRunId: row.temporal_run_id, definition: row.definition_name, chain: row.chain };
+  }
+
+  /**
+   * Verifies a schedule's fire (`trellisScheduleFire`) before it may record a run: its input must
+   * name a schedule of its tenant that exists and is not paused, its workflow id must be that
+   * schedule's fire id, and the schedule itself must list the execution among the actions it took
+   * (its recent or running actions), which no one can make it do by starting a workflow; whoever
+   * can trigger the schedule in Temporal could fire it anyway. What the fire runs (definition,
+   * input) is read from the schedule's row, never from the fire's input.
+   * @param attempt the caller's attempt (from 1): a fire not listed yet is retried until {@link FIRE_LISTING_ATTEMPTS}
+   * @returns the schedule's row and the time the fire was scheduled for
+   * @throws UnverifiedRunError when it is not a fire of that schedule; FireNotListedError (retryable) when not listed yet
+   */
+  async verifyScheduleFire(execution: ExecutionRef, claim: FireClaim, attempt = 1): Promise<VerifiedFire> {
+    const refuse = (why: string): never => {
+      throw new UnverifiedRunError(`${describeExecution(execution)} is not a fire Trellis's schedule started: ${why}`);
+    };
+    if (execution.workflowType !== TRELLIS_WORKFLOW_TYPES.scheduleFire) refuse(`it is a ${execution.workflowType}`);
+    const schedule = UUID.test(claim.scheduleId)
+      ? await this.db.selectFrom('schedules').selectAll().where('id', '=', claim.scheduleId).executeTakeFirst()
+      : undefined;
+    if (!schedule || schedule.tenant_id !== claim.tenantId) return refuse(`tenant ${JSON.stringify(claim.tenantId)} has no schedule ${JSON.stringify(claim.scheduleId)}`);
+    const scheduleId = temporalScheduleId(schedule);
+    if (!execution.workflowId.startsWith(fireWorkflowIdPrefix(schedule))) refuse(`its workflow id is not a fire id of schedule ${scheduleId}`);
+    if (schedule.paused) refuse(`schedule ${scheduleId} is paused`);
+    let description;
+    try {
+      description = await this.client.schedule.getHandle(scheduleId).describe();
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) return refuse(`Temporal has no schedule ${scheduleId}`);
+      throw err;
+    }
+    const same = (action: { workflow?: { workflowId: string; firstExecutionRunId: string } }) =>
+      action.workflow?.workflowId === execution.workflowId && action.workflow.firstExecutionRunId === execution.runId;
+    // firedAt is read from the workflow id first (Temporal's nominal time of the fire, as in
+    // TemporalScheduledStartTime): every attempt of this activity must compute the same value, since
+    // the run's idempotency key is made of it, whether the action is listed as running or recent.
+    const recent = description.info.recentActions.find((result) => same(result.action));
+    if (recent) return { schedule, firedAt: firedAtOf(execution.workflowId) ?? recent.scheduledAt.toISOString() };
+    if (description.info.runningActions.some((action) => same(action))) {
+      return { schedule, firedAt: firedAtOf(execution.workflowId) ?? new Date().toISOString() };
+    }
+    if (attempt >= FIRE_LISTING_ATTEMPTS) refuse(`schedule ${scheduleId} lists no such action among its recent or running ones`);
+    throw new FireNotListedError(`schedule ${scheduleId} does not list ${describeExecution(execution)} yet`);
   }
 
   /** Records the Temporal run id of a run seen for the first time; returns the id recorded, by whoever was first. */
@@ -193,6 +280,8 @@ export class RunVerifier {
     }
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function parentOf(description: WorkflowExecutionDescription): { workflowId: string; runId: string } | undefined {
   const { workflowId, runId } = description.parentExecution ?? {};

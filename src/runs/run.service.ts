@@ -4,12 +4,12 @@ import type { Kysely } from 'kysely';
 import type { Definition, Step } from '../../definition/definition-schema';
 import { cancelRequestedSignal, runSignal, type CancelRequest } from '../../interpreter/signals';
 import type { trellisRun } from '../../interpreter/workflows';
-import type { Actor, DefinitionLibrary, RunSnapshot } from '../../interpreter/run-types';
+import type { Actor, ChainLink, DefinitionLibrary, RunSnapshot } from '../../interpreter/run-types';
 import { FINAL_RUN_STATUSES } from '../../definition/step-types';
 import type { Database, NewRun, RunRow } from '../db/database';
 import { findDefinition, findVersion } from '../db/definitions.repository';
-import { findFinalEvent, findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, setTemporalRunId } from '../db/runs.repository';
-import { BadUserInputError, ConflictError, NotFoundError, type FieldError } from '../errors';
+import { deleteUnstartedRun, findFinalEvent, findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, recordRunEnd, setTemporalRunId } from '../db/runs.repository';
+import { BadUserInputError, ConflictError, NotFoundError, UnavailableError, type FieldError } from '../errors';
 import { walkSteps } from '../../definition/definition-walk';
 import { pointerJoin } from '../../definition/json-pointer';
 import { checkDefinitionForTenant } from '../definitions/definition.service';
@@ -24,6 +24,8 @@ import { planRetry } from './retry-plan';
 import { RunReconciler } from './run-reconciler';
 import { describeRunState } from './run-state';
 import { DEFAULT_MAX_RUNS_IN_FLIGHT, checkRunsInFlight } from './runs-in-flight';
+import { ChainRefusedError, lastRunId, type TriggerChains } from '../triggers/trigger-chain';
+import { recordTriggerRefusal } from '../triggers/trigger-refusals';
 
 export type StartRunRequest = {
   definition: string;
@@ -32,7 +34,27 @@ export type StartRunRequest = {
   input?: unknown;
   idempotencyKey?: string | null;
   trigger: Actor;
+  /**
+   * The runs and events that led to this request (its `Trellis-Chain`), oldest first: a run whose
+   * definition it holds, or one run more than the chain limit, is refused (loop prevention).
+   */
+  chain?: ChainLink[];
+  /**
+   * How a refusal is recorded on the chain's last run (a `TRIGGER_REFUSED` event): a key that
+   * makes it once only, and what asked (`webhook 1f… delivery 9c…`). @default a new key, "startRun"
+   */
+  refusal?: { key: string; via: string };
 };
+
+/**
+ * A run recorded and ready to start (`started: false`: its snapshot is the interpreter's
+ * argument; `created` says whether this call created its row) or one already started by an
+ * earlier request with the same idempotency key.
+ */
+export type PreparedRun = { started: true; row: RunRow } | { started: false; row: RunRow; created: boolean; snapshot: RunSnapshot };
+
+/** Seconds a client is asked to wait after Temporal could not be reached. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 export type RunServiceOptions = {
   db: Kysely<Database>;
@@ -41,6 +63,10 @@ export type RunServiceOptions = {
   stepTypes?: readonly StepTypeDefinition[];
   /** Runs a tenant may have in flight; every way of starting a run checks it. @default 1000 */
   maxRunsInFlight?: number;
+  /** Checks requests' chains (loop prevention); without it, chains are recorded but not checked. */
+  chains?: TriggerChains;
+  /** How long a start waits for Temporal before it is given up (UnavailableError). @default 5000 */
+  startTimeoutMs?: number;
 };
 
 /** A `signalRun` request: the signal a `wait` step waits for, and its payload (the step's output). */
@@ -86,7 +112,22 @@ export class RunService {
    * @throws BadUserInputError listing every input violation, or when the definition is archived
    */
   async startRun(tenantId: string, request: StartRunRequest): Promise<RunRow> {
+    const prepared = await this.prepareRun(tenantId, request);
+    if (prepared.started) return prepared.row;
+    return this.launch(prepared.row, prepared.snapshot, prepared.created);
+  }
+
+  /**
+   * Everything {@link startRun} does but the start itself: checks the request's chain, pins the
+   * definition version and its sub-workflows, checks the input and the tenant's runs in flight,
+   * and records the run's row (or finds the run of a repeated `idempotencyKey`). A schedule's
+   * fire calls it from the worker and starts the returned snapshot as its child workflow.
+   * @throws ChainRefusedError (CONFLICT) when the chain holds the definition or is as deep as the limit
+   * @throws as {@link startRun}
+   */
+  async prepareRun(tenantId: string, request: StartRunRequest): Promise<PreparedRun> {
     const { db } = this.options;
+    if (request.chain && request.chain.length > 0) await this.checkChain(tenantId, request);
     const definitionRow = await findDefinition(db, tenantId, request.definition);
     if (definitionRow?.archived_at) {
       throw new BadUserInputError(`definition "${request.definition}" is archived: save it again to run it`, [
@@ -127,6 +168,7 @@ export class RunService {
       workflow_id: workflowIdOf(tenantId, versionRow.name, runId),
       started_at: now,
       pinned_versions: JSON.stringify(pinnedVersions(pinnedNow.library)),
+      chain: request.chain && request.chain.length > 0 ? JSON.stringify(request.chain) : null,
       variables: JSON.stringify(variables.variables),
     });
     const otherVersion = request.version != null && row.definition_version !== request.version;
@@ -135,13 +177,32 @@ export class RunService {
         `idempotencyKey "${request.idempotencyKey}" was already used for run ${row.id} with a different input or version`,
       );
     }
-    if (!created && row.temporal_run_id) return row;
+    if (!created && row.temporal_run_id) return { started: true, row };
     // A new run, or a repeat of one whose start may not have reached Temporal (a crash between
     // the insert and the start): starting is idempotent on the workflow id.
     const pinned = created ? versionRow : await findVersion(db, tenantId, row.definition_name, row.definition_version);
     const pinnedDefinition = pinned!.spec as Definition;
     const library = created ? pinnedNow.library : (await pinSubWorkflows(db, tenantId, { name: row.definition_name, definition: pinnedDefinition })).library;
-    return this.launch(row, pinnedDefinition, library);
+    return { started: false, row, created, snapshot: snapshotOf(row, pinnedDefinition, library) };
+  }
+
+  /**
+   * Refuses a request whose chain holds its definition or is as deep as the limit, and records
+   * the refusal on the chain's last run when that run is this tenant's and still running.
+   * @throws ChainRefusedError
+   */
+  private async checkChain(tenantId: string, request: StartRunRequest): Promise<void> {
+    const { chains, db } = this.options;
+    const reason = chains?.refusal(request.chain!, tenantId, request.definition);
+    if (reason === undefined) return;
+    const via = request.refusal?.via ?? 'startRun';
+    const message = `${via}: run of "${request.definition}" refused: ${reason}`;
+    const runId = lastRunId(request.chain!);
+    if (runId) {
+      const key = request.refusal?.key ?? `start:${randomUUID()}`;
+      await recordTriggerRefusal(db, { tenantId, runId, key, message }).catch((err: unknown) => console.error('cannot record a TRIGGER_REFUSED event:', err));
+    }
+    throw new ChainRefusedError(message, runId);
   }
 
   /**
@@ -211,6 +272,8 @@ export class RunService {
       retry_of: run.id,
       retry_plan: JSON.stringify(plan),
       pinned_versions: JSON.stringify(pinnedVersions(pinned.library)),
+      // A retry carries on the work of the run it retries: it came from the same chain.
+      chain: run.chain ? JSON.stringify(run.chain) : null,
       variables: JSON.stringify(variables),
     };
     if (request.dryRun) {
@@ -237,7 +300,7 @@ export class RunService {
     await this.checkCapacity(tenantId);
     const { row } = await insertRun(db, values);
     const reuse = { runId: run.id, steps: plan.reused };
-    return this.launch(row, definition, pinned.library, { reuse });
+    return this.launch(row, snapshotOf(row, definition, pinned.library, { reuse }), true);
   }
 
   /**
@@ -273,7 +336,7 @@ export class RunService {
       variables: JSON.stringify(variables.variables),
       spec: JSON.stringify(definition),
     });
-    return this.launch(row, definition, library, { mocks });
+    return this.launch(row, snapshotOf(row, definition, library, { mocks }), true);
   }
 
   /**
@@ -290,27 +353,41 @@ export class RunService {
     }
   }
 
-  /** Starts the interpreter workflow of a recorded run; idempotent on the run's workflow id. */
-  private async launch(row: RunRow, definition: Definition, library: DefinitionLibrary, extra: Pick<RunSnapshot, 'reuse' | 'mocks'> = {}): Promise<RunRow> {
-    const snapshot: RunSnapshot = {
-      runId: row.id,
-      tenantId: row.tenant_id,
-      definitionName: row.definition_name,
-      definitionVersion: row.definition_version,
-      definition,
-      library,
-      depth: 1,
-      input: row.input,
-      trigger: row.trigger as Actor,
-      requestedAt: row.started_at.toISOString(),
-      // Every run recorded since variables exist has them; {} for one relaunched from before.
-      variables: row.variables ?? {},
-      ...extra,
-    };
-    const temporalRunId = await this.startWorkflow(row.workflow_id, snapshot);
+  /**
+   * Starts the interpreter workflow of a recorded run; idempotent on the run's workflow id. A start
+   * that fails leaves no row behind that nothing runs: the row this call `created` is deleted,
+   * unless a worker has seen the workflow meanwhile (then it did start, and the run is returned).
+   * @throws UnavailableError when Temporal could not be reached within the start timeout
+   */
+  private async launch(row: RunRow, snapshot: RunSnapshot, created: boolean): Promise<RunRow> {
+    let temporalRunId: string | undefined;
+    try {
+      temporalRunId = await this.startWorkflow(row.workflow_id, snapshot);
+    } catch (err) {
+      return this.startFailed(row, created, err);
+    }
     // Undefined when the workflow had already been started, by a concurrent repeat of this call.
-    if (temporalRunId) return setTemporalRunId(this.options.db, row.id, temporalRunId);
-    return (await findRun(this.options.db, row.tenant_id, row.id))!;
+    const started = temporalRunId ? await setTemporalRunId(this.options.db, row.id, temporalRunId) : await findRun(this.options.db, row.tenant_id, row.id);
+    // Gone: a concurrent repeat of this request failed to start it and deleted the row, so every
+    // worker refuses the workflow this call started. Nothing runs; the client tries again.
+    if (!started) throw new UnavailableError(`run ${row.id} could not be started (Temporal answered another request for it with an error): try again`, UNAVAILABLE_RETRY_AFTER_SECONDS);
+    return started;
+  }
+
+  /** What a failed start leaves: no row nobody runs, and an UnavailableError when Temporal was unreachable. */
+  private async startFailed(row: RunRow, created: boolean, err: unknown): Promise<RunRow> {
+    const { db } = this.options;
+    if (created && !(await deleteUnstartedRun(db, row.id))) {
+      const now = await findRun(db, row.tenant_id, row.id);
+      if (now?.temporal_run_id) return now;
+    }
+    if (isTemporalUnavailable(err)) {
+      throw new UnavailableError(
+        `Temporal could not be reached to start the run (${errorText(err)}): nothing was started; try again`,
+        UNAVAILABLE_RETRY_AFTER_SECONDS,
+      );
+    }
+    throw err;
   }
 
   /**
@@ -406,8 +483,10 @@ export class RunService {
   }
 
   private async startWorkflow(workflowId: string, snapshot: RunSnapshot): Promise<string | undefined> {
+    const { client } = this.options;
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     try {
-      const handle = await this.options.client.workflow.start<typeof trellisRun>('trellisRun', {
+      const handle = await client.withDeadline(deadline, () => client.workflow.start<typeof trellisRun>('trellisRun', {
         taskQueue: this.options.taskQueue,
         workflowId,
         args: [snapshot],
@@ -420,7 +499,7 @@ export class RunService {
           { key: SEARCH_ATTRIBUTES.tenant, value: snapshot.tenantId },
           { key: SEARCH_ATTRIBUTES.trigger, value: snapshot.trigger.type },
         ],
-      });
+      }));
       return handle.firstExecutionRunId;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
@@ -429,11 +508,54 @@ export class RunService {
   }
 }
 
+/** How long a start waits for Temporal unless configured otherwise (`TRELLIS_START_TIMEOUT`). */
+export const DEFAULT_START_TIMEOUT_MS = 5_000;
+
+/** The interpreter's argument for a recorded run. */
+export function snapshotOf(row: RunRow, definition: Definition, library: DefinitionLibrary, extra: Pick<RunSnapshot, 'reuse' | 'mocks'> = {}): RunSnapshot {
+  return {
+    runId: row.id,
+    tenantId: row.tenant_id,
+    definitionName: row.definition_name,
+    definitionVersion: row.definition_version,
+    definition,
+    library,
+    depth: 1,
+    input: row.input,
+    trigger: row.trigger as Actor,
+    requestedAt: row.started_at.toISOString(),
+    // Every run recorded since variables exist has them; {} for one relaunched from before.
+    variables: row.variables ?? {},
+    ...(row.chain && row.chain.length > 0 ? { chain: row.chain } : {}),
+    ...extra,
+  };
+}
+
+/**
+ * gRPC status codes that mean Temporal could not be reached or did not answer in time: CANCELLED
+ * (1), DEADLINE_EXCEEDED (4), RESOURCE_EXHAUSTED (8), UNAVAILABLE (14).
+ */
+const UNREACHABLE_CODES: ReadonlySet<number> = new Set([1, 4, 8, 14]);
+
+/** Whether `err` (or what caused it) is a gRPC error saying Temporal was unreachable or slow. */
+export function isTemporalUnavailable(err: unknown): boolean {
+  for (let at: unknown = err, hops = 0; at instanceof Error && hops < 5; at = at.cause, hops += 1) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === 'number' && UNREACHABLE_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+function errorText(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
 /**
  * @throws BadUserInputError listing every violation of the definition's input schema
  * @param cacheKey identifies the schema for the compiled-validator cache
  */
-function checkInput(definition: Definition, input: unknown, cacheKey: string, what: string): void {
+export function checkInput(definition: Definition, input: unknown, cacheKey: string, what: string): void {
   if (definition.input === undefined) return;
   const errors = validateAgainstSchema(definition.input, input, cacheKey);
   if (errors.length > 0) throw new BadUserInputError(`input does not match the input schema of ${what}`, errors);

@@ -8,6 +8,8 @@ import type { SecretResolver } from '../../activities/deferred-values';
 import type { Database } from '../db/database';
 import type { GuardedFetch } from '../net/guarded-fetch';
 import { RunVerifier } from '../runs/run-verifier';
+import { RunService } from '../runs/run.service';
+import type { TriggerChains } from '../triggers/trigger-chain';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { FAILURE_CONVERTER_PATH } from './data-converter';
 
@@ -36,6 +38,10 @@ export type WorkerOptions = {
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
   /** What the retention job deletes. @default retention off */
   retention?: RetentionSettings;
+  /** Loop prevention: the chain `http` steps send and child runs inherit. */
+  chains?: TriggerChains;
+  /** Runs a tenant may have in flight, checked when a schedule fires. @default 1000 */
+  maxRunsInFlight?: number;
 };
 
 /**
@@ -51,11 +57,14 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     dataConverter: options.dataConverter,
     activities: createActivities({
       db: options.db,
-      verifier: new RunVerifier(options.db, options.client),
+      verifier: new RunVerifier(options.db, options.client, { chains: options.chains }),
       secrets: options.secrets,
       stepTypes: options.stepTypes,
       fetch: options.fetch,
       retention: options.retention,
+      chains: options.chains,
+      // Schedule fires record their runs here, as the API records the runs it starts.
+      runs: new RunService({ db: options.db, client: options.client, taskQueue: options.taskQueue, stepTypes: options.stepTypes, maxRunsInFlight: options.maxRunsInFlight }),
     }),
     // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
