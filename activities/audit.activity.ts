@@ -7,6 +7,8 @@ import type { Database } from '../src/db/database';
 import { permanentDatabaseError } from '../src/db/database-error';
 import type { RunVerifier } from '../src/runs/run-verifier';
 import { sha256OfJson } from '../src/support/canonical-json';
+import { observeAuditEvent } from '../src/observability/audit-observer';
+import { metrics } from '../src/observability/metrics';
 import { DEFERRED_MARK } from '../interpreter/deferred-templates';
 import { currentExecution, verifyOrFail } from './verified-activity';
 
@@ -62,6 +64,8 @@ export function createAuditActivities(db: Kysely<Database>, verifier: RunVerifie
       const claim = { tenantId: event.tenantId, runId: event.runId };
       await verifyOrFail(() => (event.type === 'RUN_STARTED' ? verifier.verifyStart(execution, event) : verifier.verify(execution, claim)));
       const { input, output, ...rest } = event;
+      const startedAt = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - startedAt) / 1e9;
       try {
         const record = toStorableJson({
           ...rest,
@@ -70,8 +74,13 @@ export function createAuditActivities(db: Kysely<Database>, verifier: RunVerifie
           stepOutput: output,
           stepInput: rest.type === 'STEP_STARTED' ? snapshot(presentableInput(input)) : undefined,
         });
-        await recordAuditEvent(db, record);
+        const written = await recordAuditEvent(db, record);
+        metrics.auditWriteDuration.observe({ outcome: written ? 'ok' : 'duplicate' }, seconds());
+        // Once per event, whatever retries and redone workflow tasks send it again; off the run's
+        // path (its reads cost the run nothing, and it never throws).
+        if (written) void observeAuditEvent(db, event);
       } catch (err) {
+        metrics.auditWriteDuration.observe({ outcome: 'error' }, seconds());
         const reason = permanentDatabaseError(err);
         if (reason === undefined) throw err;
         throw ApplicationFailure.nonRetryable(reason, AUDIT_WRITE_REFUSED);

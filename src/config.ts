@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFINITION_NAME_PATTERN } from '../definition/definition-schema';
 import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
 import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
+import { operationsConfig, operationsEnv, type OperationsConfig } from './operations-config';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -56,6 +57,7 @@ const envSchema = z.object({
   TRELLIS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
   TRELLIS_MAX_SOCKETS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(100),
   TRELLIS_MAX_RUNS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  ...operationsEnv,
 });
 
 const HOST_PATTERN = /^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
@@ -139,7 +141,8 @@ export type Config = Readonly<{
   allowedOrigins: readonly string[] | '*';
   /** Abuse limits of the API (README "Limits"). */
   limits: Readonly<ApiLimits>;
-}>;
+}> &
+  OperationsConfig;
 
 /** What one caller may ask of an API process (README "Limits"). */
 export type ApiLimits = {
@@ -174,6 +177,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'Invalid configuration:\n  TRELLIS_SECRET_KEY: required when NODE_ENV=production (32 bytes, e.g. `openssl rand -base64 32`); ' +
         'it encrypts stored secrets and Temporal payloads, and every API and worker process needs the same one',
     );
+  }
+  const operations = operationsConfig(e);
+  if (operations.bootstrapAdminKey !== undefined && e.TRELLIS_OPERATOR_TENANT === undefined) {
+    throw new Error('Invalid configuration:\n  TRELLIS_BOOTSTRAP_ADMIN_KEY: needs TRELLIS_OPERATOR_TENANT, the tenant the key is an admin key of');
   }
   const environment = readEnvironmentSecrets(env);
   if (environment.errors.length > 0) {
@@ -215,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       socketsPerKey: e.TRELLIS_MAX_SOCKETS_PER_KEY,
       runsInFlight: e.TRELLIS_MAX_RUNS_IN_FLIGHT,
     }),
+    ...operations,
   });
 }
 

@@ -4,6 +4,7 @@ import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { AuditEventHub } from '../graphql/audit-event-hub';
 import { createApiServer, type ApiServer } from './api/api-server';
+import { describeBootstrapOutcome, registerBootstrapAdminKey } from './api/bootstrap-admin-key';
 import { CODEC_PATH } from './api/codec-routes';
 import { checkHealth } from './api/health';
 import type { Config } from './config';
@@ -25,7 +26,10 @@ import { startTemporalDevServer } from './temporal/dev-server';
 import { PayloadEncryptionCodec } from './temporal/payload-codec';
 import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from './temporal/search-attributes';
 import { resolveTemporalCli } from './temporal/temporal-cli';
-import { createWorker } from './temporal/worker';
+import { createWorker, temporalSdkMetricsUrl } from './temporal/worker';
+import { startMetricsServer } from './observability/metrics-endpoint';
+import { startTracing } from './observability/tracing';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export type TrellisOptions = {
   /** A prebuilt interpreter bundle (tests build one); otherwise the worker bundles at start. */
@@ -33,6 +37,11 @@ export type TrellisOptions = {
   log?: (message: string) => void;
   /** Custom step types, in addition to those of `config.stepTypeModules`. */
   stepTypes?: readonly StepTypeDefinition[];
+  /**
+   * Traces into this exporter too (tests: an in-memory exporter), whatever `OTEL_*` says. With
+   * tracing on, give no prebuilt `workflowBundle` unless it was bundled with the tracing modules.
+   */
+  spanExporter?: SpanExporter;
 };
 
 /** A running Trellis process: its addresses, its parts and how to stop it cleanly. */
@@ -43,6 +52,8 @@ export type Trellis = {
   databaseUrl: string;
   /** What steps may reach, for the start-up banner (a worker's; `undefined` without one). */
   egress: string | undefined;
+  /** The metrics listener's URL (`TRELLIS_METRICS_PORT`), when there is one. */
+  metricsUrl: string | undefined;
   db: Kysely<Database>;
   /** A client with Trellis's data converter: it reads and writes encrypted payloads. */
   client: Client;
@@ -83,6 +94,12 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const db = createDatabase(databaseUrl);
     stack.push({ name: 'database pool', stop: () => db.destroy() });
     await migrateToLatest(db);
+    // Before any API listens: with a bootstrap key, the API is never keyless, not even for a moment.
+    if (config.bootstrapAdminKey !== undefined && config.operatorTenant !== undefined) {
+      log(describeBootstrapOutcome(await registerBootstrapAdminKey(db, config.bootstrapAdminKey, config.operatorTenant), config.operatorTenant));
+    }
+    const tracing = startTracing(config.tracing, config.role, options.spanExporter);
+    if (tracing) stack.push({ name: 'tracing', stop: () => tracing.shutdown() });
     const stepTypes = checkStepTypes([...(await loadStepTypes(config.stepTypeModules)), ...(options.stepTypes ?? [])]);
     if (!config.secretKey && config.databaseUrl) {
       log(`warning: TRELLIS_SECRET_KEY is not set; secrets are encrypted with ${path.join(config.dataDir, 'secret.key')}, which other instances do not share`);
@@ -137,11 +154,20 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const connection = await Connection.connect({ address });
     stack.push({ name: 'Temporal connection', stop: () => connection.close() });
     await ensureSearchAttributes(connection, config.temporal.namespace);
-    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter,
+      ...(tracing ? { interceptors: { workflow: tracing.clientInterceptors } } : {}),
+    });
+    const sdkMetricsUrl = config.role === 'api' ? undefined : temporalSdkMetricsUrl();
 
     let egress: ReturnType<typeof createEgress> | undefined;
     if (config.role !== 'api') {
       egress = createEgress({ config, db, databaseUrl, temporal: temporalEndpoints });
+      // Metrics name every tenant's definitions: no step may read them.
+      if (sdkMetricsUrl) egress.infrastructure.add({ name: 'Temporal SDK metrics', host: '127.0.0.1', port: Number(new URL(sdkMetricsUrl).port) });
+      if (config.metricsPort !== undefined) egress.infrastructure.add({ name: 'Trellis metrics', host: config.host, port: config.metricsPort });
       const outbound = egress.fetch;
       stack.push({ name: 'outbound HTTP client', stop: () => outbound.close() });
       const { worker, connection: workerConnection } = await createWorker({
@@ -155,6 +181,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         stepTypes,
         fetch: outbound,
         workflowBundle: options.workflowBundle,
+        tracing: tracing?.worker,
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
       const running = worker.run();
@@ -189,6 +216,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         origins: { allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
         limits: config.limits,
         codec: { codec, namespace: config.temporal.namespace, uiUrl, operatorTenant: config.operatorTenant },
+        metrics: { operatorTenant: config.operatorTenant, sdkMetricsUrl },
       });
       graphqlUrl = await api.listen(config.port, config.host);
       stack.push({ name: 'API server', stop: () => api.close() });
@@ -196,8 +224,15 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       if (config.port === 0) egress?.infrastructure.add({ name: 'Trellis API', host: config.host, port: Number(new URL(graphqlUrl).port) });
     }
 
+    let metricsUrl: string | undefined;
+    if (config.metricsPort !== undefined) {
+      const server = await startMetricsServer(config.metricsPort, config.host, sdkMetricsUrl);
+      stack.push({ name: 'metrics listener', stop: () => server.close() });
+      metricsUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/metrics`;
+    }
+
     const egressLine = egress ? await egress.policy.describe() : undefined;
-    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, egress: egressLine, db, client, codec, stop };
+    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, egress: egressLine, metricsUrl, db, client, codec, stop };
   } catch (err) {
     await stop();
     throw err;

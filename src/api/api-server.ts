@@ -20,6 +20,8 @@ import { explorerLandingPage } from './explorer-landing-page';
 import { OriginPolicy, type OriginPolicyOptions } from './origin-policy';
 import { RequestGuard, type GuardExtra } from './request-guard';
 import { MAX_REQUEST_BYTES } from './request-size-limit';
+import { observeApi } from '../observability/api-observer';
+import { registerMetricsRoute } from '../observability/metrics-endpoint';
 
 export type ApiServerOptions = {
   services: ApiServices;
@@ -38,6 +40,8 @@ export type ApiServerOptions = {
   limits: Readonly<ApiLimits>;
   /** Serve the codec endpoint (`/codec/encode`, `/codec/decode`) for the Temporal Web UI. @default not served */
   codec?: Omit<CodecRoutesOptions, 'authenticate'>;
+  /** `GET /metrics` for operators (see `registerMetricsRoute`). @default not served */
+  metrics?: { operatorTenant: string | undefined; sdkMetricsUrl: string | undefined };
 };
 
 export type ApiServer = {
@@ -57,6 +61,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const development = options.development ?? false;
   const app = Fastify({ logger: false, bodyLimit: MAX_REQUEST_BYTES });
   app.setErrorHandler(apiErrorHandler);
+  // Request metrics and the request's trace span, before any other hook.
+  const observer = observeApi(app, { sockets: () => wsServer.clients.size, subscriptions: () => services.hub.subscriberCount });
   // Before Apollo Server parses an operation, whose parser would overflow its stack.
   app.addHook('preHandler', refuseDeeplyNestedOperations);
   const { services } = options;
@@ -116,6 +122,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         },
       }),
       development ? explorerLandingPage() : ApolloServerPluginLandingPageDisabled(),
+      observer.apolloPlugin,
       fastifyApolloDrainPlugin(app),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
     ],
@@ -134,6 +141,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 
   await app.register(dashboardRoutes);
   if (options.codec) registerCodecRoutes(app, { ...options.codec, authenticate: (request) => guard.authenticateOperator(request) });
+  if (options.metrics) registerMetricsRoute(app, { ...options.metrics, authenticate: (request) => guard.authenticateOperator(request) });
 
   app.get('/health', async (_request, reply) => {
     const report = await options.health();
@@ -157,6 +165,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       await app.close();
       guard.stop();
       await keyChanges.stop();
+      observer.stop();
     },
   };
 }

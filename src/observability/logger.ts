@@ -1,0 +1,65 @@
+import { createRequire } from 'node:module';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from '../operations-config';
+
+/** Options of {@link configureLogger}. */
+export type LoggerOptions = {
+  /** `LOG_LEVEL`. @default 'info' */
+  level?: LogLevel;
+  /**
+   * Human-readable lines (pino-pretty, a devDependency) instead of JSON, when it is installed.
+   * @default false
+   */
+  pretty?: boolean;
+  /** Where lines go (tests capture them). @default standard output */
+  destination?: DestinationStream;
+};
+
+/**
+ * The process's structured logger: one JSON object per line (`level`, `time`, `msg`, and the
+ * ids known where the event happened: `tenantId`, `runId`, `stepId`…). Every part of Trellis logs
+ * through it (the Temporal SDK's logger, Fastify's and Apollo's unexpected errors, the audit
+ * sink), so one `LOG_LEVEL` rules them all. JSON at `info` until {@link configureLogger} is called.
+ */
+export let logger: Logger = pino({ level: 'info', base: undefined });
+
+/**
+ * Replaces {@link logger}: `src/main.ts` calls it once at start, with `LOG_LEVEL` and pretty
+ * output in development when standard output is a terminal.
+ */
+export function configureLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  const destination = options.destination ?? (options.pretty ? prettyStream() : undefined);
+  logger = pino({ level, base: undefined }, destination ?? pino.destination({ sync: true }));
+  return logger;
+}
+
+/** pino-pretty when it is installed (a devDependency: production images have none). */
+function prettyStream(): DestinationStream | undefined {
+  try {
+    const pretty = createRequire(__filename)('pino-pretty') as (options: Record<string, unknown>) => DestinationStream;
+    return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How an error is logged: its class, code and message, and its stack only when `fault` (a fault of
+ * Trellis's own, worth a developer's time). Business failures (a target's 409, a step's
+ * expression error) are not faults: their message says everything.
+ */
+export function errorFields(err: unknown, fault: boolean): Record<string, unknown> {
+  if (!(err instanceof Error)) return { error: { message: String(err) } };
+  const code = (err as { code?: unknown }).code;
+  const type = (err as { type?: unknown }).type;
+  return {
+    error: {
+      name: err.name,
+      ...(typeof type === 'string' ? { type } : {}),
+      ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+      message: err.message,
+      ...(fault && err.stack ? { stack: err.stack } : {}),
+    },
+  };
+}
