@@ -50,16 +50,17 @@ function prettyStream(): DestinationStream | undefined {
  * expression error) are not faults: their message says everything.
  */
 export function errorFields(err: unknown, fault: boolean): Record<string, unknown> {
-  if (!(err instanceof Error)) return { error: { message: String(err) } };
-  const code = (err as { code?: unknown }).code;
-  const type = (err as { type?: unknown }).type;
+  // Errors from Temporal's workflow sandbox belong to another realm: not `instanceof Error` here.
+  const isError = err instanceof Error || (typeof err === 'object' && err !== null && typeof (err as Error).message === 'string');
+  if (!isError) return { error: { message: String(err) } };
+  const error = err as Error & { code?: unknown; type?: unknown };
   return {
     error: {
-      name: err.name,
-      ...(typeof type === 'string' ? { type } : {}),
-      ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
-      message: err.message,
-      ...(fault && err.stack ? { stack: err.stack } : {}),
+      name: error.name,
+      ...(typeof error.type === 'string' ? { type: error.type } : {}),
+      ...(typeof error.code === 'string' || typeof error.code === 'number' ? { code: error.code } : {}),
+      message: error.message,
+      ...(fault && typeof error.stack === 'string' ? { stack: error.stack } : {}),
     },
   };
 }

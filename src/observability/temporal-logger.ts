@@ -14,8 +14,9 @@ const RUN_WORKFLOW_ID = /^([^/]+)\/([^/]+)\/([0-9a-f-]{36})(?:\/|$)/;
  *
  * Failures a step's activity chose to report (an `ApplicationFailure`: a target's 409, a refused
  * address) are business failures: the audit sink logs each once, as a WARN with the step, so the
- * SDK's own "Activity failed" line for them drops to DEBUG, and no business failure is logged
- * with a stack trace. Any other error (a fault of Trellis's own) keeps its level and its stack.
+ * SDK's own "Activity failed" line for them drops to DEBUG, as does its "Workflow failed" (the
+ * run's end, which the audit sink logs too), and no business failure is logged with a stack
+ * trace. Any other error (a fault of Trellis's own) keeps its level and its stack.
  */
 export class TemporalLogger implements Logger {
   /** @param minimum the SDK's own level: lines below it are dropped whatever `LOG_LEVEL` says. @default 'TRACE' */
@@ -24,7 +25,9 @@ export class TemporalLogger implements Logger {
   log(level: LogLevel, message: string, meta: LogMetadata = {}): void {
     const { error, runId, workflowId, ...rest } = meta as Record<string, unknown>;
     const business = error instanceof ApplicationFailure || error instanceof CancelledFailure;
-    const effective: LogLevel = business && message === 'Activity failed' ? 'DEBUG' : level;
+    // A workflow fails only by the interpreter's choice (a fault in its code fails the workflow
+    // task instead, and is retried): the run's end, which the audit sink logs.
+    const effective: LogLevel = (business && message === 'Activity failed') || message === 'Workflow failed' ? 'DEBUG' : level;
     const pinoLevel = PINO_LEVELS[effective];
     if (SEVERITY[effective] < SEVERITY[this.minimum] || !logger.isLevelEnabled(pinoLevel)) return;
     const ids = typeof workflowId === 'string' ? RUN_WORKFLOW_ID.exec(workflowId) : null;
