@@ -22,6 +22,12 @@ export type LoggerOptions = {
  * sink), so one `LOG_LEVEL` rules them all. JSON at `info` until {@link configureLogger} is called.
  */
 export let logger: Logger = pino({ level: 'info', base: undefined });
+let configured = false;
+
+/** Whether {@link configureLogger} was called in this process. */
+export function loggerConfigured(): boolean {
+  return configured;
+}
 
 /**
  * Replaces {@link logger}: `src/main.ts` calls it once at start, with `LOG_LEVEL` and pretty
@@ -31,6 +37,7 @@ export function configureLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const destination = options.destination ?? (options.pretty ? prettyStream() : undefined);
   logger = pino({ level, base: undefined }, destination ?? pino.destination({ sync: true }));
+  configured = true;
   return logger;
 }
 
