@@ -2,7 +2,7 @@ import { loadConfig, type Config } from './config';
 import { freePort } from './net/free-port';
 import { configureLogger, errorFields, logger } from './observability/logger';
 import { installTemporalLogger } from './temporal/worker';
-import { startTrellis } from './trellis';
+import { startTrellis, type Trellis } from './trellis';
 
 /** `npm start`: everything in one process, stopped cleanly by SIGINT or SIGTERM. */
 async function main(): Promise<void> {
@@ -11,7 +11,15 @@ async function main(): Promise<void> {
   configureLogger({ level: config.logLevel, pretty: config.development && process.stdout.isTTY === true });
   // The SDK's worker metrics are served on loopback and folded into Trellis's /metrics.
   installTemporalLogger(temporalLevel(config), config.role === 'api' ? {} : { metricsPort: await freePort() });
-  const trellis = await startTrellis(config, { log: (message) => logger.info(message) });
+  let started: Trellis | undefined;
+  const trellis = (started = await startTrellis(config, {
+    log: (message) => logger.info(message),
+    // A worker that stopped by itself runs nothing any more: exit, so Docker or Kubernetes restarts it.
+    onWorkerError: (err) => {
+      logger.fatal(errorFields(err, true), 'the worker stopped with an error; exiting');
+      void (started?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+    },
+  }));
   const lines = [`Trellis is running (role: ${config.role})`];
   if (trellis.graphqlUrl) lines.push(`  Dashboard:   ${trellis.graphqlUrl.replace(/\/graphql$/, '/')}`);
   if (trellis.graphqlUrl) lines.push(`  GraphQL:     ${trellis.graphqlUrl}  (subscriptions: ${trellis.graphqlUrl.replace(/^http/, 'ws')})`);
@@ -54,6 +62,9 @@ function temporalLevel(config: Config): 'INFO' | 'WARN' | 'ERROR' {
 
 main().catch((err: unknown) => {
   // A configuration error or a dependency that cannot be reached: its message says what to do.
-  logger.fatal(errorFields(err, !(err instanceof Error && err.message.startsWith('Invalid configuration'))), err instanceof Error ? err.message : String(err));
+  // On a terminal (`npm start`) as plain text, like the banner; otherwise one JSON line.
+  const message = err instanceof Error ? err.message : String(err);
+  if (process.stderr.isTTY) console.error(message);
+  else logger.fatal(errorFields(err, !message.startsWith('Invalid configuration')), message);
   process.exit(1);
 });

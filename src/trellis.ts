@@ -38,6 +38,12 @@ export type TrellisOptions = {
   /** Custom step types, in addition to those of `config.stepTypeModules`. */
   stepTypes?: readonly StepTypeDefinition[];
   /**
+   * Called when the worker stops by itself with an error (not when `stop()` stops it): the process
+   * then runs no workflow or activity any more, and `src/main.ts` exits so that its supervisor
+   * (Docker, Kubernetes) restarts it. @default the error is only logged
+   */
+  onWorkerError?: (err: unknown) => void;
+  /**
    * Traces into this exporter too (tests: an in-memory exporter), whatever `OTEL_*` says. With
    * tracing on, give no prebuilt `workflowBundle` unless it was bundled with the tracing modules.
    */
@@ -185,8 +191,18 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
       const running = worker.run();
-      running.catch((err: unknown) => log(`worker stopped with an error: ${String(err)}`));
-      stack.push({ name: 'worker', stop: () => stopWorker(worker, running) });
+      let stopping = false;
+      running.catch((err: unknown) => {
+        log(`worker stopped with an error: ${String(err)}`);
+        if (!stopping) options.onWorkerError?.(err);
+      });
+      stack.push({
+        name: 'worker',
+        stop: () => {
+          stopping = true;
+          return stopWorker(worker, running);
+        },
+      });
     }
 
     let graphqlUrl: string | undefined;

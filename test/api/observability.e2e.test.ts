@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { createApiKey } from '../../src/api/api-keys';
 import { freePort } from '../../src/net/free-port';
 import { configureLogger } from '../../src/observability/logger';
@@ -186,5 +188,35 @@ describe('who may read GET /metrics once API keys exist', () => {
     const { status, text } = await scrape(metricsUrl, { authorization: `Bearer ${operatorKey}` });
     expect(status).toBe(200);
     expect(text).toContain('trellis_runs_finished_total');
+  });
+});
+
+describe('the container health check (scripts/healthcheck.mjs, the Dockerfile\'s HEALTHCHECK)', () => {
+  const script = path.resolve(__dirname, '../../scripts/healthcheck.mjs');
+
+  /** The script's exit code, run with only these variables, as in a container. */
+  function healthcheck(env: Record<string, string>): Promise<number> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env } }, (error) => resolve(error ? Number(error.code ?? 1) : 0));
+    });
+  }
+
+  it('passes for a process whose API answers GET /health', async () => {
+    expect(await healthcheck({ TRELLIS_ROLE: 'all', PORT: new URL(ctx.graphqlUrl).port })).toBe(0);
+  });
+
+  it('passes for a worker whose metrics listener answers with the SDK\'s metrics', async () => {
+    const server = await startMetricsServer(0, '127.0.0.1', temporalSdkMetricsUrl());
+    try {
+      expect(await healthcheck({ TRELLIS_ROLE: 'worker', TRELLIS_METRICS_PORT: String(server.port) })).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails when nothing answers', async () => {
+    const closed = String(await freePort());
+    expect(await healthcheck({ TRELLIS_ROLE: 'api', PORT: closed })).toBe(1);
+    expect(await healthcheck({ TRELLIS_ROLE: 'worker', TRELLIS_METRICS_PORT: closed })).toBe(1);
   });
 });
