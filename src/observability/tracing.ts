@@ -13,8 +13,9 @@ export const TRACER_NAME = 'trellis';
 /**
  * The workflow interceptors of `@temporalio/interceptors-opentelemetry`, bundled into the
  * interpreter's workflow code when tracing is on: they continue the starting request's trace in
- * the workflow and hand it on to each activity through Temporal headers (which the payload codec
- * encrypts like every other payload).
+ * the workflow and hand it on to each activity through a Temporal header. Headers do not go
+ * through the payload codec: the header holds the W3C `traceparent` (trace and span ids) only,
+ * readable in the history.
  */
 export const WORKFLOW_TRACING_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 
