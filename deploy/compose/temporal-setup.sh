@@ -9,8 +9,8 @@ schemas=/etc/temporal/schema/postgresql/v12
 for db in temporal temporal_visibility; do
   case "$db" in temporal) dir="$schemas/temporal/versioned" ;; *) dir="$schemas/visibility/versioned" ;; esac
   sql() { temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "${DB_PORT:-5432}" -u "$POSTGRES_USER" --db "$db" "$@"; }
-  # "create" fails when the database exists: only then is its failure expected.
-  sql create || echo "database $db exists"
+  # Each of the three leaves what exists alone (Temporal's auto-setup image ran them at every start).
+  sql create
   sql setup-schema -v 0.0
   sql update-schema -d "$dir"
 done
