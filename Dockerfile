@@ -2,6 +2,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci runs the postinstall script (the synchronous jsonata build), here as in the runtime stage.
+COPY scripts/generate-sync-jsonata.ts scripts/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN node scripts/build-dashboard.mjs --force
@@ -17,6 +19,8 @@ ENV NODE_ENV=production \
 
 # Dependencies first, so code changes reuse this layer (.dockerignore keeps node_modules out).
 COPY package.json package-lock.json ./
+# npm ci runs the postinstall script, which generates the synchronous jsonata build with this.
+COPY scripts/generate-sync-jsonata.ts scripts/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
 # Same sources and lock as the build stage, so the dashboard build is current (no Vite here).

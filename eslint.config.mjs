@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'coverage/**', 'web/dist/**', '*.js', '*.mjs'] },
+  { ignores: ['node_modules/**', '.data/**', 'coverage/**', 'web/dist/**', '*.js', '*.mjs', 'definition/generated/*.js'] },
   {
     // web/ (the dashboard, browser code) is linted too, typed by its own web/tsconfig.json.
     files: ['**/*.ts', '**/*.tsx', '**/*.mts'],

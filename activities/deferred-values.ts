@@ -1,5 +1,5 @@
 import { findExpressions, referencedSecrets } from '../definition/expression';
-import { evaluateTemplate } from '../definition/template';
+import { evaluateTemplateSync } from '../definition/template-plan';
 import { DEFERRED_MARK, type DeferredTemplates } from '../interpreter/deferred-templates';
 import type { SecretRedactor } from './secret-redactor';
 
@@ -31,7 +31,7 @@ export async function resolveDeferred<T>(
     return found;
   };
   const resolved: unknown[] = [];
-  for (const text of deferred.templates) resolved.push(await evaluateTemplate(text, { ...deferred.bindings, secret }));
+  for (const text of deferred.templates) resolved.push(evaluateTemplateSync(text, { ...deferred.bindings, secret }));
   const replace = (node: unknown): unknown => {
     if (typeof node === 'string' && node.startsWith(DEFERRED_MARK)) return resolved[Number(node.slice(DEFERRED_MARK.length))];
     if (Array.isArray(node)) return node.map(replace);

@@ -1,3 +1,5 @@
+// First: the modules below load the synchronous jsonata build this makes sure exists.
+import '../src/sync-jsonata-ready';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs, isDeepStrictEqual } from 'node:util';
@@ -13,15 +15,18 @@ import { HttpStub } from '../test/support/http-stub';
 import { createTestContext, type TestContext } from '../test/support/test-context';
 import type { baselineQuote } from './baseline.workflow';
 import { buildQuote } from './build-quote';
+import { benchExpressions, type ExpressionRow, type Spread } from './expression-bench';
 import { historyStats, runLoad, type HistoryStats, type LoadResult, type Variant } from './load';
 import { STUB_BODIES, confirmation, quoteDefinition, quoteInput, routeQuoteServices } from './quote-graph';
 import { ratio } from './stats';
 import { benchTemplate } from './template-micro';
 
 /**
- * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M]`: runs the benchmark
- * graph through Trellis and as a hand-written Temporal workflow on the same servers in this
- * process, then micro-benchmarks template evaluation, and prints both with their ratios.
+ * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M --repeats R --expression-ms T
+ * --only graph|expressions]`: runs the benchmark graph through Trellis and as a hand-written
+ * Temporal workflow on the same servers in this process, micro-benchmarks template evaluation,
+ * then times single expressions inside Temporal's workflow sandbox and in plain Node (see
+ * `expression-bench.ts`), and prints each with its ratios. `--only` runs one part.
  */
 async function main(): Promise<void> {
   const options = readOptions();
@@ -40,36 +45,46 @@ async function main(): Promise<void> {
     log('starting Temporal and PostgreSQL');
     cleanup.push('servers', globalTeardown);
     await globalSetup();
-    const stub = await new HttpStub().start();
-    cleanup.push('HTTP stub', () => stub.stop());
-    routeQuoteServices(stub);
-    log('starting Trellis (bundles the interpreter)');
-    const ctx = await createTestContext();
-    cleanup.push('Trellis', () => ctx.stop());
-    log('starting the baseline worker (bundles the baseline workflow)');
-    const baseline = await startBaselineWorker();
-    cleanup.push('baseline worker', () => baseline.stop());
-
-    await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: quoteDefinition(stub.url) });
-    const client = ctx.trellis.client;
-    const variants = [trellisVariant(ctx), baselineVariant(client, baseline.taskQueue, stub.url)] as const;
-
-    log(`warming up: ${options.warmup} runs of each`);
-    for (const variant of variants) await runLoad(client, variant, { runs: options.warmup, concurrency: options.concurrency, firstIndex: 0 });
-    const results: LoadResult[] = [];
-    for (const variant of variants) {
-      log(`measuring ${variant.name}: ${options.runs} runs, ${options.concurrency} at a time`);
-      // The stub keeps every request; dropping them keeps its route look-ups equally cheap for both.
-      stub.requests.splice(0);
-      results.push(await runLoad(client, variant, { runs: options.runs, concurrency: options.concurrency, firstIndex: options.warmup }));
+    // Expressions first: they time this process's CPU, which the graph part's workers would share.
+    let expressionRows: ExpressionRow[] | undefined;
+    if (options.only !== 'graph') {
+      const address = process.env.TEMPORAL_ADDRESS;
+      if (!address) throw new Error('TEMPORAL_ADDRESS is not set: the global setup should have set it');
+      expressionRows = await benchExpressions({ address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', repeats: options.repeats, targetMs: options.expressionMs, log });
     }
-    log('fetching histories');
-    const histories = await Promise.all(results.map((result) => historyStats(client, result.workflowIds.slice(0, HISTORY_SAMPLE))));
-    log(`template micro benchmark: ${options.iterations} iterations`);
-    const micro = await benchTemplate(options.iterations);
+    if (options.only !== 'expressions') {
+      const stub = await new HttpStub().start();
+      cleanup.push('HTTP stub', () => stub.stop());
+      routeQuoteServices(stub);
+      log('starting Trellis (bundles the interpreter)');
+      const ctx = await createTestContext();
+      cleanup.push('Trellis', () => ctx.stop());
+      log('starting the baseline worker (bundles the baseline workflow)');
+      const baseline = await startBaselineWorker();
+      cleanup.push('baseline worker', () => baseline.stop());
 
-    printLoad(options, results, histories);
-    printMicro(micro);
+      await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: quoteDefinition(stub.url) });
+      const client = ctx.trellis.client;
+      const variants = [trellisVariant(ctx), baselineVariant(client, baseline.taskQueue, stub.url)] as const;
+
+      log(`warming up: ${options.warmup} runs of each`);
+      for (const variant of variants) await runLoad(client, variant, { runs: options.warmup, concurrency: options.concurrency, firstIndex: 0 });
+      const results: LoadResult[] = [];
+      for (const variant of variants) {
+        log(`measuring ${variant.name}: ${options.runs} runs, ${options.concurrency} at a time`);
+        // The stub keeps every request; dropping them keeps its route look-ups equally cheap for both.
+        stub.requests.splice(0);
+        results.push(await runLoad(client, variant, { runs: options.runs, concurrency: options.concurrency, firstIndex: options.warmup }));
+      }
+      log('fetching histories');
+      const histories = await Promise.all(results.map((result) => historyStats(client, result.workflowIds.slice(0, HISTORY_SAMPLE))));
+      log(`template micro benchmark: ${options.iterations} iterations`);
+      const micro = await benchTemplate(options.iterations);
+
+      printLoad(options, results, histories);
+      printMicro(micro);
+    }
+    if (expressionRows) printExpressions(options, expressionRows);
   } finally {
     await cleanup.run();
     process.removeListener('SIGINT', onSignal);
@@ -80,7 +95,9 @@ async function main(): Promise<void> {
 /** Runs whose histories are fetched and averaged. */
 const HISTORY_SAMPLE = 10;
 
-type Options = { runs: number; concurrency: number; warmup: number; iterations: number };
+type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; only: 'graph' | 'expressions' | undefined };
+
+const PARTS = ['graph', 'expressions'] as const;
 
 function readOptions(): Options {
   const { values } = parseArgs({
@@ -89,13 +106,21 @@ function readOptions(): Options {
       concurrency: { type: 'string' },
       warmup: { type: 'string' },
       iterations: { type: 'string' },
+      repeats: { type: 'string' },
+      'expression-ms': { type: 'string' },
+      only: { type: 'string' },
     },
   });
+  const only = values.only;
+  if (only !== undefined && !(PARTS as readonly string[]).includes(only)) throw new Error(`--only must be one of ${PARTS.join(', ')}, got "${only}"`);
   return {
     runs: positiveInt('runs', values.runs ?? process.env.BENCH_RUNS ?? '30'),
     concurrency: positiveInt('concurrency', values.concurrency ?? process.env.BENCH_CONCURRENCY ?? '5'),
     warmup: positiveInt('warmup', values.warmup ?? process.env.BENCH_WARMUP ?? '5'),
     iterations: positiveInt('iterations', values.iterations ?? process.env.BENCH_ITERATIONS ?? '20000'),
+    repeats: positiveInt('repeats', values.repeats ?? process.env.BENCH_REPEATS ?? '5'),
+    expressionMs: positiveInt('expression-ms', values['expression-ms'] ?? process.env.BENCH_EXPRESSION_MS ?? '150'),
+    only: only as Options['only'],
   };
 }
 
@@ -254,6 +279,22 @@ function printMicro(micro: Awaited<ReturnType<typeof benchTemplate>>): void {
     ['µs/op', fmt(template.microsPerOp), fmt(plain.microsPerOp), ratio(template.microsPerOp, plain.microsPerOp)],
     ['total (ms)', fmt(template.totalMs), fmt(plain.totalMs), ''],
   ]));
+}
+
+function printExpressions(options: Options, rows: ExpressionRow[]): void {
+  const cpus = os.cpus();
+  print(`\nOne evaluation of each expression, CPU microseconds (median of ${options.repeats}, min-max), ${new Date().toISOString()}`);
+  print(`${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${os.loadavg().map((load) => load.toFixed(1)).join(' ')}`);
+  print('sandbox: N evaluations in one workflow activation, minus the same workflow evaluating nothing, over N\n');
+  const cell = (figure: Spread): string => `${fmt(figure.median)} (${fmt(figure.min)}-${fmt(figure.max)})`;
+  print(table(['expression', 'jsonata 2.2.2, Node', 'Trellis, sandbox', 'jsonata 2.2.2, sandbox', 'N per activation', 'Trellis sandbox / 2.2.2 Node'], rows.map((row) => [
+    row.name,
+    cell(row.plainJsonata),
+    cell(row.sandboxTrellis),
+    cell(row.sandboxJsonata),
+    `${row.iterations.trellis} / ${row.iterations.jsonata}`,
+    ratio(row.sandboxTrellis.median, row.plainJsonata.median),
+  ])));
 }
 
 function fmt(value: number): string {

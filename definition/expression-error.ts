@@ -13,6 +13,8 @@ export class ExpressionError extends Error {
     message: string,
     readonly pointer?: string,
     readonly source?: string,
+    /** The budget it exceeded, when that is why it failed (`steps`, `depth`, `bytes`, `string`, `sequence`, `argument`). */
+    readonly limit?: string,
   ) {
     super(message);
     this.name = 'ExpressionError';

@@ -1,7 +1,10 @@
 import jsonata from 'jsonata';
 import { ExpressionError } from './expression-error';
 import { astNodes, expressionReferences, type AstNode } from './expression-references';
+import { compileSync, type SyncExpression } from './expression-engine';
 import { pointerJoin } from './json-pointer';
+import { compileRe2 } from './re2-regexp';
+import { WORKFLOW_EXPRESSION_LIMITS } from './expression-limits';
 
 export { ExpressionError } from './expression-error';
 export {
@@ -18,8 +21,8 @@ export const TEMPLATE_OPEN = '{%';
 export const TEMPLATE_CLOSE = '%}';
 
 /**
- * Longest sequence (array) an expression may build, including ranges such as `[1..n]`.
- * Checked by JSONata before it allocates, so a huge range fails at once instead of filling memory.
+ * Longest sequence (array) an expression may build in the legacy evaluator, including ranges such
+ * as `[1..n]`. Checked by JSONata before it allocates.
  */
 export const MAX_SEQUENCE_LENGTH = 100_000;
 
@@ -134,29 +137,15 @@ export function findExpressions(value: unknown, pointer = ''): ExpressionLocatio
 }
 
 /**
- * Compiles an expression body with JSONata, bounded to {@link MAX_SEQUENCE_LENGTH} items per
- * sequence and {@link MAX_EVALUATION_DEPTH} nested evaluations. Rejects regular expressions that
- * nest repetition (`(a+)+`), which can take exponential time on a crafted string, and any use of
+ * Refuses what no expression may be, whichever engine runs it: an empty one, and any use of
  * `$eval`, which would compile text at run time past every check made here and by the validator.
  *
- * @throws {ExpressionError} naming the expression, the character position and JSONata's reason.
+ * @throws {ExpressionError} naming the expression and the reason.
  */
-export function parseExpression(source: string, pointer?: string): jsonata.Expression {
+export function checkExpression(source: string, pointer?: string, ast?: jsonata.ExprNode): void {
   if (source.trim() === '') throw new ExpressionError('empty expression "{% %}"', pointer, source);
-  let compiled: jsonata.Expression;
-  try {
-    compiled = jsonata(source, { sequence: MAX_SEQUENCE_LENGTH, stack: MAX_EVALUATION_DEPTH });
-  } catch (error) {
-    const position = (error as { position?: unknown }).position;
-    const where = typeof position === 'number' ? ` at character ${position}` : '';
-    throw new ExpressionError(
-      `${quoteSource(source)}: syntax error${where}: ${jsonataMessage(error)}`,
-      pointer,
-      source,
-    );
-  }
-  const nodes = astNodes(compiled.ast());
-  if (nodes.some((node) => node.type === 'variable' && node.value === 'eval')) {
+  if (!ast) return;
+  if (astNodes(ast).some((node) => node.type === 'variable' && node.value === 'eval')) {
     throw new ExpressionError(
       `${quoteSource(source)}: $eval is not available: it would evaluate text that is never checked ` +
         '(step references, secrets, regular expressions); write the expression itself',
@@ -164,16 +153,63 @@ export function parseExpression(source: string, pointer?: string): jsonata.Expre
       source,
     );
   }
-  for (const regex of nodes.filter(isRegexNode)) {
-    if (nestsRepetition(regex.value.source)) {
+}
+
+function syntaxError(source: string, pointer: string | undefined, error: unknown): ExpressionError {
+  const position = (error as { position?: unknown }).position;
+  const where = typeof position === 'number' ? ` at character ${position}` : '';
+  return new ExpressionError(`${quoteSource(source)}: syntax error${where}: ${jsonataMessage(error)}`, pointer, source);
+}
+
+/**
+ * Parses an expression body as the workflow's engine does (jsonata 2.x, see
+ * `expression-engine.ts`) and checks it before anything runs: no `$eval`, and every regular
+ * expression literal compiles with RE2 (linear-time matching; no backreferences or lookaround).
+ *
+ * @throws {ExpressionError} naming the expression, the character position and the reason.
+ */
+export function parseExpression(source: string, pointer?: string): SyncExpression {
+  checkExpression(source, pointer);
+  let compiled: SyncExpression;
+  try {
+    compiled = compileSync(source, WORKFLOW_EXPRESSION_LIMITS);
+  } catch (error) {
+    throw syntaxError(source, pointer, error);
+  }
+  const ast = compiled.ast();
+  checkExpression(source, pointer, ast);
+  for (const regex of astNodes(ast).filter(isRegexNode)) {
+    try {
+      compileRe2(regex.value.source, regex.value.flags);
+    } catch (error) {
       throw new ExpressionError(
-        `${quoteSource(source)}: the regular expression /${regex.value.source}/ repeats a group that ` +
-          'itself repeats (like "(a+)+"), which can take exponential time; rewrite it without the nesting',
+        `${quoteSource(source)}: the regular expression /${regex.value.source}/ cannot be used: ${jsonataMessage(error)} ` +
+          '(regular expressions have RE2 semantics: linear time, no backreferences or lookaround)',
         pointer,
         source,
       );
     }
   }
+  return compiled;
+}
+
+/**
+ * Compiles an expression body with the npm jsonata 2.2.2 (asynchronous) engine, bounded to
+ * {@link MAX_SEQUENCE_LENGTH} items per sequence and {@link MAX_EVALUATION_DEPTH} nested
+ * evaluations: the evaluator of runs started before `trellis-sync-expressions`, kept as it was so
+ * that they replay exactly.
+ *
+ * @throws {ExpressionError} naming the expression, the character position and JSONata's reason.
+ */
+export function parseLegacyExpression(source: string, pointer?: string): jsonata.Expression {
+  checkExpression(source, pointer);
+  let compiled: jsonata.Expression;
+  try {
+    compiled = jsonata(source, { sequence: MAX_SEQUENCE_LENGTH, stack: MAX_EVALUATION_DEPTH });
+  } catch (error) {
+    throw syntaxError(source, pointer, error);
+  }
+  checkExpression(source, pointer, compiled.ast());
   return compiled;
 }
 
@@ -227,62 +263,4 @@ export function jsonataMessage(error: unknown): string {
 function isRegexNode(node: AstNode): node is AstNode & { value: RegExp } {
   // The typings call this node type "regexp"; the parser emits "regex".
   return (node.type as string) === 'regex' && node.value instanceof RegExp;
-}
-
-/**
- * True when a group that contains a repeating quantifier is itself repeated, the classic shape
- * of catastrophic backtracking. A heuristic: overlapping alternations such as `(a|a)*` pass.
- */
-function nestsRepetition(pattern: string): boolean {
-  const groups: boolean[] = [false];
-  let index = 0;
-  const repeatsAt = (at: number): { repeats: boolean; length: number } => {
-    const char = pattern[at];
-    if (char === '*' || char === '+') return { repeats: true, length: 1 };
-    if (char === '?') return { repeats: false, length: 1 };
-    if (char === '{') {
-      const bound = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at));
-      if (bound) {
-        const upper = bound[2] === undefined ? Number(bound[1]) : bound[3] === '' ? Infinity : Number(bound[3]);
-        return { repeats: upper > 1, length: bound[0].length };
-      }
-    }
-    return { repeats: false, length: 0 };
-  };
-  const markRepeat = (): boolean => {
-    const quantifier = repeatsAt(index);
-    index += quantifier.length;
-    if (pattern[index] === '?' && quantifier.length > 0) index += 1;
-    return quantifier.repeats;
-  };
-  while (index < pattern.length) {
-    const char = pattern[index];
-    if (char === '\\') {
-      index += 2;
-      if (markRepeat()) groups[groups.length - 1] = true;
-    } else if (char === '[') {
-      index += 1;
-      while (index < pattern.length && pattern[index] !== ']') index += pattern[index] === '\\' ? 2 : 1;
-      index += 1;
-      if (markRepeat()) groups[groups.length - 1] = true;
-    } else if (char === '(') {
-      index += 1;
-      if (pattern[index] === '?') {
-        const named = /^\?(<[=!]|<[^>]*>|[:=!])/.exec(pattern.slice(index));
-        index += named ? named[0].length : 1;
-      }
-      groups.push(false);
-    } else if (char === ')') {
-      index += 1;
-      const innerRepeats = groups.pop() ?? false;
-      const groupRepeats = markRepeat();
-      if (innerRepeats && groupRepeats) return true;
-      if (groups.length === 0) groups.push(false);
-      if (innerRepeats || groupRepeats) groups[groups.length - 1] = true;
-    } else {
-      index += 1;
-      if (markRepeat()) groups[groups.length - 1] = true;
-    }
-  }
-  return false;
 }

@@ -1,6 +1,6 @@
 import jsonata from 'jsonata';
 import { ExpressionError } from './expression-error';
-import { jsonataMessage, parseExpression, quoteSource, splitTemplate, wholeExpression } from './expression';
+import { jsonataMessage, parseLegacyExpression, quoteSource, splitTemplate, wholeExpression } from './expression';
 import { pointerJoin } from './json-pointer';
 
 export { ExpressionError } from './expression-error';
@@ -80,7 +80,7 @@ function compile(source: string, pointer: string): jsonata.Expression {
     compiledCache.set(source, cached);
     return cached;
   }
-  const expression = parseExpression(source, pointer);
+  const expression = parseLegacyExpression(source, pointer);
   // The hook is the same for every call; per-call state lives in the bindings (see countStep),
   // which is what makes a compiled expression safe to share between concurrent evaluations.
   expression.assign(EVALUATE_ENTRY as unknown as string, countStep);

@@ -5,6 +5,7 @@ import { MAX_TIMER_MS, parseDuration } from '../definition/duration';
 import { setOwn } from '../definition/prototype-keys';
 import { STEP_TYPES } from '../definition/step-types';
 import { evaluateTemplate } from '../definition/template';
+import { evaluateTemplateSync } from '../definition/template-plan';
 import { deferSecretTemplates, type DeferredTemplates } from './deferred-templates';
 import { GraphScheduler } from './graph-scheduler';
 import { resolveHttpRequest } from './http-request';
@@ -15,6 +16,7 @@ import type { AuditEventInput, ErrorInfo, ReusedOutputs } from './run-types';
 import type { SignalInbox } from './signal-inbox';
 import type { StepActions } from './step-actions';
 import { StepFailure, nonRetryable, toErrorInfo } from './step-failure';
+import { WorkflowTaskBudget } from './workflow-task-budget';
 
 /**
  * Largest step output, in characters of JSON. Outputs travel through Temporal history (2 MB per
@@ -22,13 +24,24 @@ import { StepFailure, nonRetryable, toErrorInfo } from './step-failure';
  */
 export const MAX_OUTPUT_CHARS = 1024 * 1024;
 /**
- * Evaluation steps one template may take inside the workflow. Far lower than the 100,000 the
- * definition package allows elsewhere: in Temporal's workflow sandbox every JSONata step adds
- * promise and async-hook bookkeeping, and a few tens of thousands of steps overflow the worker
- * thread's async-hook stack, which kills the whole worker process (measured with SDK 1.24 on
- * Node 20: crashes from 20,000 steps, once near 10,000 under load; sdk-typescript#939).
+ * Evaluation steps one template may take inside the workflow with the legacy (asynchronous)
+ * evaluator, which runs started before `trellis-sync-expressions` still use: in Temporal's
+ * workflow sandbox every step of it adds promise and async-hook bookkeeping, and a few tens of
+ * thousands of steps overflow the worker thread's async-hook stack (sdk-typescript#939). Runs
+ * started since use the synchronous evaluator and `WORKFLOW_EXPRESSION_LIMITS`.
  */
 export const MAX_EXPRESSION_STEPS = 5_000;
+
+/**
+ * Whether this workflow execution evaluates templates with the synchronous engine (jsonata 2.x
+ * semantics, RE2 regexes, budgets out of expressions' reach, one budget shared by the evaluations
+ * of each workflow task; see `definition/template-plan.ts`): the budget to share when it does.
+ * Asked once at the start of each execution (trellisRun, trellisMapBatch): runs recorded before
+ * replay with the asynchronous evaluator they ran with.
+ */
+export function syncExpressionBudget(): WorkflowTaskBudget | undefined {
+  return patched('trellis-sync-expressions') ? new WorkflowTaskBudget() : undefined;
+}
 /** Items a `map` step runs at once when it does not set `maxConcurrency`. */
 export const DEFAULT_MAP_CONCURRENCY = 10;
 
@@ -51,6 +64,8 @@ export type GraphRunnerOptions = {
   inbox?: SignalInbox;
   /** Outputs standing in for steps of this graph, by step id (a `testRun`). */
   mocks?: Record<string, unknown>;
+  /** When set, templates are evaluated synchronously within this budget (see {@link syncExpressionBudget}). */
+  syncExpressions?: WorkflowTaskBudget;
 };
 
 /**
@@ -120,8 +135,13 @@ export class GraphRunner {
     return bindings;
   }
 
-  /** Evaluates templates against {@link bindings}, within the workflow's expression budget. */
-  evaluate(value: unknown, bindings = this.bindings()): Promise<unknown> {
+  /**
+   * Evaluates templates against {@link bindings}, within the workflow's expression budget: a
+   * value with the synchronous evaluator, a promise of it with the legacy one.
+   */
+  evaluate(value: unknown, bindings = this.bindings()): unknown {
+    const { syncExpressions } = this.options;
+    if (syncExpressions) return evaluateTemplateSync(value, bindings, { shared: syncExpressions.current() });
     return evaluateTemplate(value, bindings, { maxSteps: MAX_EXPRESSION_STEPS });
   }
 
@@ -144,7 +164,7 @@ export class GraphRunner {
     const step = this.scheduler.step(id);
     try {
       if (step.type !== 'condition' && step.if !== undefined) {
-        const guard = await this.evaluate(step.if);
+        const guard = this.options.syncExpressions ? this.evaluate(step.if) : await this.evaluate(step.if);
         if (typeof guard !== 'boolean') {
           throw nonRetryable(`guard "if" evaluated to ${JSON.stringify(guard ?? null)}, not a boolean`, 'ExpressionError');
         }
@@ -207,7 +227,12 @@ export class GraphRunner {
       let input: unknown;
       let unresolvable: unknown;
       try {
-        input = await this.resolveInput(id, step);
+        if (this.options.syncExpressions) {
+          input = this.resolveInputSync(id, step);
+          if (input instanceof Promise) input = await input;
+        } else {
+          input = await this.resolveInput(id, step);
+        }
       } catch (err) {
         unresolvable = err;
       }
@@ -270,6 +295,37 @@ export class GraphRunner {
     }
   }
 
+  /**
+   * {@link resolveInput} with the synchronous evaluator: no promise unless the step needs one
+   * (an http request's secret-bearing strings are sorted out asynchronously).
+   */
+  private resolveInputSync(id: string, step: Step): unknown {
+    switch (step.type) {
+      case 'http':
+        return resolveHttpRequest(step, (value) => this.evaluate(value), this.bindings(), this.key(id));
+      case 'transform':
+        return this.evaluate(step.value);
+      case 'condition':
+        return this.evaluate(step.if);
+      case 'delay':
+        return step.duration !== undefined ? { duration: step.duration } : { until: this.evaluate(step.until) };
+      case 'workflow':
+        return { definition: step.definition, version: step.version ?? 'latest', input: this.evaluate(step.input) ?? {} };
+      case 'wait':
+        return { signal: step.signal, timeout: step.timeout ?? null };
+      case 'map': {
+        const items = this.evaluate(step.items);
+        if (!Array.isArray(items)) throw nonRetryable(`items evaluated to ${JSON.stringify(items ?? null)?.slice(0, 100)}, not an array`, 'ExpressionError');
+        return { items, maxConcurrency: step.maxConcurrency ?? DEFAULT_MAP_CONCURRENCY };
+      }
+      default: {
+        const config = customStepConfig(step as Record<string, unknown>);
+        const { value, deferred } = deferSecretTemplates(config, this.bindings());
+        return { config: this.evaluate(value), ...(deferred ? { deferred } : {}) };
+      }
+    }
+  }
+
   private async perform(id: string, step: Step, input: unknown, attempt: number): Promise<unknown> {
     const { actions, mocks } = this.options;
     if (mocks && Object.hasOwn(mocks, id)) return mocks[id];
@@ -296,7 +352,7 @@ export class GraphRunner {
       case 'map': {
         const { items, maxConcurrency } = input as { items: unknown[]; maxConcurrency: number };
         const job: MapJob = { context: this.options.context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix: this.options.keyPrefix };
-        return runMap(job, items, maxConcurrency, itemRunner(job, actions));
+        return runMap(job, items, maxConcurrency, itemRunner(job, actions, this.options.syncExpressions));
       }
       default: {
         // A step type registered by the deployment, run by the worker's `runCustomStep` activity.
@@ -361,12 +417,13 @@ async function delay(input: { duration: string } | { until: unknown }): Promise<
  * item), its `workflow` action (a child run), or its inline graph (a nested {@link GraphRunner}
  * whose result is the graph's `output`, by default its sinks' outputs).
  */
-export function itemRunner(job: MapJob, actions: StepActions): (item: unknown, index: number) => Promise<unknown> {
+export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: WorkflowTaskBudget): (item: unknown, index: number) => Promise<unknown> {
   const { context, stepId, action } = job;
   return async (item, index) => {
     const itemKey = `${job.keyPrefix}${stepId}[${index}]`;
     const bindings = { input: context.input, steps: job.outerSteps, run: context.run, item, index };
-    const evaluate = (value: unknown): Promise<unknown> => evaluateTemplate(value, bindings, { maxSteps: MAX_EXPRESSION_STEPS });
+    const evaluate = (value: unknown): unknown =>
+      syncExpressions ? evaluateTemplateSync(value, bindings, { shared: syncExpressions.current() }) : evaluateTemplate(value, bindings, { maxSteps: MAX_EXPRESSION_STEPS });
     const failed = (info: ErrorInfo): StepFailure => new StepFailure(stepId, { ...info, message: `item ${index}: ${info.message}`, details: { index, ...(info.details ? { cause: info.details } : {}) } });
     try {
       if (isAction(action)) {
@@ -378,7 +435,7 @@ export function itemRunner(job: MapJob, actions: StepActions): (item: unknown, i
         }
         return await actions.childRun(`${stepId}[${index}]`, action, (await evaluate(action.input)) ?? {});
       }
-      const graph = new GraphRunner({ steps: action.steps, context, actions, outer: { steps: job.outerSteps, item, index }, keyPrefix: `${itemKey}.` });
+      const graph = new GraphRunner({ steps: action.steps, context, actions, outer: { steps: job.outerSteps, item, index }, keyPrefix: `${itemKey}.`, syncExpressions });
       await graph.run();
       if (graph.failure) throw failed({ ...graph.failure.info, message: `step "${graph.failure.stepId}" failed: ${graph.failure.info.message}` });
       return action.output !== undefined ? await graph.evaluate(action.output) : graph.sinkOutputs();

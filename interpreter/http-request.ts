@@ -4,8 +4,8 @@ import { setOwn } from '../definition/prototype-keys';
 import { deferSecretTemplates } from './deferred-templates';
 import { nonRetryable } from './step-failure';
 
-/** Evaluates templates (a stand-in for the graph's own evaluator, with its bindings and budget). */
-export type Evaluate = (value: unknown) => Promise<unknown>;
+/** Evaluates templates (a stand-in for the graph's own evaluator, with its bindings and budget): a value, or a promise of it. */
+export type Evaluate = (value: unknown) => unknown;
 
 /**
  * Resolves an `http` step or action into the request the activity performs. Strings that read

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import { MAX_OUTPUT_CHARS, itemRunner } from './graph-runner';
+import { MAX_OUTPUT_CHARS, itemRunner, syncExpressionBudget } from './graph-runner';
 import { runPool, type MapBatch } from './map-step';
 import { StepActions } from './step-actions';
 import { StepFailure } from './step-failure';
@@ -11,7 +11,7 @@ import { StepFailure } from './step-failure';
  */
 export async function trellisMapBatch(batch: MapBatch): Promise<unknown[]> {
   const { job, items, offset, concurrency } = batch;
-  const runItem = itemRunner(job, new StepActions(job.context));
+  const runItem = itemRunner(job, new StepActions(job.context), syncExpressionBudget());
   let results: unknown[];
   try {
     results = await runPool(items.length, concurrency, (index) => runItem(items[index], offset + index));

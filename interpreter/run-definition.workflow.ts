@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import type { CompensateAction } from '../definition/definition-schema';
 import { parseDuration } from '../definition/duration';
 import type { RunStatus } from '../definition/step-types';
-import { GraphRunner, type GraphEvent } from './graph-runner';
+import { GraphRunner, syncExpressionBudget, type GraphEvent } from './graph-runner';
 import { resolveHttpRequest } from './http-request';
 import { effectivePolicy, withPolicy } from './retry-policy';
 import type { RunContext } from './run-context';
@@ -81,6 +81,7 @@ class RunInterpreter {
       actor: snapshot.trigger,
     };
     this.actions = new StepActions(this.context);
+    const syncExpressions = syncExpressionBudget();
     setHandler(cancelRequestedSignal, (request) => {
       this.cancelRequest = request;
     });
@@ -92,6 +93,7 @@ class RunInterpreter {
       keyPrefix: `${snapshot.runId}:`,
       inbox: new SignalInbox().listen(),
       mocks: snapshot.mocks,
+      syncExpressions,
     });
   }
 

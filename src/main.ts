@@ -1,3 +1,5 @@
+// First: the modules below load the synchronous jsonata build this makes sure exists.
+import './sync-jsonata-ready';
 import { loadConfig, type Config } from './config';
 import { freePort } from './net/free-port';
 import { configureLogger, errorFields, logger } from './observability/logger';

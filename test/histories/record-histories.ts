@@ -241,6 +241,47 @@ const SCENARIOS: Scenario[] = [
     expectedStatus: 'COMPLETED',
   },
   {
+    // Templates evaluated by the synchronous engine (the trellis-sync-expressions patch): a guard,
+    // transforms with regexes and higher-order functions, a condition, an http body, an
+    // expression that fails its step (onError continue), a constant output read with `[]`, and a
+    // 120-item map whose two batch child workflows evaluate their items synchronously too.
+    name: 'sync-expressions',
+    routes: (stub) => {
+      stub.on('POST /echo', (request) => ({ body: { got: request.body } }));
+    },
+    input: { order: 'A-17', lines: [{ sku: 'x-1', qty: 2, price: 3.5 }, { sku: 'y-22', qty: 1, price: 10 }] },
+    spec: (url) => ({
+      name: 'history-sync-expressions',
+      output: { total: '{% $steps.total.output %}', skus: '{% $steps.skus.output %}', echoed: '{% $steps.send.output.body.got %}', doubled: '{% $sum($steps.many.output) %}' },
+      steps: {
+        total: { type: 'transform', value: '{% $sum($input.lines.(qty * price)) %}' },
+        skus: { type: 'transform', value: '{% $map($input.lines, function($l){ $replace($l.sku, /-(\\d+)/, "#$1") }) %}' },
+        big: { type: 'condition', needs: ['total'], if: '{% $steps.total.output > 10 %}', then: ['send'], else: ['skipped'] },
+        send: { type: 'http', needs: ['big', 'skus'], method: 'POST', url: `${url}/echo`, body: { order: 'order {% $input.order %}', skus: '{% $steps.skus.output %}' } },
+        skipped: { type: 'transform', needs: ['big'], value: 'never' },
+        broken: { type: 'transform', onError: 'continue', value: '{% $number($input.order) %}' },
+        guarded: { type: 'transform', if: '{% $count($input.lines) > 5 %}', value: 1 },
+        constant: { type: 'transform', value: { pairs: [[1, 2], [3]] } },
+        reads: { type: 'transform', needs: ['constant'], value: '{% $count($steps.constant.output.pairs[]) %}' },
+        many: { type: 'map', items: '{% [1..120] %}', maxConcurrency: 200, do: { steps: { double: { type: 'transform', value: '{% $item * 2 %}' } }, output: '{% $steps.double.output %}' } },
+      },
+    }),
+    expectedStatus: 'COMPLETED',
+  },
+  {
+    // Three endless loops that start together: two spend a whole evaluation's budget, the third
+    // runs out of what their workflow task has left (WORKFLOW_TASK_EXPRESSION_LIMITS). Each fails
+    // its step; onError continue lets the run complete. No run output: it would be evaluated in
+    // the same workflow task, with nothing left.
+    name: 'task-budget',
+    routes: () => undefined,
+    spec: () => ({
+      name: 'history-task-budget',
+      steps: Object.fromEntries(['loop1', 'loop2', 'loop3'].map((id) => [id, { type: 'transform', onError: 'continue', value: '{% ($f := function($n){ $f($n + 1) }; $f(0)) %}' }])),
+    }),
+    expectedStatus: 'COMPLETED',
+  },
+  {
     // A delay whose `until` lies centuries ahead fails its step (the `trellis-timer-limit`
     // patch; onError continue), then PostgreSQL refuses for good (a CHECK constraint) the event
     // recording a step's output: the run stops and ends FAILED with a RUN_FAILED without it.

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureSyncJsonata } from '../../scripts/generate-sync-jsonata';
 import { promisify } from 'node:util';
 import { loadConfig, type Config } from '../../src/config';
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/db/embedded-postgres';
@@ -28,6 +29,8 @@ const log = (message: string): void => {
  */
 export default async function globalSetup(): Promise<void> {
   const startedAt = Date.now();
+  // Test files load the synchronous jsonata build; a clean clone run with --ignore-scripts lacks it.
+  if (ensureSyncJsonata().generated) log('generated the synchronous jsonata build');
   const config = loadConfig();
   const tempDir = path.join(os.tmpdir(), `trellis-test-${process.pid}`);
   await fs.rm(tempDir, { recursive: true, force: true });

@@ -153,10 +153,6 @@ describe('evaluateTemplate', () => {
     expect(error.message).toContain('maximum sequence length');
   });
 
-  it('rejects a regular expression that could backtrack exponentially', async () => {
-    const error = await failure(evaluateTemplate('{% $match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/) %}', bindings));
-    expect(error.message).toContain('exponential time');
-  });
 
   it('still allows ordinary regular expressions', async () => {
     await expect(evaluateTemplate('{% $contains("order-42", /[a-z]+-\\d+/) %}', bindings)).resolves.toBe(true);

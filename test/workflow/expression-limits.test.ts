@@ -1,4 +1,4 @@
-import { MAX_EXPRESSION_STEPS } from '../../interpreter/run-definition.workflow';
+import { WORKFLOW_EXPRESSION_LIMITS } from '../../definition/expression-limits';
 import { runToEnd, stepOf } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 
@@ -12,16 +12,18 @@ afterAll(async () => {
   await ctx?.stop();
 });
 
+const MAX_STEPS = WORKFLOW_EXPRESSION_LIMITS.maxSteps;
+
 /**
  * Each of these once killed the whole worker process from inside Temporal's workflow sandbox
  * (its async-hook stack overflowed); now each fails its own step and the worker carries on.
  */
 describe('runaway expressions inside the workflow', () => {
   it.each([
-    ['an endless tail-recursive loop', '{% ($f := function($n){ $f($n + 1) }; $f(0)) %}', new RegExp(`exceeded ${MAX_EXPRESSION_STEPS} evaluation steps`)],
+    ['an endless tail-recursive loop', '{% ($f := function($n){ $f($n + 1) }; $f(0)) %}', new RegExp(`exceeded ${MAX_STEPS} evaluation steps`)],
     ['deep non-tail recursion', '{% ($f := function($n){ $n <= 0 ? 0 : 1 + $f($n - 1) }; $f(100000)) %}', /Stack overflow/],
-    ['a map over too many items', "{% [1..8000].($pad('', 60, 'x')) %}", new RegExp(`exceeded ${MAX_EXPRESSION_STEPS} evaluation steps`)],
-    ['a nested map', '{% [1..300].([1..300].($ * 2)) %}', new RegExp(`exceeded ${MAX_EXPRESSION_STEPS} evaluation steps`)],
+    ['a map over too many items', "{% [1..100000].($pad('', 60, 'x')) %}", new RegExp(`exceeded ${MAX_STEPS} evaluation steps`)],
+    ['a nested map', '{% [1..1000].([1..1000].($ * 2)) %}', new RegExp(`exceeded ${MAX_STEPS} evaluation steps`)],
   ])('fails its step on %s with a clear ExpressionError', async (_what, value, message) => {
     const run = await runToEnd(ctx, { name: 'runaway', steps: { runaway: { type: 'transform', value } } });
     expect(run.status).toBe('FAILED');
@@ -32,12 +34,12 @@ describe('runaway expressions inside the workflow', () => {
     const run = await runToEnd(ctx, {
       name: 'reasonable',
       steps: {
-        recursion: { type: 'transform', value: '{% ($f := function($n){ $n <= 0 ? 0 : 1 + $f($n - 1) }; $f(20)) %}' },
-        items: { type: 'transform', value: '{% $sum([1..500].($ * 2)) %}' },
+        recursion: { type: 'transform', value: '{% ($f := function($n){ $n <= 0 ? 0 : 1 + $f($n - 1) }; $f(100)) %}' },
+        items: { type: 'transform', value: '{% $sum([1..5000].($ * 2)) %}' },
       },
     });
     expect(run.status).toBe('COMPLETED');
-    expect(stepOf(run, 'recursion').output).toBe(20);
-    expect(stepOf(run, 'items').output).toBe(250500);
+    expect(stepOf(run, 'recursion').output).toBe(100);
+    expect(stepOf(run, 'items').output).toBe(25005000);
   });
 });
