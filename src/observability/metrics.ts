@@ -56,7 +56,7 @@ export class TrellisMetrics {
   });
   readonly graphqlOperations = new Counter({
     name: 'trellis_graphql_operations_total',
-    help: 'GraphQL operations over HTTP and WebSocket, by operation type (query, mutation, subscription, unknown) and outcome (ok or the first error code)',
+    help: 'GraphQL operations over HTTP (graphql-ws subscriptions: trellis_graphql_subscriptions), by operation type (query, mutation, unknown) and outcome (ok or the first error code)',
     labelNames: ['operation', 'outcome'] as const,
     registers: [this.registry],
   });
