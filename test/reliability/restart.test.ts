@@ -130,5 +130,6 @@ describe('npm start', () => {
     process.kill(-current.child.pid!, 'SIGINT');
     expect(await exitOf(current.child)).toBe(0);
     expect(processesMentioning(dataDir)).toEqual([]);
-  });
+    // Two whole starts, each creating a database cluster and bundling the workflow code.
+  }, 180_000);
 });

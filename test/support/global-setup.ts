@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { loadConfig, type Config } from '../../src/config';
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/db/embedded-postgres';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/temporal/dev-server';
+import { bundleInterpreter } from '../../src/temporal/worker';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/temporal/search-attributes';
 import { resolveTemporalCli } from '../../src/temporal/temporal-cli';
 
@@ -40,7 +41,7 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__trellisTestServers = servers;
 
   // Independent start-up steps run side by side; each returns what the test files need.
-  const steps = await Promise.allSettled([startTemporal(config, servers), startPostgres(config, servers), buildDashboard()]);
+  const steps = await Promise.allSettled([startTemporal(config, servers), startPostgres(config, servers), buildDashboard(), bundleWorkflows(tempDir)]);
   const failed = steps.filter((step): step is PromiseRejectedResult => step.status === 'rejected');
   if (failed.length > 0) {
     await Promise.allSettled([servers.temporal?.stop(), servers.postgres?.stop()]);
@@ -90,6 +91,18 @@ async function startPostgres(
     log,
   });
   process.env.TRELLIS_TEST_DATABASE_URL = servers.postgres.url;
+}
+
+/**
+ * Bundles the interpreter once for the whole run (test contexts and the replay test load it
+ * through `TRELLIS_TEST_WORKFLOW_BUNDLE`) instead of once per test file: some 10 s each.
+ */
+async function bundleWorkflows(tempDir: string): Promise<void> {
+  if (process.env.TRELLIS_TEST_WORKFLOW_BUNDLE) return;
+  const bundle = await bundleInterpreter();
+  const codePath = path.join(tempDir, 'workflow-bundle.js');
+  await fs.writeFile(codePath, bundle.code);
+  process.env.TRELLIS_TEST_WORKFLOW_BUNDLE = codePath;
 }
 
 /** Builds the dashboard when web/ changed since its last build (the dashboard tests load it in a browser). */
