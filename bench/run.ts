@@ -16,6 +16,7 @@ import { createTestContext, type TestContext } from '../test/support/test-contex
 import type { baselineQuote } from './baseline.workflow';
 import { buildQuote } from './build-quote';
 import { benchExpressions, type ExpressionRow, type Spread } from './expression-bench';
+import { benchIsolation, POISONS, type IsolationResult } from './isolation';
 import { historyStats, runLoad, type HistoryStats, type LoadResult, type Variant } from './load';
 import { STUB_BODIES, confirmation, quoteDefinition, quoteInput, routeQuoteServices } from './quote-graph';
 import { ratio } from './stats';
@@ -23,10 +24,11 @@ import { benchTemplate } from './template-micro';
 
 /**
  * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M --repeats R --expression-ms T
- * --only graph|expressions]`: runs the benchmark graph through Trellis and as a hand-written
- * Temporal workflow on the same servers in this process, micro-benchmarks template evaluation,
- * then times single expressions inside Temporal's workflow sandbox and in plain Node (see
- * `expression-bench.ts`), and prints each with its ratios. `--only` runs one part.
+ * --attackers A --only graph|expressions|isolation]`: runs the benchmark graph through Trellis and
+ * as a hand-written Temporal workflow on the same servers in this process, micro-benchmarks
+ * template evaluation, times single expressions inside Temporal's workflow sandbox and in plain
+ * Node (see `expression-bench.ts`), measures one tenant's runs beside another's poisoned ones
+ * (`isolation.ts`), and prints each with its ratios. `--only` runs one part.
  */
 async function main(): Promise<void> {
   const options = readOptions();
@@ -47,12 +49,12 @@ async function main(): Promise<void> {
     await globalSetup();
     // Expressions first: they time this process's CPU, which the graph part's workers would share.
     let expressionRows: ExpressionRow[] | undefined;
-    if (options.only !== 'graph') {
+    if (wants(options, 'expressions')) {
       const address = process.env.TEMPORAL_ADDRESS;
       if (!address) throw new Error('TEMPORAL_ADDRESS is not set: the global setup should have set it');
       expressionRows = await benchExpressions({ address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', repeats: options.repeats, targetMs: options.expressionMs, log });
     }
-    if (options.only !== 'expressions') {
+    if (wants(options, 'graph')) {
       const stub = await new HttpStub().start();
       cleanup.push('HTTP stub', () => stub.stop());
       routeQuoteServices(stub);
@@ -84,7 +86,15 @@ async function main(): Promise<void> {
       printLoad(options, results, histories);
       printMicro(micro);
     }
+    let isolation: IsolationResult | undefined;
+    if (wants(options, 'isolation')) {
+      log('starting Trellis for the isolation part (no rate limit: one key sends many requests)');
+      const ctx = await createTestContext({ env: { TRELLIS_RATE_LIMIT: '0' } });
+      cleanup.push('Trellis (isolation)', () => ctx.stop());
+      isolation = await benchIsolation(ctx, { runs: options.runs, attackers: options.attackers, log });
+    }
     if (expressionRows) printExpressions(options, expressionRows);
+    if (isolation) printIsolation(options, isolation);
   } finally {
     await cleanup.run();
     process.removeListener('SIGINT', onSignal);
@@ -95,9 +105,13 @@ async function main(): Promise<void> {
 /** Runs whose histories are fetched and averaged. */
 const HISTORY_SAMPLE = 10;
 
-type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; only: 'graph' | 'expressions' | undefined };
+const PARTS = ['graph', 'expressions', 'isolation'] as const;
 
-const PARTS = ['graph', 'expressions'] as const;
+type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; attackers: number; only: (typeof PARTS)[number] | undefined };
+
+function wants(options: Options, part: (typeof PARTS)[number]): boolean {
+  return options.only === undefined || options.only === part;
+}
 
 function readOptions(): Options {
   const { values } = parseArgs({
@@ -108,6 +122,7 @@ function readOptions(): Options {
       iterations: { type: 'string' },
       repeats: { type: 'string' },
       'expression-ms': { type: 'string' },
+      attackers: { type: 'string' },
       only: { type: 'string' },
     },
   });
@@ -120,6 +135,7 @@ function readOptions(): Options {
     iterations: positiveInt('iterations', values.iterations ?? process.env.BENCH_ITERATIONS ?? '20000'),
     repeats: positiveInt('repeats', values.repeats ?? process.env.BENCH_REPEATS ?? '5'),
     expressionMs: positiveInt('expression-ms', values['expression-ms'] ?? process.env.BENCH_EXPRESSION_MS ?? '150'),
+    attackers: positiveInt('attackers', values.attackers ?? process.env.BENCH_ATTACKERS ?? '4'),
     only: only as Options['only'],
   };
 }
@@ -295,6 +311,18 @@ function printExpressions(options: Options, rows: ExpressionRow[]): void {
     `${row.iterations.trellis} / ${row.iterations.jsonata}`,
     ratio(row.sandboxTrellis.median, row.plainJsonata.median),
   ])));
+}
+
+function printIsolation(options: Options, result: IsolationResult): void {
+  print(`\nOne tenant's one-step runs beside another tenant's poisoned ones (${options.runs} runs in a row each time; ` +
+    `${result.attackers} poisoned runs kept in flight, cycling through: ${Object.keys(POISONS).join('; ')})\n`);
+  print(table(['', 'alone', 'under attack', 'attack/alone'], [
+    ['latency p50 (ms)', fmt(result.alone.p50), fmt(result.underAttack.p50), ratio(result.underAttack.p50, result.alone.p50)],
+    ['latency p95 (ms)', fmt(result.alone.p95), fmt(result.underAttack.p95), ratio(result.underAttack.p95, result.alone.p95)],
+    ['latency max (ms)', fmt(result.alone.max), fmt(result.underAttack.max), ratio(result.underAttack.max, result.alone.max)],
+    ['largest RSS, API + worker (MiB)', fmt(result.rssMiB.alone), fmt(result.rssMiB.underAttack), ratio(result.rssMiB.underAttack, result.rssMiB.alone)],
+  ]));
+  print(`poisoned runs finished meanwhile: ${Object.entries(result.poisoned).map(([status, count]) => `${count} ${status}`).join(', ') || 'none'}`);
 }
 
 function fmt(value: number): string {

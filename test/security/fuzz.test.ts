@@ -8,7 +8,7 @@ import { until } from '../support/until';
 // running Trellis by one tenant while another tenant's ordinary runs must still finish: no input
 // may crash the worker, wedge a run or make the API answer "internal server error".
 
-const DEFINITIONS = 1000;
+const DEFINITIONS = 2000;
 const RUNS = 80;
 const ORDINARY_RUNS = 20;
 const SEED = Number(process.env.TRELLIS_FUZZ_SEED ?? Date.now() % 2 ** 31);
