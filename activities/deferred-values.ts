@@ -1,5 +1,6 @@
 import { findExpressions, referencedSecrets } from '../definition/expression';
 import { evaluateTemplateSync } from '../definition/template-plan';
+import { PINNED_VARIABLES_BINDING, variableBindings, type PinnedVariables } from '../definition/variables';
 import { DEFERRED_MARK, type DeferredTemplates } from '../interpreter/deferred-templates';
 import type { SecretRedactor } from './secret-redactor';
 
@@ -31,7 +32,8 @@ export async function resolveDeferred<T>(
     return found;
   };
   const resolved: unknown[] = [];
-  for (const text of deferred.templates) resolved.push(evaluateTemplateSync(text, { ...deferred.bindings, secret }));
+  const variables = variableBindings(deferred.bindings[PINNED_VARIABLES_BINDING] as PinnedVariables | undefined);
+  for (const text of deferred.templates) resolved.push(evaluateTemplateSync(text, { ...deferred.bindings, ...variables, secret }));
   const replace = (node: unknown): unknown => {
     if (typeof node === 'string' && node.startsWith(DEFERRED_MARK)) return resolved[Number(node.slice(DEFERRED_MARK.length))];
     if (Array.isArray(node)) return node.map(replace);

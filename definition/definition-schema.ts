@@ -248,7 +248,10 @@ function stepsSchemaOf(step: z.ZodType<Step>): z.ZodType<Record<string, Step>> {
 
 function definitionSchemaOver(steps: z.ZodType<Record<string, Step>>) {
   return z.strictObject({
-    $schema: z.string().optional().describe('URL of this JSON Schema, for editors'),
+    $schema: z
+      .string()
+      .optional()
+      .describe('URL of this JSON Schema, for editors: <your API>/schema/definition.json. Not part of the content: it never makes a new version'),
     name: z.string().regex(DEFINITION_NAME_PATTERN, {
       error: 'name must be lowercase letters, digits, "-" or "_", starting with a letter or digit, at most 63 characters',
     }),

@@ -16,6 +16,8 @@ import { pointerFromPath, pointerJoin, pointerTokens } from './json-pointer';
 import { isPrototypeKey } from './prototype-keys';
 import { inspectJson, MAX_JSON_DEPTH } from './storable-json';
 import { undeclaredField } from './json-schema-fields';
+import { TEMPLATED_FIELDS } from './templated-fields';
+import { VARIABLE_NAME_PATTERN } from './variables';
 
 /** One problem in a definition: where (an RFC 6901 JSON pointer) and what, for a human. */
 export type DefinitionError = { path: string; message: string };
@@ -56,18 +58,6 @@ export const DEFAULT_MAX_STEPS = 500;
 export const DEFAULT_MAX_DEPTH = 3;
 /** Default of {@link ValidateOptions.maxDefinitionBytes}: 256 KiB. */
 export const DEFAULT_MAX_DEFINITION_BYTES = 256 * 1024;
-
-// Fields whose strings are templates, per built-in step type; everything else is taken literally.
-// (A step's `if` is an expression too, checked apart; every config field of a custom step is a template.)
-const TEMPLATED_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  http: ['method', 'url', 'query', 'headers', 'body'],
-  transform: ['value'],
-  condition: [],
-  delay: ['until'],
-  workflow: ['input'],
-  wait: [],
-  map: ['items'],
-};
 
 // What an http step's output always is.
 const HTTP_OUTPUT_FIELDS: readonly string[] = ['status', 'headers', 'body'];
@@ -130,6 +120,8 @@ interface ExpressionScope {
  *   `$steps.<id>.output.<field>…` names a field the step's output can have (see below);
  *   `$secret('NAME')` takes a literal name and appears only where an activity resolves it (an
  *   http step's or action's `method`, `url`, `query`, `headers`, `body`, a custom step's config);
+ *   `$var('NAME')` takes a literal name of the variable-name pattern (anywhere; whether the
+ *   variable is set is checked when a run starts, since variables change independently);
  *   `$item`/`$index` appear only inside a map step's `do`.
  *
  * Output fields: an http step's output is `{status, headers, body}`; below that, or for any step
@@ -377,6 +369,7 @@ function checkExpressions(value: unknown, at: string, scope: ExpressionScope, er
       if (message !== undefined) errors.push({ path, message });
     }
     errors.push(...secretProblems(references, scope).map((message) => ({ path, message })));
+    errors.push(...variableProblems(references).map((message) => ({ path, message })));
     for (const name of ITEM_VARIABLES) {
       if (!scope.item && references.variables.has(name) && !references.bound.has(name)) {
         errors.push({ path, message: `$${name} is only bound inside a map step's "do"` });
@@ -427,6 +420,22 @@ function secretProblems(references: ExpressionReferences, scope: ExpressionScope
     }
     if (isPrototypeKey(use.name)) {
       return [`$secret(${JSON.stringify(use.name)}): "${use.name}" is a name every JavaScript object has (Object.prototype.${use.name}) and cannot name a secret`];
+    }
+    return [];
+  });
+}
+
+/** `$var('NAME')` anywhere an expression is evaluated, with a literal name a variable can have. */
+function variableProblems(references: ExpressionReferences): string[] {
+  return references.vars.flatMap((use): string[] => {
+    if (use.name === undefined) {
+      return ["$var takes one string literal naming the variable, like $var('BASE_URL'): a run pins the variables it reads when it starts"];
+    }
+    if (!VARIABLE_NAME_PATTERN.test(use.name)) {
+      return [`$var(${JSON.stringify(use.name)}): a variable name is a letter or "_", then letters, digits or "_", at most 128 characters`];
+    }
+    if (isPrototypeKey(use.name)) {
+      return [`$var(${JSON.stringify(use.name)}): "${use.name}" is a name every JavaScript object has (Object.prototype.${use.name}) and cannot name a variable`];
     }
     return [];
   });

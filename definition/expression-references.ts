@@ -27,12 +27,20 @@ export interface SecretUse {
   name?: string;
 }
 
+/** One use of `$var` (a tenant's variable) in an expression. */
+export interface VarUse {
+  /** The literal name of a `$var('NAME')` call; `undefined` for any other use (a dynamic name, `$f := $var`…). */
+  name?: string;
+}
+
 /** What an expression reads, found by {@link expressionReferences}. */
 export interface ExpressionReferences {
   /** Every `$steps.<id>` path, in order of appearance. */
   steps: StepReference[];
   /** Every use of `$secret`, in order of appearance. */
   secrets: SecretUse[];
+  /** Every use of `$var`, in order of appearance. */
+  vars: VarUse[];
   /** Names of the variables the expression reads, without `$` (`$input` gives `input`, `$` gives `""`). */
   variables: ReadonlySet<string>;
   /** Names the expression binds itself anywhere: `$x := …`, lambda parameters, `@$x` and `#$x`. */
@@ -42,14 +50,17 @@ export interface ExpressionReferences {
 // Step fields that select, sort or bind after the name: what follows is no longer a plain field.
 const SELECTOR_FIELDS = ['stages', 'predicate', 'group', 'focus', 'index'] as const;
 
+// Functions that take a name, which must be a literal so that it is known before the run.
+const NAMED_FUNCTIONS: ReadonlySet<string> = new Set(['secret', 'var']);
+
 /**
- * Lists what a parsed expression reads: `$steps` paths, `$secret` uses and variables. Static
- * only: `$lookup($steps, $id)` or a name computed at run time is not a step reference.
+ * Lists what a parsed expression reads: `$steps` paths, `$secret` and `$var` uses and variables.
+ * Static only: `$lookup($steps, $id)` or a name computed at run time is not a step reference.
  *
  * @example
  * ```ts
  * expressionReferences(jsonata('$steps.charge.output.body.id & $secret("PAY")').ast());
- * // { steps: [{ id: 'charge', fields: ['output', 'body', 'id'] }], secrets: [{ name: 'PAY' }],
+ * // { steps: [{ id: 'charge', fields: ['output', 'body', 'id'] }], secrets: [{ name: 'PAY' }], vars: [],
  * //   variables: Set {'steps', 'secret'}, bound: Set {} }
  * ```
  */
@@ -57,7 +68,8 @@ export function expressionReferences(ast: jsonata.ExprNode): ExpressionReference
   const nodes = astNodes(ast);
   const bindingNodes = new Set<object>();
   const bound = new Set<string>();
-  const directSecretCalls = new Map<object, string>();
+  // The procedure node of each `$secret('NAME')` or `$var('NAME')` call, with its literal name.
+  const literalCalls = new Map<object, string>();
   for (const node of nodes) {
     if ((node.type as string) === 'bind' && isVariable(node.lhs)) {
       bindingNodes.add(node.lhs);
@@ -72,24 +84,27 @@ export function expressionReferences(ast: jsonata.ExprNode): ExpressionReference
     }
     if (typeof node.focus === 'string') bound.add(node.focus);
     if (typeof node.index === 'string') bound.add(node.index);
-    if (node.type === 'function' && isVariable(node.procedure) && node.procedure.value === 'secret') {
+    if (node.type === 'function' && isVariable(node.procedure) && NAMED_FUNCTIONS.has(node.procedure.value)) {
       const [argument, ...more] = Array.isArray(node.arguments) ? (node.arguments as unknown[]) : [];
-      if (more.length === 0 && isPlainString(argument)) directSecretCalls.set(node.procedure, argument.value);
+      if (more.length === 0 && isPlainString(argument)) literalCalls.set(node.procedure, argument.value);
     }
   }
 
   const steps: StepReference[] = [];
   const secrets: SecretUse[] = [];
+  const vars: VarUse[] = [];
   const variables = new Set<string>();
   for (const node of nodes) {
     if (isVariable(node) && !bindingNodes.has(node)) {
       variables.add(node.value);
-      if (node.value === 'secret') secrets.push(directSecretCalls.has(node) ? { name: directSecretCalls.get(node) } : {});
+      const use = literalCalls.has(node) ? { name: literalCalls.get(node) } : {};
+      if (node.value === 'secret') secrets.push(use);
+      if (node.value === 'var') vars.push(use);
     }
     const reference = stepReference(node);
     if (reference) steps.push(reference);
   }
-  return { steps, secrets, variables, bound };
+  return { steps, secrets, vars, variables, bound };
 }
 
 /** Every node of a JSONata syntax tree, parents before children. */

@@ -1,6 +1,8 @@
 /**
  * Stand-ins for the payment, stock and shipping services `order-fulfilment.json` calls, so the
- * example runs on a machine with nothing else installed: `npm run example:services`.
+ * example runs on a machine with nothing else installed: `npm run example:services` (port 4010),
+ * or `npm run example:services -- --port 4011`. The definition finds them through the variable
+ * `SERVICES_URL` (`trellis vars set SERVICES_URL http://127.0.0.1:4010`).
  *
  * - a charge's risk is 0.9 when the total is above 1000 (the run holds the order), else 0.1;
  * - reserving stock for an order id starting with `fail-` answers 409, which fails the run and
@@ -9,8 +11,28 @@
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
 
-const port = Number(process.argv[2] ?? 4010);
+const DEFAULT_PORT = 4010;
+
+/** `--port <n>` (0: any free port), default 4010. */
+function portOption(): number {
+  let text: string | undefined;
+  try {
+    text = parseArgs({ options: { port: { type: 'string', short: 'p' } } }).values.port;
+  } catch (err) {
+    console.error(`${(err as Error).message}\nusage: npm run example:services -- [--port <n>]`);
+    process.exit(2);
+  }
+  const port = text === undefined ? DEFAULT_PORT : /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    console.error(`--port must be a port number (0 to 65535), not "${text}"`);
+    process.exit(2);
+  }
+  return port;
+}
+
+const port = portOption();
 
 type Reply = { status: number; body: unknown };
 
@@ -46,4 +68,8 @@ http
       res.end(reply.body === null ? '' : JSON.stringify(reply.body));
     });
   })
-  .listen(port, '127.0.0.1', () => console.log(`example services on http://127.0.0.1:${port}`));
+  .listen(port, '127.0.0.1', function (this: http.Server) {
+    const url = `http://127.0.0.1:${(this.address() as { port: number }).port}`;
+    console.log(`example services on ${url}`);
+    console.log(`the definition finds them with: npm run trellis -- vars set SERVICES_URL ${url}`);
+  });

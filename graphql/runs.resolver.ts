@@ -101,8 +101,8 @@ export const runsResolvers = {
       },
     },
     runsChanged: {
-      subscribe(_: unknown, args: { definition?: string | null }, ctx: GraphQLContext) {
-        return closeableStream((wakeup) => streamRunsChanged(ctx, wakeup, args.definition ?? undefined));
+      subscribe(_: unknown, args: { definition?: string | null; includeTests?: boolean | null }, ctx: GraphQLContext) {
+        return closeableStream((wakeup) => streamRunsChanged(ctx, wakeup, args.definition ?? undefined, args.includeTests === true));
       },
     },
   },
@@ -113,6 +113,7 @@ export const runsResolvers = {
     finishedAt: (run: RunRow) => run.finished_at,
     retryOf: (run: RunRow) => run.retry_of,
     retryPlan: (run: RunRow) => run.retry_plan,
+    variables: (run: RunRow) => run.variables,
     temporal: (run: RunRow, _: unknown, ctx: GraphQLContext) => ({
       workflowId: run.workflow_id,
       runId: run.temporal_run_id,
@@ -231,10 +232,11 @@ async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: Run
 }
 
 /**
- * Each run of the caller's tenant (of one definition, when given) whose events change, as it is
- * after the change. Runs that change while one is being read are queued once each.
+ * Each run of the caller's tenant (of one definition, when given; test runs only when
+ * `includeTests`) whose events change, as it is after the change. Runs that change while one is
+ * being read are queued once each.
  */
-async function* streamRunsChanged(ctx: GraphQLContext, wakeup: Wakeup, definition: string | undefined): AsyncGenerator<{ runsChanged: RunRow }> {
+async function* streamRunsChanged(ctx: GraphQLContext, wakeup: Wakeup, definition: string | undefined, includeTests: boolean): AsyncGenerator<{ runsChanged: RunRow }> {
   const pending = new Set<string>();
   const stop = ctx.hub.watchAll((note) => {
     if (!note || note.tenantId !== ctx.tenantId) return;
@@ -249,7 +251,9 @@ async function* streamRunsChanged(ctx: GraphQLContext, wakeup: Wakeup, definitio
       pending.clear();
       for (const id of ids) {
         const run = await findRun(ctx.db, ctx.tenantId, id);
-        if (run && (definition === undefined || run.definition_name === definition)) yield { runsChanged: run };
+        if (!run || (definition !== undefined && run.definition_name !== definition)) continue;
+        if (!includeTests && (run.trigger as { type?: string } | null)?.type === 'test') continue;
+        yield { runsChanged: run };
       }
     }
   } finally {

@@ -7,6 +7,7 @@ import { withArgumentChecks } from './argument-guard';
 import { definitionsResolvers } from './definitions.resolver';
 import { runsResolvers } from './runs.resolver';
 import { secretsResolvers } from './secrets.resolver';
+import { variablesResolvers } from './variables.resolver';
 import { DateTimeScalar, JSONScalar } from './scalars';
 
 /** The SDL files of this folder, in name order. */
@@ -19,7 +20,7 @@ export function loadTypeDefs(): string {
 }
 
 /** The resolvers of every SDL file, by type and field. */
-export const RESOLVERS = [{ JSON: JSONScalar, DateTime: DateTimeScalar }, definitionsResolvers, runsResolvers, secretsResolvers, apiKeysResolvers];
+export const RESOLVERS = [{ JSON: JSONScalar, DateTime: DateTimeScalar }, definitionsResolvers, runsResolvers, secretsResolvers, variablesResolvers, apiKeysResolvers];
 
 /** The executable schema: SDL from `graphql/*.graphql`, resolvers from this folder. */
 export function createSchema(): GraphQLSchema {

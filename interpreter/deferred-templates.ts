@@ -7,7 +7,10 @@ import { findExpressions, referencedSteps } from '../definition/expression';
  */
 export const DEFERRED_MARK = '\u0000trellis-deferred:';
 
-/** Templates an activity resolves, with the bindings they may read (only the steps they name). */
+/**
+ * Templates an activity resolves, with the bindings they may read (only the steps they name),
+ * plain JSON: `$var` travels as its pinned values (see `variableBindings`).
+ */
 export type DeferredTemplates = { templates: string[]; bindings: Record<string, unknown> };
 
 const SECRET_CALL = /\$secret\s*\(/;
@@ -41,5 +44,7 @@ export function deferSecretTemplates(value: unknown, bindings: Record<string, un
   const named = new Set(templates.flatMap((text) => findExpressions(text).flatMap((location) => referencedSteps(location.source))));
   const allSteps = (bindings.steps ?? {}) as Record<string, unknown>;
   const steps = Object.fromEntries(Object.entries(allSteps).filter(([id]) => named.has(id)));
-  return { value: replaced, deferred: { templates, bindings: { ...bindings, steps } } };
+  // Functions ($var) do not travel to the activity, which binds its own from the plain data.
+  const data = Object.fromEntries(Object.entries(bindings).filter(([, binding]) => typeof binding !== 'function'));
+  return { value: replaced, deferred: { templates, bindings: { ...data, steps } } };
 }

@@ -11,7 +11,7 @@ import { GraphScheduler } from './graph-scheduler';
 import { resolveHttpRequest } from './http-request';
 import { runMap, type MapJob } from './map-step';
 import { effectivePolicy, retryDelay, withPolicy } from './retry-policy';
-import type { RunContext, StepBinding } from './run-context';
+import { runBindings, type RunContext, type StepBinding } from './run-context';
 import type { AuditEventInput, ErrorInfo, ReusedOutputs } from './run-types';
 import type { SignalInbox } from './signal-inbox';
 import type { StepActions } from './step-actions';
@@ -125,12 +125,12 @@ export class GraphRunner {
     }
   }
 
-  /** `$input`, `$steps`, `$run` (and `$item`, `$index` in a map item) as expressions see them now. */
+  /** `$input`, `$steps`, `$run`, `$var` (and `$item`, `$index` in a map item) as expressions see them now. */
   bindings(): Record<string, unknown> {
     const { context, outer } = this.options;
     const steps: Record<string, StepBinding> = { ...outer?.steps };
     for (const [id, state] of this.scheduler.states) setOwn(steps, id, { output: state.output ?? null, status: state.status });
-    const bindings: Record<string, unknown> = { input: context.input, steps, run: context.run };
+    const bindings: Record<string, unknown> = { ...runBindings(context), steps };
     if (outer) Object.assign(bindings, { item: outer.item, index: outer.index });
     return bindings;
   }
@@ -421,7 +421,7 @@ export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: 
   const { context, stepId, action } = job;
   return async (item, index) => {
     const itemKey = `${job.keyPrefix}${stepId}[${index}]`;
-    const bindings = { input: context.input, steps: job.outerSteps, run: context.run, item, index };
+    const bindings = { ...runBindings(context), steps: job.outerSteps, item, index };
     const evaluate = (value: unknown): unknown =>
       syncExpressions ? evaluateTemplateSync(value, bindings, { shared: syncExpressions.current() }) : evaluateTemplate(value, bindings, { maxSteps: MAX_EXPRESSION_STEPS });
     const failed = (info: ErrorInfo): StepFailure => new StepFailure(stepId, { ...info, message: `item ${index}: ${info.message}`, details: { index, ...(info.details ? { cause: info.details } : {}) } });

@@ -1,4 +1,5 @@
 import type { StepDefaults } from '../definition/definition-schema';
+import { variableBindings, type PinnedVariables } from '../definition/variables';
 import type { Actor, DefinitionLibrary } from './run-types';
 
 /** `$run` in expressions. */
@@ -23,4 +24,14 @@ export type RunContext = {
   library: DefinitionLibrary;
   depth: number;
   actor: Actor;
+  /** The variables the run pinned at its start (`$var`); absent for runs started before variables existed. */
+  variables?: PinnedVariables;
 };
+
+/**
+ * What every expression of a run can read, wherever it is evaluated: `$input`, `$run` and
+ * `$var('NAME')`. Graphs add `$steps` (and `$item`, `$index` in a map item).
+ */
+export function runBindings(context: RunContext): Record<string, unknown> {
+  return { input: context.input, run: context.run, ...variableBindings(context.variables) };
+}

@@ -79,6 +79,7 @@ class RunInterpreter {
       library: snapshot.library ?? {},
       depth: snapshot.depth ?? 1,
       actor: snapshot.trigger,
+      ...(snapshot.variables ? { variables: snapshot.variables } : {}),
     };
     this.actions = new StepActions(this.context);
     const syncExpressions = syncExpressionBudget();
@@ -137,6 +138,7 @@ class RunInterpreter {
       workflowId: info.workflowId,
       temporalRunId: info.runId,
       startedAt: this.context.run.startedAt,
+      ...(this.snapshot.variables ? { variables: this.snapshot.variables } : {}),
     };
   }
 

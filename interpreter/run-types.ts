@@ -1,5 +1,6 @@
 import type { Definition } from '../definition/definition-schema';
 import type { AuditEventType, RunStatus, StepStatus } from '../definition/step-types';
+import type { PinnedVariables } from '../definition/variables';
 
 /**
  * Who or what triggered a run; recorded on the run and on each of its audit events. A run started
@@ -39,6 +40,12 @@ export type RunSnapshot = {
   library?: DefinitionLibrary;
   /** 1 for a run started by a trigger, 2 for its child runs, and so on. @default 1 */
   depth?: number;
+  /**
+   * The tenant's variables this run and its sub-workflows read (`$var`), pinned when it was
+   * triggered; child runs get their parent's. Absent in runs started before variables existed,
+   * which bind no `$var`.
+   */
+  variables?: PinnedVariables;
   /** For a run started by `retryRun`: the run it retries and the step outputs it reuses. */
   reuse?: ReusedOutputs;
   /**
@@ -100,5 +107,7 @@ export type AuditEventInput = {
     workflowId: string;
     temporalRunId: string;
     startedAt: string;
+    /** The variables the run pinned (a child run's are its parent's). */
+    variables?: PinnedVariables;
   };
 };

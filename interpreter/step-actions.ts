@@ -70,6 +70,8 @@ export class StepActions {
       requestedAt: new Date().toISOString(),
       library: context.library,
       depth: context.depth + 1,
+      // The parent pinned the variables of every sub-workflow it can reach.
+      ...(context.variables ? { variables: context.variables } : {}),
     };
     try {
       const result = await executeChild('trellisRun', {

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   // As root, embedded PostgreSQL runs as another user, which must enter this directory.
   await chmod(dataDir, 0o755);
   const servicesPort = await freePort();
-  const services = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(root, 'examples/mock-services.ts'), String(servicesPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const services = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(root, 'examples/mock-services.ts'), '--port', String(servicesPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
   // Listening before the other ports are picked, so none of them can be this one.
   await new Promise<void>((resolve, reject) => {
     services.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('example services on') && resolve());
@@ -50,8 +50,8 @@ async function main(): Promise<void> {
   const browser = await launchBrowser({ width: 1440, height: 860 });
   try {
     await mkdir(out, { recursive: true });
-    const text = (await readFile(path.join(root, 'examples/order-fulfilment.json'), 'utf8')).replaceAll('127.0.0.1:4010', `127.0.0.1:${servicesPort}`);
-    const spec = JSON.parse(text) as Record<string, any>;
+    const spec = JSON.parse(await readFile(path.join(root, 'examples/order-fulfilment.json'), 'utf8')) as Record<string, any>;
+    await gql(url, 'mutation($value: JSON!) { setVariable(name: "SERVICES_URL", value: $value) }', { value: `http://127.0.0.1:${servicesPort}` });
     await gql(url, 'mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }', { spec });
     const start = async (input: unknown) =>
       (await gql(url, 'mutation($input: JSON) { startRun(definition: "order-fulfilment", input: $input) { id } }', { input })).startRun.id as string;

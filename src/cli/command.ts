@@ -12,9 +12,14 @@ export type CliOptions = Record<string, string | boolean | Array<string | boolea
 export type CommandContext = {
   api: ApiClient;
   io: CliIo;
-  /** The positional arguments after the command name, as many as {@link CliCommand.args} names. */
+  /** The positional arguments after the command name: those {@link CliCommand.args} names, then any optional ones given. */
   args: string[];
   options: CliOptions;
+  /**
+   * `--json`: print machine-readable output instead of text, one JSON document (see
+   * {@link printJson}), or one JSON object a line while following a run.
+   */
+  json: boolean;
 };
 
 /** One `trellis <command>`: its help, its flags and what it does. */
@@ -22,6 +27,8 @@ export type CliCommand = {
   name: string;
   /** Positional arguments, all required, as shown in the usage (`<file>`). */
   args: string[];
+  /** Positional arguments that may follow the required ones, as shown in the usage (`[name]`). */
+  optionalArgs?: string[];
   /** One line for the command list. */
   summary: string;
   /** Flags besides the global `--url` and `--help`, with one help line each. */
@@ -38,4 +45,9 @@ export type CliCommand = {
 export function stringOption(options: CliOptions, name: string): string | undefined {
   const value = options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Prints `value` as one line of JSON: the whole output of a command under `--json`, or one line of a followed run. */
+export function printJson(io: CliIo, value: unknown): void {
+  io.out(JSON.stringify(value ?? null));
 }

@@ -16,22 +16,35 @@ export type StepView = { id: string; type: string; status: string; attempts: num
 
 // The longest AuditEventType (COMPENSATION_STARTED), so the step ids line up.
 const TYPE_WIDTH = 20;
-const MAX_DETAIL = 160;
+const MAX_DETAIL = 240;
 
 /**
- * One line of `run --follow`: `  #<seq> <hh:mm:ss.mmm> <TYPE> <stepId> [attempt n] <message or error>`.
- * The time is local; the attempt shows only for retries (n > 1).
+ * One line of `run --follow`: `  #<seq> <hh:mm:ss.mmm> <TYPE> <stepId> [attempt n] <message>: <cause>`.
+ * The time is local; the attempt shows only for retries (n > 1) whose message does not already
+ * say which attempt it is. The cause is the event's error message (an http step's names the
+ * status code it answered), added when the message does not hold it already.
  * @example
- * formatEvent({ seq: 2, at: '2025-01-01T10:00:00.123Z', type: 'STEP_STARTED', stepId: 'price', attempt: 1, message: null, error: null })
- * // '  #2  11:00:00.123 STEP_STARTED         price'  (in UTC+1)
+ * formatEvent({ seq: 7, at: '2025-01-01T10:00:00.123Z', type: 'STEP_FAILED', stepId: 'ping', attempt: 2,
+ *   message: 'attempt 2 of 2 failed for good', error: { message: 'POST http://a/ping answered 409 Conflict' } })
+ * // '  #7  11:00:00.123 STEP_FAILED          ping attempt 2 of 2 failed for good: POST http://a/ping answered 409 Conflict'  (in UTC+1)
  */
 export function formatEvent(event: EventView): string {
   const parts = [`#${event.seq}`.padEnd(3), formatTime(event.at), event.type.padEnd(TYPE_WIDTH)];
   if (event.stepId) parts.push(event.stepId);
-  if (event.attempt != null && event.attempt > 1) parts.push(`attempt ${event.attempt}`);
-  const detail = event.message ?? shortError(event.error);
-  if (detail) parts.push(truncate(firstLine(detail), MAX_DETAIL));
+  const detail = eventDetail(event);
+  if (event.attempt != null && event.attempt > 1 && !detail?.startsWith('attempt ')) parts.push(`attempt ${event.attempt}`);
+  if (detail) parts.push(truncate(detail, MAX_DETAIL));
   return `  ${parts.join(' ').trimEnd()}`;
+}
+
+/** An event's message with the cause of its error when the message does not say it, on one line. */
+function eventDetail(event: EventView): string | null {
+  const message = event.message === null ? null : firstLine(event.message);
+  const cause = shortError(event.error);
+  const causeLine = cause === null ? null : firstLine(cause);
+  if (message === null || message === '') return causeLine;
+  if (causeLine === null || causeLine === '' || message.includes(causeLine)) return message;
+  return `${message}: ${causeLine}`;
 }
 
 /** `hh:mm:ss.mmm` in local time; the input unchanged when it is not a timestamp. */

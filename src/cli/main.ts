@@ -5,35 +5,45 @@ import { CliError, EXIT_CODES } from './cli-error';
 import type { CliCommand, CliIo } from './command';
 import { applyCommand } from './commands/apply.command';
 import { cancelCommand } from './commands/cancel.command';
+import { definitionsCommand } from './commands/definitions.command';
+import { eventsCommand } from './commands/events.command';
 import { keysCommand } from './commands/keys.command';
 import { runCommand } from './commands/run.command';
 import { runsCommand } from './commands/runs.command';
 import { retryCommand } from './commands/retry.command';
 import { signalCommand } from './commands/signal.command';
 import { statusCommand } from './commands/status.command';
+import { testCommand } from './commands/test.command';
 import { validateCommand } from './commands/validate.command';
+import { varsCommand } from './commands/vars.command';
 import { formatFieldErrors } from './format';
 
 /** Every command, in the order the usage lists them. */
 export const COMMANDS: readonly CliCommand[] = [
   validateCommand,
   applyCommand,
+  testCommand,
+  definitionsCommand,
   runCommand,
   runsCommand,
   statusCommand,
+  eventsCommand,
   cancelCommand,
   retryCommand,
   signalCommand,
+  varsCommand,
   keysCommand,
 ];
 
 const GLOBAL_OPTIONS = {
   url: { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 const GLOBAL_HELP: Array<[string, string]> = [
   ['--url <url>', `the GraphQL API (default: $TRELLIS_URL, else ${DEFAULT_API_URL})`],
+  ['--json', 'print JSON: one document, or one object a line for --follow (errors too, on stderr)'],
   ['-h, --help', 'show this help'],
 ];
 
@@ -48,6 +58,8 @@ const GLOBAL_HELP: Array<[string, string]> = [
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let api: ApiClient | undefined;
+  // Known before parsing, so that even a usage error is reported as JSON.
+  const json = argv.includes('--json');
   try {
     const { command, help } = findCommand(argv);
     if (help) {
@@ -60,11 +72,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT_CODES.ok;
     }
     api = createApiClient(resolveApiUrl(typeof values.url === 'string' ? values.url : undefined), resolveApiKey());
-    return await command.run({ api, io, args: positionals.slice(1), options: values });
+    return await command.run({ api, io, args: positionals.slice(1), options: values, json });
   } catch (err) {
     if (!(err instanceof CliError)) {
-      io.err(`error: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      const message = `unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+      io.err(json ? JSON.stringify({ error: { message } }) : `error: ${message}`);
       return EXIT_CODES.failed;
+    }
+    if (json) {
+      io.err(JSON.stringify({ error: { message: err.message, code: err.code ?? null, errors: err.fieldErrors } }));
+      return err.exitCode;
     }
     io.err(`error: ${err.message}`);
     formatFieldErrors(err.fieldErrors).forEach((line) => io.err(line));
@@ -77,7 +94,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 /** The usage text of the whole CLI (`trellis --help`). */
 export function usage(): string {
   const commands: Array<[string, string]> = [
-    ...COMMANDS.map((c): [string, string] => [[c.name, ...c.args].join(' '), c.summary]),
+    ...COMMANDS.map((c): [string, string] => [synopsis(c), c.summary]),
     ['help [command]', 'show this help, or the help of one command'],
   ];
   const sections = ['Usage: trellis <command> [options]', '', 'Commands:', ...columns(commands)];
@@ -89,7 +106,7 @@ export function usage(): string {
 }
 
 function commandUsage(command: CliCommand): string {
-  const sections = [`Usage: trellis ${[command.name, ...command.args].join(' ')} [options]`, '', command.summary];
+  const sections = [`Usage: trellis ${synopsis(command)} [options]`, '', command.summary];
   if (command.optionHelp.length > 0) sections.push('', 'Options:', ...columns(command.optionHelp));
   sections.push('', 'Global options:', ...columns(GLOBAL_HELP), '', ...FOOTER);
   return sections.join('\n');
@@ -100,6 +117,11 @@ const FOOTER = [
   'Exit codes: 0 done; 1 invalid, refused, or a followed run that did not complete;',
   '            2 the API could not be reached.',
 ];
+
+/** A command's name and arguments as the usage shows them: `vars <list|set|delete> [name] [value]`. */
+function synopsis(command: CliCommand): string {
+  return [command.name, ...command.args, ...(command.optionalArgs ?? [])].join(' ');
+}
 
 function columns(rows: Array<[string, string]>): string[] {
   const width = Math.max(...rows.map(([left]) => left.length));
@@ -138,8 +160,9 @@ function parseCommandLine(command: CliCommand, argv: string[]) {
     throw new CliError(`${(err as Error).message}\n(see trellis ${command.name} --help)`);
   }
   const args = parsed.positionals.slice(1);
-  if (parsed.values.help !== true && args.length !== command.args.length) {
-    const expected = `trellis ${[command.name, ...command.args].join(' ')}`;
+  const most = command.args.length + (command.optionalArgs?.length ?? 0);
+  if (parsed.values.help !== true && (args.length < command.args.length || args.length > most)) {
+    const expected = `trellis ${synopsis(command)}`;
     throw new CliError(args.length < command.args.length ? `missing ${command.args[args.length]}: ${expected}` : `too many arguments: ${expected}`);
   }
   return parsed;

@@ -48,6 +48,8 @@ export interface RunsTable {
   pinned_versions: ColumnType<Record<string, number> | null, string | null | undefined, string | null>;
   /** How a run started by `retryRun` reuses the run it retries. */
   retry_plan: ColumnType<RetryPlan | null, string | null | undefined, string | null>;
+  /** The variables the run read (`$var`), pinned when it started, by name; null for runs started before variables existed. */
+  variables: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   /** The unsaved definition of a `testRun` (whose version is 0); null for every other run. */
   spec: ColumnType<unknown, string | null | undefined, string | null>;
   started_at: Timestamp;
@@ -112,6 +114,15 @@ export interface SecretsTable {
   updated_at: DefaultedTimestamp;
 }
 
+/** A tenant's variable: a non-secret JSON value definitions read with `$var('NAME')`. */
+export interface VariablesTable {
+  tenant_id: string;
+  name: string;
+  value: Json;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
 /**
  * The one row saying whether API keys are required (see the api-key-events migration): set when
  * the first key is created, and kept when every key is revoked.
@@ -131,6 +142,7 @@ export interface Database {
   run_steps: RunStepsTable;
   audit_events: AuditEventsTable;
   secrets: SecretsTable;
+  variables: VariablesTable;
 }
 
 export type DefinitionRow = Selectable<DefinitionsTable>;

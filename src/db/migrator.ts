@@ -9,6 +9,8 @@ import * as apiKeys from './migrations/2026-11-23T04-00-api-keys-and-row-level-s
 import * as apiKeyEvents from './migrations/2026-11-24T00-00-api-key-events';
 import * as runsInFlightIndex from './migrations/2026-11-24T00-01-runs-in-flight-index';
 import * as stepInputSnapshots from './migrations/2026-11-24T00-02-step-input-snapshots';
+import * as variables from './migrations/2026-11-30T00-00-variables';
+import * as contentHashWithoutSchema from './migrations/2026-11-30T00-01-content-hash-without-schema';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +22,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-24T00-00-api-key-events': apiKeyEvents,
   '2026-11-24T00-01-runs-in-flight-index': runsInFlightIndex,
   '2026-11-24T00-02-step-input-snapshots': stepInputSnapshots,
+  '2026-11-30T00-00-variables': variables,
+  '2026-11-30T00-01-content-hash-without-schema': contentHashWithoutSchema,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

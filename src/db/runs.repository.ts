@@ -1,4 +1,5 @@
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { FINAL_AUDIT_EVENT_TYPES } from '../../definition/step-types';
 import { toStorableJson } from '../../definition/storable-json';
 import type { AuditEventRow, Database, NewRun, RunRow, RunStepRow } from './database';
 
@@ -61,6 +62,18 @@ export function listRunSteps(db: Kysely<Database>, runId: string): Promise<RunSt
   return db.selectFrom('run_steps').selectAll().where('run_id', '=', runId).orderBy('started_at').orderBy('step_id').execute();
 }
 
+/** The event that closed a run's audit trail (RUN_COMPLETED, RUN_FAILED, RUN_CANCELLED…), if any. */
+export function findFinalEvent(db: Kysely<Database>, runId: string): Promise<AuditEventRow | undefined> {
+  return db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .where('type', 'in', [...FINAL_AUDIT_EVENT_TYPES])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
 /** Audit events of a run with `seq > afterSeq`, in `seq` order. */
 export function listEvents(
   db: Kysely<Database>,
@@ -88,7 +101,14 @@ export type RunFilter = {
   startedBefore?: Date | null;
   /** true: runs with a step WAITING for a signal; false: runs without one. */
   waiting?: boolean | null;
+  /** List test runs too; they are left out unless this, `trigger: 'test'` or `version: 0` asks for them. */
+  includeTests?: boolean | null;
 };
+
+/** Whether a filter lists test runs (see {@link RunFilter.includeTests}). */
+export function filterIncludesTests(filter: RunFilter): boolean {
+  return filter.includeTests === true || filter.trigger === 'test' || filter.version === 0;
+}
 
 /** `query` narrowed to the runs `filter` selects (every condition given must hold). */
 function filterRuns<Q extends SelectQueryBuilder<Database, 'runs', object>>(query: Q, filter: RunFilter): Q {
@@ -96,6 +116,7 @@ function filterRuns<Q extends SelectQueryBuilder<Database, 'runs', object>>(quer
   if (filter.definition) q = q.where('definition_name', '=', filter.definition);
   if (filter.version != null) q = q.where('definition_version', '=', filter.version);
   if (filter.trigger) q = q.where(sql<string>`trigger->>'type'`, '=', filter.trigger);
+  if (!filterIncludesTests(filter)) q = q.where(sql<string>`trigger->>'type'`, '<>', 'test');
   if (filter.status && filter.status.length > 0) q = q.where('status', 'in', filter.status);
   if (filter.startedAfter) q = q.where('started_at', '>=', filter.startedAfter);
   if (filter.startedBefore) q = q.where('started_at', '<', filter.startedBefore);

@@ -5,8 +5,8 @@ import type { Database, DefinitionVersionRow } from '../db/database';
 import { saveDefinitionVersion } from '../db/definitions.repository';
 import { BadUserInputError } from '../errors';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
-import { sha256OfJson } from '../support/canonical-json';
 import { TurnQueue } from '../support/turn-queue';
+import { definitionContentHash } from './content-hash';
 import { expressionCountError } from './expression-count';
 import { jsonSchemaErrors } from '../support/json-schema';
 import { pinSubWorkflows } from './sub-workflows';
@@ -56,7 +56,9 @@ export async function checkDefinitionForTenant(
 
 /**
  * Validates and saves `spec` as the next immutable version of its definition. A document whose
- * canonical JSON equals the latest version's is not saved again: that version is returned.
+ * content hash equals the latest version's (the same canonical JSON, whatever its `"$schema"`:
+ * see {@link definitionContentHash}) is not saved again: that version is returned. The document
+ * is stored as written, `"$schema"` included.
  * @throws BadUserInputError with every definition error, each with its JSON pointer
  */
 export async function saveDefinition(
@@ -68,5 +70,5 @@ export async function saveDefinition(
   const result = await checkDefinitionForTenant(db, tenantId, spec, options);
   if (!result.valid) throw new BadUserInputError('invalid definition', result.errors);
   const { definition } = result;
-  return saveDefinitionVersion(db, tenantId, definition.name, spec, sha256OfJson(spec), definition.description ?? null);
+  return saveDefinitionVersion(db, tenantId, definition.name, spec, definitionContentHash(spec), definition.description ?? null);
 }

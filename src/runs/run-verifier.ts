@@ -127,6 +127,7 @@ export class RunVerifier {
         workflow_id: execution.workflowId,
         temporal_run_id: execution.runId,
         started_at: run.startedAt,
+        variables: run.variables === undefined ? null : JSON.stringify(run.variables),
       })
       // A redone workflow task records the same start again: the row is already there.
       .onConflict((oc) => oc.column('id').doNothing())

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { CancelledFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import type { Definition } from '../../definition/definition-schema';
+import type { Definition, Step } from '../../definition/definition-schema';
 import { cancelRequestedSignal, runSignal, type CancelRequest } from '../../interpreter/signals';
 import type { trellisRun } from '../../interpreter/workflows';
 import type { Actor, DefinitionLibrary, RunSnapshot } from '../../interpreter/run-types';
 import { FINAL_RUN_STATUSES } from '../../definition/step-types';
 import type { Database, NewRun, RunRow } from '../db/database';
 import { findDefinition, findVersion } from '../db/definitions.repository';
-import { findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, recordRunEnd, setTemporalRunId } from '../db/runs.repository';
+import { findFinalEvent, findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, recordRunEnd, setTemporalRunId } from '../db/runs.repository';
 import { BadUserInputError, ConflictError, NotFoundError, type FieldError } from '../errors';
 import { walkSteps } from '../../definition/definition-walk';
 import { pointerJoin } from '../../definition/json-pointer';
@@ -18,6 +18,7 @@ import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { canonicalJson, sha256OfJson } from '../support/canonical-json';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { validateAgainstSchema } from '../support/json-schema';
+import { pinVariables } from '../variables/pin-variables';
 import { planRetry } from './retry-plan';
 import { DEFAULT_MAX_RUNS_IN_FLIGHT, checkRunsInFlight } from './runs-in-flight';
 
@@ -53,6 +54,9 @@ export type RetryPreview = RunRow & { preview: true };
 
 /** A `testRun` request: an unsaved definition, its input, and outputs standing in for steps. */
 export type TestRunRequest = { spec: unknown; input?: unknown; mocks?: unknown; actor: Actor };
+
+/** Why a run cannot start when variables it reads are not set (each is listed with where it is read). */
+const VARIABLES_NOT_PINNED = 'it reads variables that are not set';
 
 /** Step types that run inside the workflow and call nothing, so a mock would stand in for nothing. */
 const UNMOCKABLE_TYPES: ReadonlySet<string> = new Set(['transform', 'condition']);
@@ -97,6 +101,10 @@ export class RunService {
     if (pinnedNow.errors.length > 0 && !(await isRepeat())) {
       throw new BadUserInputError(`"${versionRow.name}" v${versionRow.version} cannot start: its sub-workflows changed since it was saved`, pinnedNow.errors);
     }
+    const variables = await pinVariables(db, tenantId, { name: versionRow.name, definition }, pinnedNow.library);
+    if (variables.errors.length > 0 && !(await isRepeat())) {
+      throw new BadUserInputError(`"${versionRow.name}" v${versionRow.version} cannot start: ${VARIABLES_NOT_PINNED}`, variables.errors);
+    }
     await this.checkCapacity(tenantId, isRepeat);
     const runId = randomUUID();
     const now = new Date();
@@ -112,6 +120,7 @@ export class RunService {
       workflow_id: workflowIdOf(tenantId, versionRow.name, runId),
       started_at: now,
       pinned_versions: JSON.stringify(pinnedVersions(pinnedNow.library)),
+      variables: JSON.stringify(variables.variables),
     });
     const otherVersion = request.version != null && row.definition_version !== request.version;
     if (!created && (otherVersion || canonicalJson(row.input) !== canonicalJson(input))) {
@@ -161,13 +170,23 @@ export class RunService {
       definition,
       recorded.map((step) => ({ stepId: step.step_id, status: step.status, output: step.output, succeededSeq: step.succeeded_seq })),
       fromStep,
+      run.status,
     );
     if (plan.rerun.length === 0) {
-      throw new ConflictError(`run ${runId} is ${run.status} and every step succeeded: nothing to retry (pass fromStep to run again from a step)`);
+      const why = run.status === 'COMPLETED' ? 'it completed' : 'every step succeeded or was skipped';
+      throw new ConflictError(`run ${runId} is ${run.status} and ${why}: nothing to retry (pass fromStep to run again from a step)`);
     }
     const pinned = await pinSubWorkflows(db, tenantId, { name: run.definition_name, definition }, run.pinned_versions ?? {});
     if (pinned.errors.length > 0) {
       throw new BadUserInputError(`run ${runId} cannot be retried: the sub-workflow versions it used are gone`, pinned.errors);
+    }
+    // The retry reads what the run it retries read: its reused outputs were computed with those
+    // values. Only a run started before variables existed pins them now.
+    let variables = run.variables;
+    if (variables === null) {
+      const pinnedNow = await pinVariables(db, tenantId, { name: run.definition_name, definition }, pinned.library);
+      if (pinnedNow.errors.length > 0) throw new BadUserInputError(`run ${runId} cannot be retried: ${VARIABLES_NOT_PINNED}`, pinnedNow.errors);
+      variables = pinnedNow.variables;
     }
     const newId = randomUUID();
     const values: NewRun = {
@@ -183,6 +202,7 @@ export class RunService {
       retry_of: run.id,
       retry_plan: JSON.stringify(plan),
       pinned_versions: JSON.stringify(pinnedVersions(pinned.library)),
+      variables: JSON.stringify(variables),
     };
     if (request.dryRun) {
       const startedAt = new Date();
@@ -198,6 +218,7 @@ export class RunService {
         temporal_run_id: null,
         retry_of: run.id,
         retry_plan: plan,
+        variables,
         started_at: startedAt,
         finished_at: null,
         updated_at: startedAt,
@@ -225,6 +246,8 @@ export class RunService {
     checkInput(definition, input, `input-schema:${sha256OfJson(definition.input ?? null)}`, `"${definition.name}" (test run)`);
     const { library, errors } = await pinSubWorkflows(db, tenantId, { name: definition.name, definition });
     if (errors.length > 0) throw new BadUserInputError('invalid definition', errors);
+    const variables = await pinVariables(db, tenantId, { name: definition.name, definition }, library);
+    if (variables.errors.length > 0) throw new BadUserInputError(`"${definition.name}" (test run) cannot start: ${VARIABLES_NOT_PINNED}`, variables.errors);
     await this.checkCapacity(tenantId);
     const runId = randomUUID();
     const { row } = await insertRun(db, {
@@ -238,6 +261,7 @@ export class RunService {
       workflow_id: workflowIdOf(tenantId, definition.name, runId),
       started_at: new Date(),
       pinned_versions: JSON.stringify(pinnedVersions(library)),
+      variables: JSON.stringify(variables.variables),
       spec: JSON.stringify(definition),
     });
     return this.launch(row, definition, library, { mocks });
@@ -270,6 +294,8 @@ export class RunService {
       input: row.input,
       trigger: row.trigger as Actor,
       requestedAt: row.started_at.toISOString(),
+      // Every run recorded since variables exist has them; {} for one relaunched from before.
+      variables: row.variables ?? {},
       ...extra,
     };
     const temporalRunId = await this.startWorkflow(row.workflow_id, snapshot);
@@ -280,14 +306,17 @@ export class RunService {
 
   /**
    * Requests cancellation of a run. The interpreter cancels running steps and records
-   * RUN_CANCELLED with who asked and why; a run that already finished is returned unchanged. A
-   * run whose workflow has ended without the run index knowing (its audit trail refused even the
-   * final event) is recorded as Temporal ended it, and returned.
+   * RUN_CANCELLED with who asked and why; a run that is rolling back (COMPENSATING) is already
+   * stopping and is returned unchanged. A run whose workflow has ended without the run index
+   * knowing (its audit trail refused even the final event) is recorded as Temporal ended it, and
+   * returned.
    * @throws NotFoundError when the tenant has no such run
+   * @throws ConflictError when the run has finished, saying how and when (see {@link alreadyFinished})
    */
   async cancelRun(tenantId: string, runId: string, request: CancelRequest): Promise<RunRow> {
     const run = await findRun(this.options.db, tenantId, runId);
     if (!run) throw new NotFoundError(`run "${runId}"`);
+    if (FINAL_RUN_STATUSES.has(run.status)) throw await this.alreadyFinished(run);
     if (run.status === 'RUNNING') {
       const handle = this.options.client.workflow.getHandle(run.workflow_id);
       try {
@@ -300,6 +329,19 @@ export class RunService {
       }
     }
     return run;
+  }
+
+  /**
+   * The answer to cancelling a finished run: a CONFLICT naming its status and what its final
+   * audit event says (`run … is already CANCELLED (cancelled by api k1: customer withdrew; …, at …)`).
+   */
+  private async alreadyFinished(run: RunRow): Promise<ConflictError> {
+    const last = await findFinalEvent(this.options.db, run.id);
+    const error = run.error as { message?: unknown } | null;
+    const how = last?.message ?? (typeof error?.message === 'string' ? error.message : undefined);
+    const when = (run.finished_at ?? last?.at)?.toISOString();
+    const detail = [how, when && `at ${when}`].filter(Boolean).join(', ');
+    return new ConflictError(`run ${run.id} is already ${run.status}${detail ? ` (${detail})` : ''}: only a running run can be cancelled`);
   }
 
   /** Records how Temporal ended a run whose end the run index never heard of; undefined when it cannot say. */
@@ -388,13 +430,38 @@ function checkMocks(definition: Definition, mocks: unknown): Record<string, unkn
     throw new BadUserInputError('mocks must be an object of outputs by step id', [{ path: '/mocks', message: 'is not an object' }]);
   }
   const errors: FieldError[] = [];
-  for (const id of Object.keys(mocks)) {
+  for (const [id, mock] of Object.entries(mocks)) {
+    const at = pointerJoin('/mocks', id);
     const step = Object.hasOwn(definition.steps, id) ? definition.steps[id]! : undefined;
-    if (!step) errors.push({ path: pointerJoin('/mocks', id), message: `no step "${id}" in "${definition.name}"` });
-    else if (UNMOCKABLE_TYPES.has(step.type)) errors.push({ path: pointerJoin('/mocks', id), message: `a ${step.type} step runs inside the workflow and calls nothing: it cannot be mocked` });
+    if (!step) errors.push({ path: at, message: `no step "${id}" in "${definition.name}"` });
+    else if (UNMOCKABLE_TYPES.has(step.type)) errors.push({ path: at, message: `a ${step.type} step runs inside the workflow and calls nothing: it cannot be mocked` });
+    else errors.push(...mockOutputErrors(step, mock, at));
   }
-  if (errors.length > 0) throw new BadUserInputError('mocks name steps that cannot be mocked', errors);
+  if (errors.length > 0) throw new BadUserInputError('invalid mocks', errors);
   return mocks as Record<string, unknown>;
+}
+
+/**
+ * What an http step always answers, `{status, headers, body}`: a mock standing in for one must
+ * look the same, or expressions reading `$steps.<id>.output.body` would find nothing.
+ */
+const HTTP_OUTPUT_SCHEMA = {
+  type: 'object',
+  required: ['status'],
+  properties: { status: { type: 'integer', minimum: 100, maximum: 599 }, headers: { type: 'object' }, body: {} },
+  additionalProperties: false,
+};
+
+/**
+ * Violations of the output a mocked step could really produce, located under `at`: the step's own
+ * `output` JSON Schema, and an http step's `{status, headers, body}` shape. A mock is the output
+ * the run then checks against the schema, so a bad one would only fail later, as a ContractViolation.
+ */
+function mockOutputErrors(step: Step, mock: unknown, at: string): FieldError[] {
+  const shape = step.type === 'http' ? validateAgainstSchema(HTTP_OUTPUT_SCHEMA, mock, 'mock-output:http', at) : [];
+  const errors = shape.map((error) => ({ ...error, message: `${error.message} (an http step's output is {status, headers, body})` }));
+  if (step.output !== undefined) errors.push(...validateAgainstSchema(step.output, mock ?? null, `mock-output:${sha256OfJson(step.output)}`, at));
+  return errors;
 }
 
 /** The signal names a definition's `wait` steps wait for, in order of appearance. */

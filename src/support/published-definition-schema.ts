@@ -3,11 +3,15 @@ import { definitionJsonSchema } from '../../definition/definition-schema';
 /** Where the published schema lives, relative to the repository root. */
 export const DEFINITION_SCHEMA_PATH = 'schema/definition.schema.json';
 
+/** The path every Trellis API serves the published schema at (see dashboard-routes.ts). */
+export const DEFINITION_SCHEMA_ROUTE = '/schema/definition.json';
+
 /**
- * The published schema's `$id`: an identifier that stays the same across regenerations (a name,
- * not a download location; definitions point editors at the file with `"$schema"`).
+ * The published schema's `$id`, and the `"$schema"` URL the examples use: where `npm start`
+ * serves it by default. A deployment serves the same document at its own origin, on the same
+ * path; a definition's `"$schema"` is not part of its content (it never makes a new version).
  */
-export const DEFINITION_SCHEMA_ID = 'urn:trellis:schema:definition:v1';
+export const DEFINITION_SCHEMA_ID = `http://localhost:4000${DEFINITION_SCHEMA_ROUTE}`;
 
 /**
  * The JSON Schema (draft 2020-12) of the definition language as published in

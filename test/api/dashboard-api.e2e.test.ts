@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sql } from 'kysely';
+import { up as rehashWithoutSchema } from '../../src/db/migrations/2026-11-30T00-01-content-hash-without-schema';
+import { sha256OfJson } from '../../src/support/canonical-json';
 import { HttpStub } from '../support/http-stub';
 import { finished, getRun, runToEnd, startRunOf } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
@@ -113,5 +116,31 @@ describe('the dashboard on the API port', () => {
     expect(answer.status).toBe(200);
     const published = JSON.parse(readFileSync(path.join(__dirname, '../../schema/definition.schema.json'), 'utf8'));
     expect(await answer.json()).toEqual(published);
+    expect(published.$id).toBe('http://localhost:4000/schema/definition.json');
+  });
+
+  it('lets a definition name it in "$schema" without that making a new version, and keeps what was written', async () => {
+    const SAVE = `mutation($spec: JSON!) { saveDefinition(spec: $spec) { version contentHash spec } }`;
+    const document = { name: 'schema-named', steps: { one: { type: 'transform', value: 1 } } };
+    const first = (await ctx.gql(SAVE, { spec: { $schema: 'http://localhost:4000/schema/definition.json', ...document } })).saveDefinition;
+    expect(first.version).toBe(1);
+    expect(first.spec.$schema).toBe('http://localhost:4000/schema/definition.json');
+    for (const spec of [document, { ...document, $schema: 'https://trellis.example/schema/definition.json' }]) {
+      const again = (await ctx.gql(SAVE, { spec })).saveDefinition;
+      expect([again.version, again.contentHash]).toEqual([1, first.contentHash]);
+    }
+    const changed = (await ctx.gql(SAVE, { spec: { ...document, description: 'now described' } })).saveDefinition;
+    expect(changed.version).toBe(2);
+  });
+
+  it('finds versions saved with "$schema" before it left the hash, once the migration has hashed them again', async () => {
+    const SAVE = `mutation($spec: JSON!) { saveDefinition(spec: $spec) { version contentHash } }`;
+    const document = { name: 'schema-before', steps: { one: { type: 'transform', value: 1 } } };
+    const withSchema = { $schema: 'http://localhost:4000/schema/definition.json', ...document };
+    const saved = (await ctx.gql(SAVE, { spec: withSchema })).saveDefinition;
+    // As the version was hashed before: the whole document, "$schema" included.
+    await sql`update definition_versions set content_hash = ${sha256OfJson(withSchema)} where name = 'schema-before'`.execute(ctx.trellis.db);
+    await rehashWithoutSchema(ctx.trellis.db as never);
+    expect((await ctx.gql(SAVE, { spec: document })).saveDefinition).toEqual(saved);
   });
 });

@@ -242,6 +242,7 @@ describe('introspection and the GraphQL explorer', () => {
 describe('ordinary operations', () => {
   it("pass every limit: the README's examples and the CLI's runs query at 1000", async () => {
     const spec = JSON.parse(readFileSync(path.join(__dirname, '../../examples/order-fulfilment.json'), 'utf8'));
+    await dev.gql(`mutation { setVariable(name: "SERVICES_URL", value: "http://127.0.0.1:9") }`);
     const { saveDefinition } = await dev.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { name version contentHash } }`, { spec });
     expect(saveDefinition).toMatchObject({ name: 'order-fulfilment', version: 1 });
     const { startRun } = await dev.gql(

@@ -1,5 +1,6 @@
 import { collectSubscription, graphql, wsClient } from '../support/graphql-client';
 import { createTestContext, type TestContext } from '../support/test-context';
+import { until } from '../support/until';
 
 let ctx: TestContext;
 
@@ -158,6 +159,46 @@ describe('live run subscriptions', () => {
       expect(failures).toEqual([]);
       expect(completed).toBeDefined();
       expect(seen.every((run) => run.definition === 'dash-a')).toBe(true);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('runsChanged leaves test runs out unless includeTests', async () => {
+    const testAndFinish = async (): Promise<string> => {
+      const { testRun } = await ctx.gql(`mutation($spec: JSON!) { testRun(spec: $spec, input: {n: 1}) { id temporal { workflowId } } }`, { spec: quick('dash-tests') });
+      await ctx.trellis.client.workflow.getHandle(testRun.temporal.workflowId).result();
+      return testRun.id as string;
+    };
+    const client = wsClient(ctx.graphqlUrl);
+    const plain: Array<{ id: string; version: number }> = [];
+    const withTests: Array<{ id: string; version: number }> = [];
+    const failures: unknown[] = [];
+    const watch = (query: string, into: typeof plain) =>
+      client.subscribe<{ runsChanged: { id: string; version: number } }>(
+        { query },
+        { next: ({ data }) => into.push(data!.runsChanged), error: (err) => failures.push(err), complete: () => failures.push('completed') },
+      );
+    watch(`subscription { runsChanged(definition: "dash-tests") { id version } }`, plain);
+    watch(`subscription { runsChanged(definition: "dash-tests", includeTests: true) { id version } }`, withTests);
+    try {
+      await ctx.gql(SAVE, { spec: quick('dash-tests') });
+      // As above: runs start until both subscriptions are seen to be live, a test run before each saved one.
+      let saved: string | undefined;
+      for (let round = 0; round < 20 && !saved && failures.length === 0; round++) {
+        await testAndFinish();
+        const id = await startAndFinish('dash-tests', round);
+        await ctx.gql(`{ definitions(first: 1) { edges { cursor } } }`);
+        if (plain.some((run) => run.id === id) && withTests.some((run) => run.id === id)) saved = id;
+      }
+      expect(failures).toEqual([]);
+      expect(saved).toBeDefined();
+      // Both are live now: a test run reaches the one that asked for them, and not the other.
+      const tested = await testAndFinish();
+      await until('the test run is sent with includeTests', () => withTests.some((run) => run.id === tested));
+      const after = await startAndFinish('dash-tests', 99);
+      await until('the run after it is sent without includeTests', () => plain.some((run) => run.id === after));
+      expect(plain.filter((run) => run.version === 0)).toEqual([]);
     } finally {
       await client.dispose();
     }

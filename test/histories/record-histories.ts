@@ -34,6 +34,9 @@ type Scenario = {
   retried?: true;
   /** Run the definition unsaved with `testRun` and these mocks. */
   mocks?: Record<string, unknown>;
+  /** The tenant's variables ($var) and secrets ($secret) set before the run. */
+  variables?: (stubUrl: string) => Record<string, unknown>;
+  secrets?: Record<string, string>;
   /** Prepares the database before the run, and undoes it after. */
   database?: { before: (ctx: TestContext) => Promise<void>; after: (ctx: TestContext) => Promise<void> };
 };
@@ -302,6 +305,35 @@ const SCENARIOS: Scenario[] = [
     },
     expectedStatus: 'FAILED',
   },
+  {
+    // Variables pinned at the start ($var): read by a guard, a transform, an http url evaluated in
+    // the workflow, a header the activity evaluates beside a secret, a map item and a child run,
+    // which gets its parent's values.
+    name: 'variables',
+    routes: (stub) => {
+      stub.on('POST /vars', (request) => ({ body: { env: request.headers['x-env'], sent: request.body } }));
+    },
+    variables: (url) => ({ HISTORY_URL: url, HISTORY_ENV: 'staging', HISTORY_LIMITS: { max: 2, regions: ['eu', 'us'] } }),
+    secrets: { HISTORY_TOKEN: 'tok-hist-5e1f' },
+    children: [{ name: 'history-vars-child', output: "{% $var('HISTORY_ENV') & ':' & $input.n %}", steps: { noop: { type: 'transform', value: null } } }],
+    spec: (url) => ({
+      name: 'history-variables',
+      output: { shape: '{% $steps.shape.output %}', call: '{% $steps.call.output.body %}', each: '{% $steps.each.output %}', child: '{% $steps.child.output %}' },
+      steps: {
+        shape: { type: 'transform', if: "{% $var('HISTORY_LIMITS').max > 1 %}", value: { env: "{% $var('HISTORY_ENV') %}", max: "{% $var('HISTORY_LIMITS').max %}" } },
+        call: {
+          type: 'http',
+          method: 'POST',
+          url: "{% $var('HISTORY_URL') %}/vars",
+          headers: { 'x-env': "{% $var('HISTORY_ENV') & ':' & $secret('HISTORY_TOKEN') %}" },
+          body: { env: "{% $var('HISTORY_ENV') %}" },
+        },
+        each: { type: 'map', items: "{% $var('HISTORY_LIMITS').regions %}", do: { steps: { tag: { type: 'transform', value: "{% $item & '-' & $var('HISTORY_ENV') %}" } }, output: '{% $steps.tag.output %}' } },
+        child: { type: 'workflow', definition: 'history-vars-child', input: { n: 1 } },
+      },
+    }),
+    expectedStatus: 'COMPLETED',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;
@@ -309,6 +341,12 @@ const HISTORIES_DIR = __dirname;
 async function record(ctx: TestContext, stub: HttpStub, scenario: Scenario): Promise<string> {
   scenario.routes(stub);
   const spec = scenario.spec(stub.url);
+  for (const [name, value] of Object.entries(scenario.variables?.(stub.url) ?? {})) {
+    await ctx.gql(`mutation($name: String!, $value: JSON!) { setVariable(name: $name, value: $value) }`, { name, value });
+  }
+  for (const [name, value] of Object.entries(scenario.secrets ?? {})) {
+    await ctx.gql(`mutation($name: String!, $value: String!) { setSecret(name: $name, value: $value) }`, { name, value });
+  }
   for (const child of scenario.children ?? []) await save(ctx, child);
   await scenario.database?.before(ctx);
   try {

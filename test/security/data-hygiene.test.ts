@@ -254,7 +254,8 @@ describe('a database error that will not go away', () => {
     expect(description.status.name).toBe('FAILED');
 
     const cancel = await graphql<{ cancelRun: { status: string } }>(ctx.graphqlUrl, 'mutation($id: ID!) { cancelRun(id: $id) { status } }', { id: started.id });
-    expect(cancel).toEqual({ data: { cancelRun: { status: 'FAILED' } } });
+    expect(cancel.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(cancel.errors?.[0]?.message).toMatch(new RegExp(`^run ${started.id} is already FAILED \\(.*the run stopped where it stood.*, at .+\\): only a running run can be cancelled$`));
   });
 
   it('ends the workflow even when PostgreSQL refuses the final record too; cancelRun then records how it ended', async () => {

@@ -28,6 +28,7 @@ export type RunView = {
   status: string;
   output: any;
   error: any;
+  finishedAt: string | null;
   steps: Array<{ id: string; type: string; status: string; attempts: number; output: any; error: any }>;
   events: AuditEventView[];
   temporal: { workflowId: string; runId: string; uiUrl: string };

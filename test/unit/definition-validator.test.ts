@@ -659,6 +659,50 @@ describe('validateDefinition', () => {
     });
   });
 
+  describe('$var', () => {
+    it('reads a variable anywhere an expression runs, in the workflow and in activities', () => {
+      const url = "{% $var('BASE_URL') %}/charges";
+      expectValid(
+        definition(
+          {
+            call: { type: 'http', method: "{% $var('METHOD') %}", url, headers: { 'x-env': "{% $var('ENV') %}" }, compensate: { type: 'http', url } },
+            shape: { type: 'transform', needs: ['call'], if: "{% $var('LIMITS').enabled %}", value: { max: "{% $var('LIMITS').max * 2 %}" } },
+            later: { type: 'delay', until: "{% $var('START_AT') %}" },
+            child: { type: 'workflow', definition: 'child', input: { url: "{% $var('BASE_URL') %}" } },
+            each: { type: 'map', items: "{% $var('REGIONS') %}", do: { steps: { inner: { type: 'transform', value: "{% $var('ENV') & $item %}" } }, output: "{% $var('ENV') %}" } },
+          },
+          { output: "{% $var('ENV') %}" },
+        ),
+      );
+    });
+
+    it('needs one string literal that is a valid variable name', () => {
+      const spec = definition({
+        shape: {
+          type: 'transform',
+          value: {
+            computed: '{% $var($input.name) %}',
+            aliased: "{% ($v := $var; $v('BASE_URL')) %}",
+            piped: "{% 'BASE_URL' ~> $var %}",
+            badName: "{% $var('base-url') %}",
+            inherited: "{% $var('constructor') %}",
+          },
+        },
+      });
+      const dynamic = "$var takes one string literal naming the variable, like $var('BASE_URL'): a run pins the variables it reads when it starts";
+      expect(errorsOf(spec)).toEqual([
+        { path: '/steps/shape/value/aliased', message: dynamic },
+        { path: '/steps/shape/value/badName', message: '$var("base-url"): a variable name is a letter or "_", then letters, digits or "_", at most 128 characters' },
+        { path: '/steps/shape/value/computed', message: dynamic },
+        {
+          path: '/steps/shape/value/inherited',
+          message: '$var("constructor"): "constructor" is a name every JavaScript object has (Object.prototype.constructor) and cannot name a variable',
+        },
+        { path: '/steps/shape/value/piped', message: dynamic },
+      ]);
+    });
+  });
+
   describe('$item and $index', () => {
     it('are bound in a map action, in every step of an inline graph and in its output', () => {
       expectValid(

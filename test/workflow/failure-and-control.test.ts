@@ -104,6 +104,13 @@ describe('cancelRun', () => {
     expect(stub.received('POST /cancel/unbook')).toHaveLength(1);
     expect(eventTrail(done).slice(-4)).toEqual(['STEP_FAILED:hold', 'COMPENSATION_STARTED', 'STEP_COMPENSATED:book', 'RUN_CANCELLED']);
     expect(done.events.at(-1)!.message).toBe('cancelled by api default: customer withdrew; every compensation succeeded');
+
+    // Cancelling it again says how and when it ended rather than answering as if it were stopping.
+    const again = await graphql(ctx.graphqlUrl, `mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: run.id });
+    expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(again.errors?.[0]?.message).toBe(
+      `run ${run.id} is already CANCELLED (cancelled by api default: customer withdrew; every compensation succeeded, at ${done.finishedAt}): only a running run can be cancelled`,
+    );
   });
   it('cancels a child run with its parent, and the child rolls back its own steps', async () => {
     stub.on('POST /cancel/child-book', { body: {} }).on('POST /cancel/child-unbook', { body: {} });
@@ -347,6 +354,36 @@ describe('testRun', () => {
     expect(invalid.extensions?.errors[0].path).toBe('/steps/calc/needs/0');
     const badInput = await errorOf(TEST_RUN, { spec, input: {} });
     expect(badInput.extensions).toMatchObject({ code: 'BAD_USER_INPUT', errors: [{ path: '/input/id' }] });
+  });
+
+  it("refuses mocks that are not an output the step could produce: its output schema, an http step's {status, headers, body}", async () => {
+    const spec = {
+      name: 'dry-shapes',
+      steps: {
+        quote: { type: 'http', url: `${stub.url}/test/quote`, output: { type: 'object', required: ['body'], properties: { body: { type: 'object', required: ['price'], properties: { price: { type: 'number' } } } } } },
+        approval: { type: 'wait', signal: 'approve', output: { type: 'object', required: ['by'] } },
+      },
+    };
+    const refused = await errorOf(TEST_RUN, { spec, mocks: { quote: { status: 200, body: { price: 'ten' } }, approval: { who: 'ops' } } });
+    expect(refused.message).toBe('invalid mocks: /mocks/quote/body/price must be number; /mocks/approval/by is required');
+    expect(refused.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refused.extensions?.errors.map((e: { path: string }) => e.path)).toEqual(['/mocks/quote/body/price', '/mocks/approval/by']);
+    const unshaped = await errorOf(TEST_RUN, { spec: { ...spec, steps: { quote: { type: 'http', url: `${stub.url}/test/quote` } } }, mocks: { quote: { price: 10 } } });
+    expect(unshaped.extensions?.errors).toEqual([
+      { path: '/mocks/quote/status', message: "is required (an http step's output is {status, headers, body})" },
+      { path: '/mocks/quote/price', message: "is not allowed (an http step's output is {status, headers, body})" },
+    ]);
+  });
+
+  it('are listed by runs only when asked for: trying a definition out does not crowd the list', async () => {
+    const run = await testRun({ spec: { name: 'dry-hidden', steps: { one: { type: 'transform', value: 1 } } } });
+    const listed = async (filter: Record<string, unknown>) =>
+      (await ctx.gql<{ runs: { edges: Array<{ node: { id: string } }> } }>(`query($f: RunFilter) { runs(filter: $f) { edges { node { id } } } }`, { f: filter })).runs.edges.map((e) => e.node.id);
+    expect(await listed({ definition: 'dry-hidden' })).toEqual([]);
+    expect(await listed({})).not.toContain(run.id);
+    expect(await listed({ definition: 'dry-hidden', includeTests: true })).toEqual([run.id]);
+    expect(await listed({ definition: 'dry-hidden', trigger: 'test' })).toEqual([run.id]);
+    expect(await listed({ definition: 'dry-hidden', version: 0 })).toEqual([run.id]);
   });
 
   it('accepts the definition as YAML text', async () => {

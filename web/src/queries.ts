@@ -11,9 +11,12 @@ export const RUNS = `query Runs($filter: RunFilter, $first: Int, $after: String)
 
 export const RUN_COUNTS = `query RunCounts($filter: RunFilter) { runCounts(filter: $filter) { status count } }`;
 
-/** runsChanged with the fields of a list row; with `steps { status }` when the list filters on waiting. */
-export const runsChanged = (withSteps: boolean) => `subscription RunsChanged($definition: String) {
-  runsChanged(definition: $definition) { ${RUN_SUMMARY_FIELDS}${withSteps ? ' steps { status }' : ''} }
+/**
+ * runsChanged with the fields of a list row; with `steps { status }` when the list filters on
+ * waiting. Test runs come only with `includeTests`, as `runs` lists them only when asked.
+ */
+export const runsChanged = (withSteps: boolean) => `subscription RunsChanged($definition: String, $includeTests: Boolean) {
+  runsChanged(definition: $definition, includeTests: $includeTests) { ${RUN_SUMMARY_FIELDS}${withSteps ? ' steps { status }' : ''} }
 }`;
 
 const RUN_FIELDS = `id definition version status input output error trigger startedAt finishedAt retryOf
@@ -61,7 +64,7 @@ export const SAVE = `mutation Save($spec: JSON!) { saveDefinition(spec: $spec) {
 
 export const TEST_RUN = `mutation TestRun($spec: JSON!, $input: JSON, $mocks: JSON) { testRun(spec: $spec, input: $input, mocks: $mocks) { id } }`;
 
-/** The latest run of a definition (a test run when version is 0), for the data a step can read. */
+/** The latest run of a definition (test runs included: version 0), for the data a step can read. */
 export const LAST_RUN = `query LastRun($filter: RunFilter) {
   runs(filter: $filter, first: 1) { edges { node { id version status input steps { id status output } } } }
 }`;

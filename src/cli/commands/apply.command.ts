@@ -1,5 +1,5 @@
 import { CliError, EXIT_CODES } from '../cli-error';
-import type { CliCommand } from '../command';
+import { printJson, type CliCommand } from '../command';
 import { readDefinitionFile } from '../definition-file';
 
 const SAVE = `mutation Save($spec: JSON!) { saveDefinition(spec: $spec) { name version contentHash } }`;
@@ -11,7 +11,7 @@ export const applyCommand: CliCommand = {
   summary: 'save a definition file as a new version (an unchanged file keeps its version)',
   options: {},
   optionHelp: [],
-  async run({ api, io, args }) {
+  async run({ api, io, args, json }) {
     const { file, spec, name } = await readDefinitionFile(args[0]!);
     let saved: { name: string; version: number; contentHash: string };
     try {
@@ -20,7 +20,8 @@ export const applyCommand: CliCommand = {
       if (err instanceof CliError && err.code === 'BAD_USER_INPUT') throw new CliError(`${name} (${file}): ${err.message}`, err.options);
       throw err;
     }
-    io.out(`${saved.name} v${saved.version} (${saved.contentHash.slice(0, 12)})`);
+    if (json) printJson(io, saved);
+    else io.out(`${saved.name} v${saved.version} (${saved.contentHash.slice(0, 12)})`);
     return EXIT_CODES.ok;
   },
 };

@@ -8,7 +8,7 @@ import { runningEmbeddedPostgresUrl } from '../../db/embedded-postgres';
 import { migrateToLatest } from '../../db/migrator';
 import { TrellisError } from '../../errors';
 import { CliError, EXIT_CODES } from '../cli-error';
-import { stringOption, type CliCommand, type CliIo } from '../command';
+import { printJson, stringOption, type CliCommand, type CliIo } from '../command';
 
 const ACTIONS = ['create', 'list', 'revoke', 'allow-keyless'] as const;
 
@@ -30,7 +30,7 @@ export const keysCommand: CliCommand = {
     ['--id <key id>', 'revoke: the key to revoke'],
     ['allow-keyless', 'once every key is revoked: serve loopback clients without a key again, as tenant "default"'],
   ],
-  async run({ io, args, options }) {
+  async run({ io, args, options, json }) {
     const action = args[0] as (typeof ACTIONS)[number];
     if (!ACTIONS.includes(action)) throw new CliError(`unknown action "${args[0]}": use ${ACTIONS.join(', ')}`);
     const tenant = stringOption(options, 'tenant');
@@ -40,22 +40,32 @@ export const keysCommand: CliCommand = {
     return withOwnerDatabase(async (db) => {
       if (action === 'create') {
         const { row, secret } = await createApiKey(db, tenant!, stringOption(options, 'name') ?? 'cli', options.admin === true);
+        if (json) {
+          printJson(io, { ...keyJson(row), secret });
+          return EXIT_CODES.ok;
+        }
         io.out(`created ${row.admin ? 'admin ' : ''}key ${row.id} (${row.name}) of tenant ${row.tenant_id}`);
         io.out(`secret  ${secret}`);
         io.out('Store the secret now: it is not shown again. Clients send it as "Authorization: Bearer <secret>" (the CLI reads TRELLIS_API_KEY).');
       } else if (action === 'list') {
         const rows = await listApiKeys(db, tenant);
+        if (json) {
+          printJson(io, { keysRequired: await keysRequired(db), keys: rows.map(keyJson) });
+          return EXIT_CODES.ok;
+        }
         if (rows.length === 0 && tenant) io.out(`tenant ${tenant} has no keys`);
         else if (rows.length === 0 || !rows.some((row) => row.revoked_at === null)) io.out(await modeLine(db));
         rows.forEach((row) => io.out(keyLine(row)));
       } else if (action === 'allow-keyless') {
         if (!(await allowKeyless(db))) throw new CliError('a key is still active: revoke every key first (see trellis keys list)');
-        io.out('keyless mode: the API serves loopback clients without a key, as tenant "default", until the next key is created');
+        if (json) printJson(io, { keysRequired: false });
+        else io.out('keyless mode: the API serves loopback clients without a key, as tenant "default", until the next key is created');
       } else {
         if (!/^[0-9a-f-]{36}$/i.test(id!)) throw new CliError(`--id: "${id}" is not a key id (see trellis keys list)`);
         const row = await revokeApiKey(db, id!);
         if (!row) throw new CliError(`no key ${id}`);
-        io.out(`revoked key ${row.id} (${row.name}) of tenant ${row.tenant_id}`);
+        if (json) printJson(io, keyJson(row));
+        else io.out(`revoked key ${row.id} (${row.name}) of tenant ${row.tenant_id}`);
       }
       return EXIT_CODES.ok;
     }, io);
@@ -66,6 +76,11 @@ async function modeLine(db: Kysely<Database>): Promise<string> {
   return (await keysRequired(db))
     ? 'no active keys: every request is refused until a key is created (keys were used; trellis keys allow-keyless returns to keyless mode)'
     : 'no keys: the API serves loopback clients as tenant "default"';
+}
+
+/** A key as `--json` prints it: never its hash. */
+function keyJson(row: ApiKeyRow) {
+  return { id: row.id, tenant: row.tenant_id, name: row.name, admin: row.admin, prefix: row.key_prefix, revokedAt: row.revoked_at?.toISOString() ?? null };
 }
 
 function keyLine(row: ApiKeyRow): string {

@@ -1,7 +1,7 @@
 import { EXIT_CODES } from '../cli-error';
-import { stringOption, type CliCommand } from '../command';
+import { printJson, stringOption, type CliCommand } from '../command';
+import { followRun } from '../follow-run';
 import { formatFields } from '../format';
-import { follow } from './run.command';
 
 const RETRY = `mutation Retry($id: ID!, $fromStep: String, $dryRun: Boolean) {
   retryRun(id: $id, fromStep: $fromStep, dryRun: $dryRun) {
@@ -31,13 +31,18 @@ export const retryCommand: CliCommand = {
     ['--dry-run', 'only print which outputs would be reused and which steps would run again'],
     ['-f, --follow', 'print events until the new run ends; exit 0 only if it COMPLETED'],
   ],
-  async run({ api, io, args, options }) {
+  async run({ api, io, args, options, json }) {
     const dryRun = options['dry-run'] === true;
     const { retryRun: run } = await api.request<{ retryRun: RetriedRun }>(RETRY, {
       id: args[0]!,
       fromStep: stringOption(options, 'from') ?? null,
       dryRun,
     });
+    const follow = !dryRun && options.follow === true;
+    if (json) {
+      printJson(io, follow ? { run } : run);
+      return follow ? followRun(api, io, run.id, { json }) : EXIT_CODES.ok;
+    }
     const plan = run.retryPlan;
     const list = (ids: string[]): string => (ids.length > 0 ? ids.join(', ') : '(none)');
     const fields: Parameters<typeof formatFields>[0] = dryRun
@@ -48,6 +53,6 @@ export const retryCommand: CliCommand = {
     if (dryRun) io.out('dry run: nothing was started');
     formatFields(fields).forEach((line) => io.out(line));
     if (dryRun || options.follow !== true) return EXIT_CODES.ok;
-    return follow(api, io, run.id);
+    return followRun(api, io, run.id, { json });
   },
 };

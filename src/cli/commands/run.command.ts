@@ -1,17 +1,15 @@
-import type { ApiClient } from '../api-client';
 import { CliError, EXIT_CODES } from '../cli-error';
-import { stringOption, type CliCommand, type CliIo, type CliOptions } from '../command';
-import { formatEvent, formatFields, formatRunResult, type EventView } from '../format';
+import { printJson, stringOption, type CliCommand, type CliIo, type CliOptions } from '../command';
+import { formatFields } from '../format';
 import { parseDocumentArgument, readDocumentFile } from '../document-file';
-import { fetchRun } from '../run-query';
+import { followRun } from '../follow-run';
 
 const START = `mutation Start($definition: String!, $version: Int, $input: JSON, $idempotencyKey: String) {
   startRun(definition: $definition, version: $version, input: $input, idempotencyKey: $idempotencyKey) {
     id definition version status temporal { workflowId uiUrl } } }`;
-const EVENTS = `subscription Events($runId: ID!, $afterSeq: Int) {
-  runEvents(runId: $runId, afterSeq: $afterSeq) { seq at type stepId attempt message error } }`;
 
-type StartedRun = { id: string; definition: string; version: number; status: string; temporal: { workflowId: string; uiUrl: string | null } };
+/** A run as `run` and `test` print it when it starts. */
+export type StartedRun = { id: string; definition: string; version: number; status: string; temporal: { workflowId: string; uiUrl: string | null } };
 
 /**
  * `trellis run <definition>`: starts a run; with `--follow`, prints its events live and exits 0
@@ -35,7 +33,7 @@ export const runCommand: CliCommand = {
     ['--idempotency-key <k>', 'a repeated key returns the run it first started'],
     ['-f, --follow', 'print events until the run ends; exit 0 only if it COMPLETED'],
   ],
-  async run({ api, io, args, options }) {
+  async run({ api, io, args, options, json }) {
     const variables = {
       definition: args[0]!,
       version: parseVersion(stringOption(options, 'version')),
@@ -43,34 +41,42 @@ export const runCommand: CliCommand = {
       idempotencyKey: stringOption(options, 'idempotency-key'),
     };
     const { startRun: run } = await api.request<{ startRun: StartedRun }>(START, variables);
+    return startedRun(io, run, { json, follow: options.follow === true, api });
+  },
+};
+
+/**
+ * Prints a run just started (`run`, `test`), then, with `follow`, its events until it ends (see
+ * {@link followRun}); under `json`, the run is one JSON line (`{"run": …}` when following).
+ */
+export async function startedRun(
+  io: CliIo,
+  run: StartedRun,
+  how: { json: boolean; follow: boolean; api: Parameters<typeof followRun>[0] },
+): Promise<0 | 1> {
+  if (how.json) {
+    printJson(io, how.follow ? { run } : run);
+  } else {
     fieldLines(io, [
       ['run', run.id],
       ['definition', `${run.definition} v${run.version}`],
       ['status', run.status],
       ['temporal', run.temporal.uiUrl ?? `workflow ${run.temporal.workflowId}`],
     ]);
-    if (options.follow !== true) return EXIT_CODES.ok;
-    return follow(api, io, run.id);
-  },
-};
-
-/** Prints a run's events until it ends, then its result; 0 only when it COMPLETED. */
-export async function follow(api: ApiClient, io: CliIo, runId: string): Promise<0 | 1> {
-  io.out('');
-  // The subscription replays stored events first, so nothing is missed between startRun and here.
-  await api.subscribe<{ runEvents: EventView }>(EVENTS, { runId }, ({ runEvents }) => io.out(formatEvent(runEvents)));
-  const run = await fetchRun(api, runId);
-  io.out('');
-  fieldLines(io, [['status', run.status]]);
-  formatRunResult(run).forEach((line) => io.out(line));
-  return run.status === 'COMPLETED' ? EXIT_CODES.ok : EXIT_CODES.failed;
+  }
+  if (!how.follow) return EXIT_CODES.ok;
+  return followRun(how.api, io, run.id, { json: how.json });
 }
 
 function fieldLines(io: CliIo, fields: Parameters<typeof formatFields>[0]): void {
   formatFields(fields).forEach((line) => io.out(line));
 }
 
-async function readInput(options: CliOptions): Promise<unknown> {
+/**
+ * The input given by `--input` (JSON or YAML text) or `--input-file`; undefined when neither.
+ * @throws CliError when both are given, or naming the one that does not parse
+ */
+export async function readInput(options: CliOptions): Promise<unknown> {
   const text = stringOption(options, 'input');
   const file = stringOption(options, 'input-file');
   if (text !== undefined && file !== undefined) throw new CliError('give either --input or --input-file, not both');

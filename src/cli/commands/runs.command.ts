@@ -1,7 +1,7 @@
 import { RUN_STATUSES } from '../../../definition/step-types';
 import type { ApiClient } from '../api-client';
 import { CliError, EXIT_CODES } from '../cli-error';
-import { stringOption, type CliCommand, type CliOptions } from '../command';
+import { printJson, stringOption, type CliCommand, type CliOptions } from '../command';
 import { formatDateTime, formatDuration, formatTable } from '../format';
 
 const RUNS = `query Runs($filter: RunFilter, $first: Int, $after: String) {
@@ -10,7 +10,6 @@ const RUNS = `query Runs($filter: RunFilter, $first: Int, $after: String) {
     pageInfo { hasNextPage endCursor } } }`;
 const DEFINITION = `query Definition($name: String!) { definition(name: $name) { name } }`;
 
-
 /** The largest page the API serves. */
 const MAX_FIRST = 1000;
 
@@ -18,8 +17,9 @@ type RunRow = { id: string; definition: string; version: number; status: string;
 type RunsPage = { edges: Array<{ cursor: string; node: RunRow }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
 
 /**
- * `trellis runs`: runs newest first, optionally of one definition and in some statuses, one page
- * at a time; when there is a next page, the last line is the command that prints it.
+ * `trellis runs`: runs newest first, optionally of one definition, in some statuses, or waiting
+ * for a signal, one page at a time; when there is a next page, the last line is the command that
+ * prints it. Test runs only with `--tests`.
  */
 export const runsCommand: CliCommand = {
   name: 'runs',
@@ -30,20 +30,31 @@ export const runsCommand: CliCommand = {
     status: { type: 'string', multiple: true },
     first: { type: 'string' },
     after: { type: 'string' },
+    waiting: { type: 'boolean' },
+    tests: { type: 'boolean' },
   },
   optionHelp: [
     ['--definition <name>', 'only the runs of this definition'],
     ['--status <S>[,<S>…]', `only runs in these statuses (any case): ${RUN_STATUSES.join(' ')}`],
     ['--first <n>', `at most n runs (1 to ${MAX_FIRST}, default 50)`],
     ['--after <cursor>', 'the page after this cursor (see the `more:` line)'],
+    ['--waiting', 'only runs with a step waiting for a signal (see trellis signal)'],
+    ['--tests', 'list test runs (trellis test) too; they are left out by default'],
   ],
-  async run({ api, io, options }) {
+  async run({ api, io, options, json }) {
     const definition = stringOption(options, 'definition');
     const status = parseStatuses(options.status);
     const first = parseFirst(stringOption(options, 'first'));
     const after = stringOption(options, 'after');
-    const filter = { definition, status };
+    const waiting = options.waiting === true ? true : undefined;
+    const includeTests = options.tests === true ? true : undefined;
+    const filter = { definition, status, waiting, includeTests };
     const { runs } = await api.request<{ runs: RunsPage }>(RUNS, { filter, first, after });
+    if (json) {
+      if (runs.edges.length === 0 && definition !== undefined && after === undefined) await requireDefinition(api, definition);
+      printJson(io, { runs: runs.edges.map((edge) => edge.node), nextCursor: runs.pageInfo.hasNextPage ? runs.pageInfo.endCursor : null });
+      return EXIT_CODES.ok;
+    }
 
     if (runs.edges.length === 0) {
       if (definition !== undefined && after === undefined) await requireDefinition(api, definition);
@@ -59,7 +70,7 @@ export const runsCommand: CliCommand = {
     ]);
     formatTable(['RUN', 'DEFINITION', 'STATUS', 'STARTED', 'DURATION'], rows).forEach((line) => io.out(line));
     if (runs.pageInfo.hasNextPage && runs.pageInfo.endCursor) {
-      io.out(`more: ${nextPageCommand(options, { definition, status, first }, runs.pageInfo.endCursor)}`);
+      io.out(`more: ${nextPageCommand(options, { definition, status, first, waiting, includeTests }, runs.pageInfo.endCursor)}`);
     }
     return EXIT_CODES.ok;
   },
@@ -102,13 +113,15 @@ async function requireDefinition(api: ApiClient, name: string): Promise<void> {
 /** `trellis runs …` with the same filters, page size and --url, after `cursor`. */
 function nextPageCommand(
   options: CliOptions,
-  given: { definition?: string; status?: string[]; first?: number },
+  given: { definition?: string; status?: string[]; first?: number; waiting?: boolean; includeTests?: boolean },
   cursor: string,
 ): string {
   const words = ['trellis', 'runs'];
   if (given.definition !== undefined) words.push('--definition', given.definition);
   if (given.status !== undefined) words.push('--status', given.status.join(','));
   if (given.first !== undefined) words.push('--first', String(given.first));
+  if (given.waiting) words.push('--waiting');
+  if (given.includeTests) words.push('--tests');
   words.push('--after', cursor);
   const url = stringOption(options, 'url');
   if (url !== undefined) words.push('--url', url);

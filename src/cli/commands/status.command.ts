@@ -1,5 +1,5 @@
 import { EXIT_CODES } from '../cli-error';
-import type { CliCommand } from '../command';
+import { printJson, type CliCommand } from '../command';
 import { formatFields, formatRunResult, formatSteps } from '../format';
 import { fetchRun } from '../run-query';
 
@@ -10,8 +10,12 @@ export const statusCommand: CliCommand = {
   summary: "show a run's status, steps and output or error",
   options: {},
   optionHelp: [],
-  async run({ api, io, args }) {
+  async run({ api, io, args, json }) {
     const run = await fetchRun(api, args[0]!);
+    if (json) {
+      printJson(io, run);
+      return EXIT_CODES.ok;
+    }
     const lines = [
       ...formatFields([
         ['run', run.id],

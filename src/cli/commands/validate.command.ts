@@ -1,6 +1,6 @@
 import type { FieldError } from '../../errors';
 import { EXIT_CODES } from '../cli-error';
-import type { CliCommand } from '../command';
+import { printJson, type CliCommand } from '../command';
 import { readDefinitionFile } from '../definition-file';
 import { formatFieldErrors } from '../format';
 
@@ -13,9 +13,13 @@ export const validateCommand: CliCommand = {
   summary: 'check a definition file without saving it (exit 1 when invalid)',
   options: {},
   optionHelp: [],
-  async run({ api, io, args }) {
+  async run({ api, io, args, json }) {
     const { spec, name } = await readDefinitionFile(args[0]!);
     const { validateDefinition: result } = await api.request<{ validateDefinition: { valid: boolean; errors: FieldError[] } }>(VALIDATE, { spec });
+    if (json) {
+      printJson(io, result);
+      return result.valid ? EXIT_CODES.ok : EXIT_CODES.failed;
+    }
     if (result.valid) {
       io.out(`✓ ${name} is valid`);
       return EXIT_CODES.ok;

@@ -159,7 +159,7 @@ export default function EditorPage({ name }: { name?: string }) {
   const definitionName = typeof doc?.name === 'string' ? doc.name : name;
   const lastRun = useQuery<{ runs: { edges: Array<{ node: { id: string; version: number; input: unknown; steps: Array<Pick<StepState, 'id' | 'status' | 'output'>> } }> } }>(
     LAST_RUN,
-    { filter: { definition: definitionName } },
+    { filter: { definition: definitionName, includeTests: true } },
     `${definitionName}|${testRun?.status ?? ''}`,
     Boolean(definitionName),
   );

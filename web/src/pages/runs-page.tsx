@@ -38,7 +38,7 @@ export function RunsPage() {
   // Subscribe before loading the page, so nothing that changes in between is missed.
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = subscribe<{ runsChanged: RunSummary }>(runsChanged(filter.waiting), { definition: filter.definition ?? null }, {
+    const stop = subscribe<{ runsChanged: RunSummary }>(runsChanged(filter.waiting), { definition: filter.definition ?? null, includeTests: filter.trigger === 'test' }, {
       next: ({ runsChanged: run }) => {
         setLive((old) => new Map(old).set(run.id, run));
         // Counts follow changes, at most twice a second.
