@@ -7,6 +7,8 @@ import type { Database } from '../src/db/database';
 import { permanentDatabaseError } from '../src/db/database-error';
 import type { RunVerifier } from '../src/runs/run-verifier';
 import { sha256OfJson } from '../src/support/canonical-json';
+import { observeAuditEvent } from '../src/observability/audit-observer';
+import { metrics } from '../src/observability/metrics';
 import { DEFERRED_MARK } from '../interpreter/deferred-templates';
 import { UNVERIFIED_RUN_FAILURE, currentExecution, verifyOrFail } from './verified-activity';
 
@@ -83,6 +85,8 @@ async function recordEvents(db: Kysely<Database>, verifier: RunVerifier, events:
   const start = events.find((event) => event.type === 'RUN_STARTED');
   await verifyOrFail(() => (start ? verifier.verifyStart(execution, start) : verifier.verify(execution, claim)));
   let index = 0;
+  const startedAt = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - startedAt) / 1e9;
   try {
     const records = events.map((event, i) => {
       index = i;
@@ -97,8 +101,13 @@ async function recordEvents(db: Kysely<Database>, verifier: RunVerifier, events:
       });
     });
     // Checked again under the run's lock: a reset accepted since the check above replaced this execution.
-    await recordAuditEvents(db, records, progress, { temporalRunId: execution.runId });
+    const written = await recordAuditEvents(db, records, progress, { temporalRunId: execution.runId });
+    metrics.auditWriteDuration.observe({ outcome: written.some(Boolean) ? 'ok' : 'duplicate' }, seconds());
+    // Once per event, whatever retries and redone workflow tasks send it again; off the run's
+    // path (its reads cost the run nothing, and it never throws).
+    for (const [i, isNew] of written.entries()) if (isNew) void observeAuditEvent(db, events[i]!);
   } catch (err) {
+    metrics.auditWriteDuration.observe({ outcome: 'error' }, seconds());
     if (err instanceof SupersededExecutionError) throw ApplicationFailure.nonRetryable(`refused: ${err.message}`, UNVERIFIED_RUN_FAILURE);
     const cause = err instanceof AuditBatchError ? err.cause : err;
     if (err instanceof AuditBatchError) index = err.index;

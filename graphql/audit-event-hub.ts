@@ -112,6 +112,13 @@ export class AuditEventHub {
     return () => this.watchers.delete(listener);
   }
 
+  /** Subscribers of single runs and watchers of all runs, for the `trellis_graphql_subscriptions` gauge. */
+  get subscriberCount(): number {
+    let total = this.watchers.size;
+    for (const set of this.subscribers.values()) total += set.size;
+    return total;
+  }
+
   async stop(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);

@@ -1,3 +1,4 @@
+import { errorFields, logger } from '../src/observability/logger';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { RateLimitedError, TrellisError, UnavailableError } from '../src/errors';
@@ -66,6 +67,6 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   }
   if (formatted.extensions?.code && formatted.extensions.code !== 'INTERNAL_SERVER_ERROR') return formatted;
   if (original instanceof GraphQLError) return formatted;
-  console.error('unexpected error in a resolver:', original);
+  logger.error({ path: formatted.path, ...errorFields(original, true) }, 'unexpected error in a resolver');
   return { ...formatted, message: 'internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }

@@ -4,6 +4,7 @@ import { DEFINITION_NAME_PATTERN } from '../definition/definition-schema';
 import { parseDuration } from '../definition/duration';
 import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
 import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
+import { operationsConfig, operationsEnv, type OperationsConfig } from './operations-config';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -90,6 +91,7 @@ const envSchema = z.object({
   TRELLIS_TRIGGER_CHAIN_LIMIT: z.coerce.number().int().min(1).max(64).default(8),
   TRELLIS_START_TIMEOUT: duration('5s', 100, 10 * 60 * 1000),
   TRELLIS_EVENT_RETRY_INTERVAL: duration('2s', 100, HOUR_MS),
+  ...operationsEnv,
 });
 
 /** A duration ("500ms", "2s", "1m") between `min` and `max` milliseconds, read as milliseconds. */
@@ -201,7 +203,8 @@ export type Config = Readonly<{
   }>;
   /** Webhooks, event triggers and schedules (README "Triggers"). */
   triggers: Readonly<TriggerSettings>;
-}>;
+}> &
+  OperationsConfig;
 
 /** How triggers behave (README "Triggers", "Configuration"). */
 export type TriggerSettings = {
@@ -262,6 +265,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         'it encrypts stored secrets and Temporal payloads, and every API and worker process needs the same one',
     );
   }
+  const operations = operationsConfig(e);
+  if (operations.bootstrapAdminKey !== undefined && e.TRELLIS_OPERATOR_TENANT === undefined) {
+    throw new Error('Invalid configuration:\n  TRELLIS_BOOTSTRAP_ADMIN_KEY: needs TRELLIS_OPERATOR_TENANT, the tenant the key is an admin key of');
+  }
   const environment = readEnvironmentSecrets(env);
   if (environment.errors.length > 0) {
     throw new Error(`Invalid configuration:\n${environment.errors.map((error) => `  ${error}`).join('\n')}`);
@@ -315,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       startTimeoutMs: e.TRELLIS_START_TIMEOUT,
       eventRetryIntervalMs: e.TRELLIS_EVENT_RETRY_INTERVAL,
     }),
+    ...operations,
   });
 }
 

@@ -4,6 +4,7 @@ import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { AuditEventHub } from '../graphql/audit-event-hub';
 import { createApiServer, type ApiServer } from './api/api-server';
+import { describeBootstrapOutcome, registerBootstrapAdminKey } from './api/bootstrap-admin-key';
 import { CODEC_PATH } from './api/codec-routes';
 import { checkHealth } from './api/health';
 import type { Config } from './config';
@@ -29,7 +30,10 @@ import { PayloadEncryptionCodec } from './temporal/payload-codec';
 import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from './temporal/search-attributes';
 import { registerRetentionSchedule } from './temporal/retention-schedule';
 import { resolveTemporalCli } from './temporal/temporal-cli';
-import { createWorker } from './temporal/worker';
+import { createWorker, temporalSdkMetricsUrl } from './temporal/worker';
+import { startMetricsServer } from './observability/metrics-endpoint';
+import { startTracing } from './observability/tracing';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export type TrellisOptions = {
   /** A prebuilt interpreter bundle (tests build one); otherwise the worker bundles at start. */
@@ -37,6 +41,17 @@ export type TrellisOptions = {
   log?: (message: string) => void;
   /** Custom step types, in addition to those of `config.stepTypeModules`. */
   stepTypes?: readonly StepTypeDefinition[];
+  /**
+   * Called when the worker stops by itself with an error (not when `stop()` stops it): the process
+   * then runs no workflow or activity any more, and `src/main.ts` exits so that its supervisor
+   * (Docker, Kubernetes) restarts it. @default the error is only logged
+   */
+  onWorkerError?: (err: unknown) => void;
+  /**
+   * Traces into this exporter too (tests: an in-memory exporter), whatever `OTEL_*` says. With
+   * tracing on, give no prebuilt `workflowBundle` unless it was bundled with the tracing modules.
+   */
+  spanExporter?: SpanExporter;
 };
 
 /** A running Trellis process: its addresses, its parts and how to stop it cleanly. */
@@ -47,6 +62,8 @@ export type Trellis = {
   databaseUrl: string;
   /** What steps may reach, for the start-up banner (a worker's; `undefined` without one). */
   egress: string | undefined;
+  /** The metrics listener's URL (`TRELLIS_METRICS_PORT`), when there is one. */
+  metricsUrl: string | undefined;
   db: Kysely<Database>;
   /** A client with Trellis's data converter: it reads and writes encrypted payloads. */
   client: Client;
@@ -87,6 +104,12 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const db = createDatabase(databaseUrl);
     stack.push({ name: 'database pool', stop: () => db.destroy() });
     await migrateToLatest(db);
+    // Before any API listens: with a bootstrap key, the API is never keyless, not even for a moment.
+    if (config.bootstrapAdminKey !== undefined && config.operatorTenant !== undefined) {
+      log(describeBootstrapOutcome(await registerBootstrapAdminKey(db, config.bootstrapAdminKey, config.operatorTenant), config.operatorTenant));
+    }
+    const tracing = startTracing(config.tracing, config.role, options.spanExporter);
+    if (tracing) stack.push({ name: 'tracing', stop: () => tracing.shutdown() });
     const stepTypes = checkStepTypes([...(await loadStepTypes(config.stepTypeModules)), ...(options.stepTypes ?? [])]);
     if (!config.secretKey && config.databaseUrl) {
       log(`warning: TRELLIS_SECRET_KEY is not set; secrets are encrypted with ${path.join(config.dataDir, 'secret.key')}, which other instances do not share`);
@@ -142,11 +165,20 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const connection = await Connection.connect({ address });
     stack.push({ name: 'Temporal connection', stop: () => connection.close() });
     await ensureSearchAttributes(connection, config.temporal.namespace);
-    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter,
+      ...(tracing ? { interceptors: { workflow: tracing.clientInterceptors } } : {}),
+    });
+    const sdkMetricsUrl = config.role === 'api' ? undefined : temporalSdkMetricsUrl();
 
     let egress: ReturnType<typeof createEgress> | undefined;
     if (config.role !== 'api') {
       egress = createEgress({ config, db, databaseUrl, temporal: temporalEndpoints });
+      // Metrics name every tenant's definitions: no step may read them.
+      if (sdkMetricsUrl) egress.infrastructure.add({ name: 'Temporal SDK metrics', host: '127.0.0.1', port: Number(new URL(sdkMetricsUrl).port) });
+      if (config.metricsPort !== undefined) egress.infrastructure.add({ name: 'Trellis metrics', host: config.host, port: config.metricsPort });
       const outbound = egress.fetch;
       stack.push({ name: 'outbound HTTP client', stop: () => outbound.close() });
       const { worker, connection: workerConnection } = await createWorker({
@@ -163,11 +195,22 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         retention: config.retention,
         chains,
         maxRunsInFlight: config.limits.runsInFlight,
+        tracing: tracing?.worker,
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
       const running = worker.run();
-      running.catch((err: unknown) => log(`worker stopped with an error: ${String(err)}`));
-      stack.push({ name: 'worker', stop: () => stopWorker(worker, running) });
+      let stopping = false;
+      running.catch((err: unknown) => {
+        log(`worker stopped with an error: ${String(err)}`);
+        if (!stopping) options.onWorkerError?.(err);
+      });
+      stack.push({
+        name: 'worker',
+        stop: () => {
+          stopping = true;
+          return stopWorker(worker, running);
+        },
+      });
       // Where workers run, their configuration says what retention deletes: they register its schedule.
       const retention = await registerRetentionSchedule(client, { taskQueue: config.taskQueue, days: config.retention.days });
       if (retention === 'created' || retention === 'updated') log(`retention: runs finished more than ${config.retention.days} days ago are deleted every hour`);
@@ -206,6 +249,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         origins: { allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
         limits: config.limits,
         codec: { codec, namespace: config.temporal.namespace, uiUrl, operatorTenant: config.operatorTenant },
+        metrics: { operatorTenant: config.operatorTenant, sdkMetricsUrl },
       });
       graphqlUrl = await api.listen(config.port, config.host);
       stack.push({ name: 'API server', stop: () => api.close() });
@@ -213,8 +257,15 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       if (config.port === 0) egress?.infrastructure.add({ name: 'Trellis API', host: config.host, port: Number(new URL(graphqlUrl).port) });
     }
 
+    let metricsUrl: string | undefined;
+    if (config.metricsPort !== undefined) {
+      const server = await startMetricsServer(config.metricsPort, config.host, sdkMetricsUrl);
+      stack.push({ name: 'metrics listener', stop: () => server.close() });
+      metricsUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/metrics`;
+    }
+
     const egressLine = egress ? await egress.policy.describe() : undefined;
-    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, egress: egressLine, db, client, codec, stop };
+    return { graphqlUrl, temporalAddress: address, temporalUiUrl: uiUrl, databaseUrl, egress: egressLine, metricsUrl, db, client, codec, stop };
   } catch (err) {
     await stop();
     throw err;

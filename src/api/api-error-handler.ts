@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { errorFields, logger } from '../observability/logger';
 import { requestTooLargeHandler } from './request-size-limit';
 
 /**
@@ -12,6 +13,6 @@ export function apiErrorHandler(error: FastifyError, request: FastifyRequest, re
   const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
   // Fastify's own handler answers them: their messages say what is wrong with the request.
   if (status >= 400 && status < 500) throw error;
-  console.error(`unexpected error in ${request.method} ${request.routeOptions.url ?? request.url}:`, error);
+  logger.error({ method: request.method, route: request.routeOptions.url ?? 'unmatched', ...errorFields(error, true) }, 'unexpected error in an HTTP request');
   return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal server error' });
 }

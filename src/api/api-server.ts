@@ -26,6 +26,8 @@ import { registerWebhookRoutes } from './webhook-routes';
 import { registerEventRoutes } from './event-routes';
 import { EventDispatcher } from '../triggers/event-dispatcher';
 import { EventService } from '../triggers/event.service';
+import { observeApi } from '../observability/api-observer';
+import { registerMetricsRoute } from '../observability/metrics-endpoint';
 
 export type ApiServerOptions = {
   services: ApiServices;
@@ -44,6 +46,8 @@ export type ApiServerOptions = {
   limits: Readonly<ApiLimits>;
   /** Serve the codec endpoint (`/codec/encode`, `/codec/decode`) for the Temporal Web UI. @default not served */
   codec?: Omit<CodecRoutesOptions, 'authenticate'>;
+  /** `GET /metrics` for operators (see `registerMetricsRoute`). @default not served */
+  metrics?: { operatorTenant: string | undefined; sdkMetricsUrl: string | undefined };
 };
 
 export type ApiServer = {
@@ -63,6 +67,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const development = options.development ?? false;
   const app = Fastify({ logger: false, bodyLimit: MAX_REQUEST_BYTES });
   app.setErrorHandler(apiErrorHandler);
+  // Request metrics and the request's trace span, before any other hook.
+  const observer = observeApi(app, { sockets: () => wsServer.clients.size, subscriptions: () => services.hub.subscriberCount });
   // Before Apollo Server parses an operation, whose parser would overflow its stack.
   app.addHook('preHandler', refuseDeeplyNestedOperations);
   const { services } = options;
@@ -130,6 +136,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         },
       }),
       development ? explorerLandingPage() : ApolloServerPluginLandingPageDisabled(),
+      observer.apolloPlugin,
       fastifyApolloDrainPlugin(app),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
     ],
@@ -168,6 +175,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const dispatcher = new EventDispatcher({ owner: services.db, eventsFor, intervalMs: services.triggers.settings.eventRetryIntervalMs });
   await app.register(dashboardRoutes);
   if (options.codec) registerCodecRoutes(app, { ...options.codec, authenticate: (request) => guard.authenticateOperator(request) });
+  if (options.metrics) registerMetricsRoute(app, { ...options.metrics, authenticate: (request) => guard.authenticateOperator(request) });
 
   app.get('/health', async (_request, reply) => {
     const report = await options.health();
@@ -193,6 +201,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       guard.stop();
       await dispatcher.stop();
       await keyChanges.stop();
+      observer.stop();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { errorFields, logger } from '../observability/logger';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import type { ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
@@ -127,7 +128,7 @@ export class RequestGuard {
         else callback(true);
       },
       (err: unknown) => {
-        console.error('cannot check a WebSocket upgrade:', err);
+        logger.error(errorFields(err, true), 'cannot check a WebSocket upgrade');
         callback(false, 503, 'Service Unavailable');
       },
     );

@@ -1,6 +1,7 @@
 import net, { type LookupFunction } from 'node:net';
 import { Agent, buildConnector, fetch, Headers, type RequestInit, type Response } from 'undici';
 import type { RedirectMode } from '../../definition/definition-schema';
+import { withOutboundSpan } from '../observability/outbound-span';
 import { canonicalAddress } from './classify-address';
 import { EgressDeniedError } from './egress-denied-error';
 import type { EgressPolicy } from './egress-policy';
@@ -70,7 +71,10 @@ export function createGuardedFetch(policy: EgressPolicy, options: { connectTimeo
     }
     return pool.agent;
   };
-  const guarded = (input: string | URL, init: GuardedRequestInit = {}) => fetchFollowing(agentFor, new URL(input), init);
+  const guarded = (input: string | URL, init: GuardedRequestInit = {}) => {
+    const url = new URL(input);
+    return withOutboundSpan((init.method ?? 'GET').toUpperCase(), url, () => fetchFollowing(agentFor, url, init));
+  };
   return Object.assign(guarded, { close: async () => pool?.agent.close() });
 }
 

@@ -1,4 +1,4 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Kysely } from 'kysely';
@@ -11,14 +11,21 @@ import { RunVerifier } from '../runs/run-verifier';
 import { RunService } from '../runs/run.service';
 import type { TriggerChains } from '../triggers/trigger-chain';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
+import { logger } from '../observability/logger';
+import { TemporalLogger } from '../observability/temporal-logger';
+import type { Tracing } from '../observability/tracing';
 import { FAILURE_CONVERTER_PATH } from './data-converter';
 
 /** The workflow bundle's entry point: everything under `interpreter/`, nothing else. */
 export const WORKFLOWS_PATH = require.resolve('../../interpreter/workflows');
 
-/** Bundles the interpreter once; workers created from the result start in milliseconds. */
-export function bundleInterpreter(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
+/**
+ * Bundles the interpreter once; workers created from the result start in milliseconds.
+ * `workflowInterceptorModules` must name the tracing interceptors when the workers trace
+ * (`Tracing.worker.workflowModules`). @default none
+ */
+export function bundleInterpreter(workflowInterceptorModules: string[] = []): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, workflowInterceptorModules, logger: quietBundlerLogger });
 }
 
 export type WorkerOptions = {
@@ -42,6 +49,8 @@ export type WorkerOptions = {
   chains?: TriggerChains;
   /** Runs a tenant may have in flight, checked when a schedule fires. @default 1000 */
   maxRunsInFlight?: number;
+  /** Tracing's interceptors and sink, when tracing is on (a prebuilt bundle must include its workflow modules). */
+  tracing?: Tracing['worker'];
 };
 
 /**
@@ -68,6 +77,9 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     }),
     // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.tracing
+      ? { interceptors: { ...options.tracing.interceptors, workflowModules: options.tracing.workflowModules }, sinks: options.tracing.sinks }
+      : {}),
   });
   return { worker, connection };
 }
@@ -77,17 +89,35 @@ const quietBundlerLogger = {
   trace: () => undefined,
   debug: () => undefined,
   info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
+  warn: (message: string) => logger.warn({ component: 'workflow-bundler' }, message),
+  error: (message: string) => logger.error({ component: 'workflow-bundler' }, message),
 };
 
+let sdkMetricsUrl: string | undefined;
+let runtimeInstalled = false;
+
 /**
- * Sets the Temporal SDK's log level for this process, for its TypeScript side and its native
- * core alike; call before the first worker is created.
+ * Installs the Temporal SDK's runtime for this process, once, before the first worker: its
+ * TypeScript and native (Core) logs go through Trellis's structured logger at `level`, and, with
+ * `metricsPort`, its worker metrics are served in Prometheus format on `127.0.0.1:<metricsPort>`
+ * (read by Trellis's own `/metrics`, see {@link temporalSdkMetricsUrl}). A second call does
+ * nothing: the SDK allows one runtime per process.
  */
-export function installTemporalLogger(level: LogLevel): void {
+export function installTemporalLogger(level: LogLevel, options: { metricsPort?: number } = {}): void {
+  if (runtimeInstalled) return;
+  const bindAddress = options.metricsPort === undefined ? undefined : `127.0.0.1:${options.metricsPort}`;
   Runtime.install({
-    logger: new DefaultLogger(level),
-    telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } },
+    logger: new TemporalLogger(level),
+    telemetryOptions: {
+      logging: { filter: { core: level, other: level }, forward: {} },
+      ...(bindAddress ? { metrics: { prometheus: { bindAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } : {}),
+    },
   });
+  runtimeInstalled = true;
+  sdkMetricsUrl = bindAddress === undefined ? undefined : `http://${bindAddress}/metrics`;
+}
+
+/** Where the Temporal SDK serves its metrics in this process, if {@link installTemporalLogger} was given a port. */
+export function temporalSdkMetricsUrl(): string | undefined {
+  return sdkMetricsUrl;
 }

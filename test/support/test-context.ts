@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import pg from 'pg';
 import { loadConfig } from '../../src/config';
+import { configureLogger, loggerConfigured } from '../../src/observability/logger';
 import { installTemporalLogger } from '../../src/temporal/worker';
 import type { StepTypeDefinition } from '../../src/step-types/define-step-type';
 import { startTrellis, type Trellis } from '../../src/trellis';
@@ -26,6 +28,8 @@ export async function createTestContext(
     /** Extra environment variables, e.g. `TRELLIS_SECRET_<NAME>`; `undefined` unsets one. */
     env?: Record<string, string | undefined>;
     stepTypes?: readonly StepTypeDefinition[];
+    /** Traces into this exporter (the worker then bundles its workflows with the tracing interceptors). */
+    spanExporter?: SpanExporter;
   } = {},
 ): Promise<TestContext> {
   const adminUrl = requiredEnv('TRELLIS_TEST_DATABASE_URL');
@@ -56,15 +60,20 @@ export async function createTestContext(
   // Tests fail activities on purpose; the SDK's warnings about them would drown the results.
   // Only a worker needs the SDK's native runtime: installed without one, nothing ever shuts it
   // down, and it keeps jest from exiting (an API-only context, whose workers run elsewhere).
+  // Runs' lines (and the WARN of every step failed on purpose) would drown the results too;
+  // a test that reads logs configures the logger itself first.
+  if (!loggerConfigured()) configureLogger({ level: 'error' });
   if (!loggerInstalled && config.role !== 'api') {
     installTemporalLogger('ERROR');
     loggerInstalled = true;
   }
-  const bundlePath = process.env.TRELLIS_TEST_WORKFLOW_BUNDLE;
+  // A prebuilt bundle has no tracing interceptors.
+  const bundlePath = options.spanExporter ? undefined : process.env.TRELLIS_TEST_WORKFLOW_BUNDLE;
   const trellis = await startTrellis(config, {
     workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
     log: () => undefined,
     stepTypes: options.stepTypes,
+    spanExporter: options.spanExporter,
   });
   const graphqlUrl = trellis.graphqlUrl!;
   return {

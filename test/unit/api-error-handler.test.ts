@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiErrorHandler } from '../../src/api/api-error-handler';
+import { logger } from '../../src/observability/logger';
 
 /** Listens on a free loopback port; returns the base URL. */
 async function serve(app: FastifyInstance): Promise<string> {
@@ -13,7 +14,7 @@ describe('apiErrorHandler', () => {
     app.get('/boom', async () => {
       throw new Error('connection to db.internal:5432 refused (password authentication failed for "owner")');
     });
-    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
     try {
       const response = await fetch(`${await serve(app)}/boom`);
       expect(response.status).toBe(500);
