@@ -27,6 +27,7 @@ import { registerEventRoutes } from './event-routes';
 import { EventDispatcher } from '../triggers/event-dispatcher';
 import { EventService } from '../triggers/event.service';
 import { observeApi } from '../observability/api-observer';
+import { logger } from '../observability/logger';
 import { registerMetricsRoute } from '../observability/metrics-endpoint';
 
 export type ApiServerOptions = {
@@ -172,7 +173,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   };
   await registerEventRoutes(app, { admit: (request) => guard.admitHttp(request), eventsFor, chains: services.triggers.chains });
   // Events publishEvent stored but could not dispatch (Temporal unreachable…) are retried here.
-  const dispatcher = new EventDispatcher({ owner: services.db, eventsFor, intervalMs: services.triggers.settings.eventRetryIntervalMs });
+  const dispatcher = new EventDispatcher({
+    owner: services.db,
+    eventsFor,
+    intervalMs: services.triggers.settings.eventRetryIntervalMs,
+    // A pass that fails (PostgreSQL or Temporal away) is retried at the next interval: a warning.
+    log: (message) => logger.warn({ component: 'event-dispatcher' }, message),
+  });
   await app.register(dashboardRoutes);
   if (options.codec) registerCodecRoutes(app, { ...options.codec, authenticate: (request) => guard.authenticateOperator(request) });
   if (options.metrics) registerMetricsRoute(app, { ...options.metrics, authenticate: (request) => guard.authenticateOperator(request) });

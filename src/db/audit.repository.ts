@@ -63,11 +63,18 @@ const json = (value: unknown): string | null => (value === undefined ? null : JS
 
 /**
  * Stores one audit event and projects it onto the run index; see {@link recordAuditEvents}.
- * @returns whether the event was new
+ * @returns whether the event was new (false also when `conditions.ifInFlight` did not hold)
+ * @throws the database's error when PostgreSQL refuses the event
+ * @throws SupersededExecutionError when `conditions.temporalRunId` is no longer the run's execution
  */
 export async function recordAuditEvent(db: Kysely<Database>, event: AuditEventRecord, conditions: RecordConditions = {}): Promise<boolean> {
-  const [isNew] = await recordAuditEvents(db, [event], [], conditions);
-  return isNew!;
+  try {
+    const [isNew] = await recordAuditEvents(db, [event], [], conditions);
+    return isNew!;
+  } catch (err) {
+    // One event: callers get PostgreSQL's own error, as they would from a single insert.
+    throw err instanceof AuditBatchError ? err.cause : err;
+  }
 }
 
 /**

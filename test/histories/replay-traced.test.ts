@@ -34,7 +34,6 @@ beforeAll(async () => {
   tracing = startTracing(undefined, 'worker', new InMemorySpanExporter())!;
   replayOptions = {
     workflowBundle: await bundleInterpreter(tracing.worker.workflowModules),
-    interceptors: { workflowModules: tracing.worker.workflowModules },
     sinks: tracing.worker.sinks,
     dataConverter: trellisDataConverter(new PayloadEncryptionCodec(randomBytes(32))),
   };
