@@ -168,9 +168,11 @@ export class ScheduleService {
       if (firedAt) {
         const run = await findRunByIdempotencyKey(this.options.db, tenantId, row.definition_name, `schedule:${row.id}:${firedAt}`);
         if (run) return run;
-        const now = await findSchedule(this.options.db, tenantId, row.id);
-        if (now?.last_error && now.last_error_at && now.last_error_at >= askedAt) throw new BadUserInputError(now.last_error, [{ path: '/id', message: now.last_error }]);
       }
+      // A refused fire ends at once and may have left Temporal's list of recent actions before
+      // it is seen there: its refusal, recorded on the schedule since the trigger, is the answer.
+      const now = await findSchedule(this.options.db, tenantId, row.id);
+      if (now?.last_error && now.last_error_at && now.last_error_at >= askedAt) throw new BadUserInputError(now.last_error, [{ path: '/id', message: now.last_error }]);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new UnavailableError(`schedule "${row.id}" was triggered, but its run was not recorded within ${TRIGGER_WAIT_MS / 1000} s (is a worker running?): it may still start`, UNAVAILABLE_RETRY_AFTER_SECONDS);
