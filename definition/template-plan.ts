@@ -5,6 +5,8 @@ import { ExpressionError } from './expression-error';
 import { checkExpression, jsonataMessage, quoteSource, splitTemplate, wholeExpression } from './expression';
 import { WORKFLOW_EXPRESSION_LIMITS } from './expression-limits';
 import { pointerJoin } from './json-pointer';
+import { setOwn } from './prototype-keys';
+import { isFunctionValue } from './template';
 import { OBJECT_PROTOTYPE, ceil, getPrototypeOf, isArray, isFiniteNumber, objectKeys, objectValues } from './intrinsics';
 
 export { WORKFLOW_EXPRESSION_LIMITS } from './expression-limits';
@@ -274,18 +276,3 @@ function toJson(value: unknown, budget: EvaluationBudget): unknown {
 }
 
 class ResultNotJson extends Error {}
-
-function isFunctionValue(value: unknown): boolean {
-  if (typeof value === 'function') return true;
-  const marked = value as { _jsonata_function?: unknown; _jsonata_lambda?: unknown } | null;
-  return typeof value === 'object' && (marked?._jsonata_function === true || marked?._jsonata_lambda === true);
-}
-
-// Plain assignment of "__proto__" would replace the prototype instead of creating a key.
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    target[key] = value;
-  }
-}

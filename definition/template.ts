@@ -2,6 +2,7 @@ import jsonata from 'jsonata';
 import { ExpressionError } from './expression-error';
 import { jsonataMessage, parseLegacyExpression, quoteSource, splitTemplate, wholeExpression } from './expression';
 import { pointerJoin } from './json-pointer';
+import { setOwn } from './prototype-keys';
 
 export { ExpressionError } from './expression-error';
 
@@ -217,18 +218,10 @@ function toJson(value: unknown, source: string, pointer: string): unknown {
   throw new ExpressionError(`${quoteSource(source)}: result is ${kind}, not JSON`, pointer, source);
 }
 
-function isFunctionValue(value: unknown): boolean {
+/** Whether `value` is a function or a JSONata lambda: something a JSON result cannot hold. */
+export function isFunctionValue(value: unknown): boolean {
   if (typeof value === 'function') return true;
   const marked = value as { _jsonata_function?: unknown; _jsonata_lambda?: unknown } | null;
   return typeof value === 'object' && (marked?._jsonata_function === true || marked?._jsonata_lambda === true);
-}
-
-// Plain assignment of "__proto__" would replace the prototype instead of creating a key.
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    target[key] = value;
-  }
 }
 
