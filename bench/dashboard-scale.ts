@@ -16,6 +16,7 @@ import { createTestContext, type TestContext } from '../test/support/test-contex
  *  2. A map over 5,000 items: the same while it runs.
  *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEvents) on one run against
  *     none: the run's duration, alternated, several times each.
+ * `--only=parallel|map|watchers` runs one part; a bare number sets the watcher part's rounds (5).
  */
 const log = (message: string) => process.stdout.write(`${message}\n`);
 
@@ -117,10 +118,11 @@ async function main(): Promise<void> {
   try {
     const page = await browser.page();
     const origin = new URL(ctx.graphqlUrl).origin;
-    await parallelRun(ctx, page, origin);
-    if (!process.argv.includes('--no-map')) await mapRun(ctx, page, origin);
+    const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+    if (!only || only === 'parallel') await parallelRun(ctx, page, origin);
+    if ((!only && !process.argv.includes('--no-map')) || only === 'map') await mapRun(ctx, page, origin);
     await page.goto('about:blank');
-    await watchers(ctx, Number(process.argv[2] ?? 5) || 5);
+    if (!only || only === 'watchers') await watchers(ctx, Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 5) || 5);
   } finally {
     await browser.close();
     await ctx.stop();
