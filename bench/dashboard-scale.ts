@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../test/support/browser';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
-import { wsClient } from '../test/support/graphql-client';
 import { HttpStub } from '../test/support/http-stub';
 import { finished, startRunOf } from '../test/support/runs';
 import { createTestContext, type TestContext } from '../test/support/test-context';
@@ -14,8 +16,9 @@ import { createTestContext, type TestContext } from '../test/support/test-contex
  *  1. A run of 200 parallel http steps: time to draw the page, frame times while all 200 finish,
  *     and how long after the run's last event the page shows it.
  *  2. A map over 5,000 items: the same while it runs.
- *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEvents) on one run against
- *     none: the run's duration, alternated, several times each.
+ *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEvents, in another process as
+ *     tabs would be) on one run against none: the run's duration, alternated, several times each;
+ *     and that each watcher got every event in order and the final state.
  * `--only=parallel|map|watchers` runs one part; a bare number sets the watcher part's rounds (5).
  */
 const log = (message: string) => process.stdout.write(`${message}\n`);
@@ -82,6 +85,28 @@ async function mapRun(ctx: TestContext, page: Page, origin: string): Promise<voi
   log(`map over 5,000 items: while it ran, ${await frameStats(page)}`);
 }
 
+/** The watchers' process (bench/dashboard-watchers.ts): one run id per line in, one JSON line out per run. */
+function watcherProcess(graphqlUrl: string, count: number) {
+  // The same loader (tsx) as this process, without its profiling flags.
+  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--cpu-prof'));
+  const child = spawn(process.execPath, [...execArgv, path.join(__dirname, 'dashboard-watchers.ts'), graphqlUrl, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const replies = createInterface({ input: child.stdout! });
+  const waiting: Array<(line: string) => void> = [];
+  replies.on('line', (line) => waiting.shift()?.(line));
+  return {
+    /** Subscribes every watcher to the run; resolves with what each received once its streams ended. */
+    watch(runId: string): Promise<Array<{ updates: number; finalStatus: string; events: number; inOrder: boolean }>> {
+      const reply = new Promise<string>((resolve) => waiting.push(resolve));
+      child.stdin!.write(`${runId}\n`);
+      return reply.then((line) => JSON.parse(line));
+    },
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.stdin!.end();
+    }),
+  };
+}
+
 async function watchers(ctx: TestContext, rounds: number): Promise<void> {
   const spec = { name: 'watched', steps: {} as Record<string, unknown> };
   let previous: string | undefined;
@@ -90,24 +115,32 @@ async function watchers(ctx: TestContext, rounds: number): Promise<void> {
     spec.steps[id] = { type: 'transform', ...(previous ? { needs: [previous] } : {}), value: { i, previous: previous ? `{% $steps.${previous}.output.i %}` : null } };
     previous = id;
   }
+  const tabs = watcherProcess(ctx.graphqlUrl, 50);
   const durations: Record<'none' | 'fifty', number[]> = { none: [], fifty: [] };
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of ['none', 'fifty'] as const) {
-      const clients = mode === 'fifty' ? Array.from({ length: 50 }, () => wsClient(ctx.graphqlUrl)) : [];
-      const run = await startRunOf(ctx, spec);
-      // Each watcher opens what a tab of the run page opens.
-      for (const client of clients) {
-        client.subscribe({ query: 'subscription($id: ID!) { runUpdated(runId: $id) { id status steps { id status } } }', variables: { id: run.id } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
-        client.subscribe({ query: 'subscription($id: ID!) { runEvents(runId: $id) { seq type stepId } }', variables: { id: run.id } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+  const updates: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of ['none', 'fifty'] as const) {
+        const run = await startRunOf(ctx, spec);
+        // Each watcher opens what a tab of the run page opens.
+        const watched = mode === 'fifty' ? tabs.watch(run.id) : undefined;
+        const view = await finished(ctx, run);
+        const at = (type: string) => Date.parse(view.events.find((e) => e.type === type)!.at);
+        durations[mode].push(at('RUN_COMPLETED') - at('RUN_STARTED'));
+        if (!watched) continue;
+        const received = await watched;
+        const events = view.events.length;
+        const wrong = received.filter((r) => r.finalStatus !== 'COMPLETED' || r.events !== events || !r.inOrder).length;
+        if (wrong > 0) throw new Error(`${wrong} of 50 watchers missed the final state or an event: ${JSON.stringify(received)}`);
+        updates.push(...received.map((r) => r.updates));
       }
-      const view = await finished(ctx, run);
-      const at = (type: string) => Date.parse(view.events.find((e) => e.type === type)!.at);
-      durations[mode].push(at('RUN_COMPLETED') - at('RUN_STARTED'));
-      await Promise.all(clients.map((client) => client.dispose()));
     }
+  } finally {
+    await tabs.stop();
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   log(`30-step run, RUN_STARTED to RUN_COMPLETED: no watcher ${durations.none.join(', ')} ms (median ${median(durations.none)}); 50 watchers ${durations.fifty.join(', ')} ms (median ${median(durations.fifty)}); ratio ${(median(durations.fifty) / median(durations.none)).toFixed(2)}`);
+  log(`50 watchers: each got every event in order and the final state; runUpdated messages per watcher and run: median ${median(updates)}, max ${Math.max(...updates)}`);
 }
 
 async function main(): Promise<void> {

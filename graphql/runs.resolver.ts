@@ -13,6 +13,7 @@ import { toGraphQLError } from './errors';
 import { closeableStream, type Wakeup } from './audit-event-hub';
 import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 import { sharedRunReads } from './shared-run-reads';
+import { sharedPayload } from './shared-subscription-results';
 import type { GraphQLResolveInfo } from 'graphql';
 
 
@@ -29,6 +30,15 @@ export const eventNode = (row: AuditEventRow) => ({
   actor: row.actor,
   superseded: row.superseded,
 });
+
+const eventNodes = new WeakMap<AuditEventRow, ReturnType<typeof eventNode>>();
+
+/** {@link eventNode}, the same object for the same row (subscribers given one row share its result). */
+function sharedEventNode(row: AuditEventRow): ReturnType<typeof eventNode> {
+  let node = eventNodes.get(row);
+  if (!node) eventNodes.set(row, (node = eventNode(row)));
+  return node;
+}
 
 /** The Temporal Web UI page of a run's workflow. */
 export function temporalUiUrl(base: string | undefined, namespace: string, workflowId: string, runId: string | null): string | null {
@@ -189,8 +199,9 @@ async function* streamEvents(
   runId: string,
   afterSeq: number,
 ): AsyncGenerator<{ runEvents: ReturnType<typeof eventNode> }> {
-  // Subscribe before the first read: an event committed in between then still wakes us.
-  const unsubscribe = ctx.hub.subscribe(runId, wakeup);
+  // Subscribe before the first read: an event committed in between then still wakes us. Paced:
+  // events that come close together are read (once for every subscriber) and sent in one batch.
+  const unsubscribe = ctx.hub.subscribe(runId, wakeup, { paced: true });
   try {
     let last = afterSeq;
     for (;;) {
@@ -203,7 +214,7 @@ async function* streamEvents(
           break;
         }
         last = row.seq;
-        yield { runEvents: eventNode(row) };
+        yield sharedPayload('runEvents', sharedEventNode(row));
         if (FINAL_AUDIT_EVENT_TYPES.has(row.type) && !row.superseded) return;
       }
       if (contiguous && rows.length === 500) continue;
@@ -215,14 +226,17 @@ async function* streamEvents(
   }
 }
 
-/** The run now, then after every change to it or its steps, until it has finished. */
+/**
+ * The run now, then as it is after changes to it or its steps, until it has finished. Paced: of
+ * changes that come close together only the latest state is sent (the final one always is).
+ */
 async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: RunRow): AsyncGenerator<{ runUpdated: RunRow }> {
-  const unsubscribe = ctx.hub.subscribe(first.id, wakeup);
+  const unsubscribe = ctx.hub.subscribe(first.id, wakeup, { paced: true });
   try {
     let run: RunRow | undefined = first;
     for (;;) {
       if (!run) return;
-      yield { runUpdated: run };
+      yield sharedPayload('runUpdated', run);
       if (FINAL_RUN_STATUSES.has(run.status)) return;
       await wakeup.wait();
       if (wakeup.closed) return;
