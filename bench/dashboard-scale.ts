@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../test/support/browser';
 import globalSetup from '../test/support/global-setup';
@@ -19,7 +20,8 @@ import { createTestContext, type TestContext } from '../test/support/test-contex
  *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEvents, in another process as
  *     tabs would be) on one run against none: the run's duration, alternated, several times each;
  *     and that each watcher got every event in order and the final state.
- * `--only=parallel|map|watchers` runs one part; a bare number sets the watcher part's rounds (5).
+ *  0. First render: the runs list and a run's page, with an empty cache and cached.
+ * `--only=first-render|parallel|map|watchers` runs one part; a bare number sets the watcher part's rounds (5).
  */
 const log = (message: string) => process.stdout.write(`${message}\n`);
 
@@ -83,6 +85,54 @@ async function mapRun(ctx: TestContext, page: Page, origin: string): Promise<voi
   await page.waitForFunction(`document.querySelector('.page[data-run-status="COMPLETED"]')`, undefined, { timeout: 60_000, polling: 'raf' });
   log(`map over 5,000 items: run ${closed.status} in ${((settled - started) / 1000).toFixed(1)} s; the page showed it ${(performance.now() - settled).toFixed(0)} ms after the workflow closed`);
   log(`map over 5,000 items: while it ran, ${await frameStats(page)}`);
+}
+
+/** Milliseconds from navigation start to the first contentful paint of the page now shown. */
+async function firstContentfulPaint(page: Page): Promise<number> {
+  return (await page.evaluate(`performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1`)) as number;
+}
+
+/**
+ * The first page a visitor sees: the runs list (navigation to its first row, and to the first
+ * contentful paint) and a finished 30-step run's page (to all its steps drawn): the first visit
+ * with an empty cache, then the median of 5 visits with the assets cached. Prints the JavaScript
+ * each page loads, gzip-compressed as the server would send it compressed.
+ */
+async function firstRender(ctx: TestContext, page: Page, origin: string): Promise<void> {
+  const steps: Record<string, unknown> = {};
+  for (let i = 0; i < 30; i++) steps[`s${i}`] = { type: 'transform', ...(i > 0 ? { needs: [`s${i - 1}`] } : {}), value: i };
+  const run = await startRunOf(ctx, { name: 'first-render', steps });
+  await finished(ctx, run);
+  const pages = [
+    { name: 'runs list', url: `${origin}/runs`, drawn: `document.querySelector('tr[data-run]') !== null` },
+    { name: '30-step run', url: `${origin}/runs/${run.id}`, drawn: `document.querySelectorAll('[data-status="SUCCEEDED"]').length === 30` },
+  ];
+  for (const { name, url, drawn } of pages) {
+    const scripts = new Map<string, number>();
+    const onResponse = (response: { url(): string; body(): Promise<Buffer> }) => {
+      if (response.url().endsWith('.js')) void response.body().then((body) => scripts.set(response.url(), gzipSync(body, { level: 9 }).length), () => undefined);
+    };
+    const times: Array<{ drawn: number; paint: number }> = [];
+    for (let visit = 0; visit < 6; visit++) {
+      await page.goto('about:blank');
+      if (visit === 0) {
+        await page.context().clearCookies();
+        const session = await page.context().newCDPSession(page);
+        await session.send('Network.clearBrowserCache');
+        await session.detach();
+        page.on('response', onResponse);
+      }
+      const started = performance.now();
+      await page.goto(url);
+      await page.waitForFunction(drawn, undefined, { timeout: 60_000, polling: 'raf' });
+      times.push({ drawn: performance.now() - started, paint: await firstContentfulPaint(page) });
+      if (visit === 0) page.off('response', onResponse);
+    }
+    const [cold, ...warm] = times;
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!.toFixed(0);
+    const kib = ([...scripts.values()].reduce((a, b) => a + b, 0) / 1024).toFixed(0);
+    log(`first render, ${name}: empty cache ${cold!.drawn.toFixed(0)} ms (first paint ${cold!.paint.toFixed(0)} ms); cached, median of 5: ${median(warm.map((t) => t.drawn))} ms (first paint ${median(warm.map((t) => t.paint))} ms); ${scripts.size} scripts, ${kib} KiB gzip`);
+  }
 }
 
 /** The watchers' process (bench/dashboard-watchers.ts): one run id per line in, one JSON line out per run. */
@@ -152,6 +202,7 @@ async function main(): Promise<void> {
     const page = await browser.page();
     const origin = new URL(ctx.graphqlUrl).origin;
     const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+    if (!only || only === 'first-render') await firstRender(ctx, page, origin);
     if (!only || only === 'parallel') await parallelRun(ctx, page, origin);
     if ((!only && !process.argv.includes('--no-map')) || only === 'map') await mapRun(ctx, page, origin);
     await page.goto('about:blank');
