@@ -17,7 +17,7 @@ import { createTestContext, type TestContext } from '../test/support/test-contex
  *  1. A run of 200 parallel http steps: time to draw the page, frame times while all 200 finish,
  *     and how long after the run's last event the page shows it.
  *  2. A map over 5,000 items: the same while it runs.
- *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEvents, in another process as
+ *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEventBatches, in another process as
  *     tabs would be) on one run against none: the run's duration, alternated, several times each;
  *     and that each watcher got every event in order and the final state.
  *  0. First render: the runs list and a run's page, with an empty cache and cached.
@@ -96,7 +96,7 @@ async function firstContentfulPaint(page: Page): Promise<number> {
  * The first page a visitor sees: the runs list (navigation to its first row, and to the first
  * contentful paint) and a finished 30-step run's page (to all its steps drawn): the first visit
  * with an empty cache, then the median of 5 visits with the assets cached. Prints the JavaScript
- * each page loads, gzip-compressed as the server would send it compressed.
+ * each page loads (its gzip size).
  */
 async function firstRender(ctx: TestContext, page: Page, origin: string): Promise<void> {
   const steps: Record<string, unknown> = {};

@@ -1,13 +1,13 @@
 import { createInterface } from 'node:readline';
 import type { Client } from 'graphql-ws';
 import { wsClient } from '../test/support/graphql-client';
-import { RUN_EVENTS, RUN_UPDATED } from '../web/src/queries';
+import { RUN_EVENT_BATCHES, RUN_UPDATED } from '../web/src/queries';
 
 /**
  * The watchers of bench/dashboard-scale.ts, in a process of their own as browser tabs would be
  * (their clients' work must not count as the API's): `tsx bench/dashboard-watchers.ts <graphql
  * URL> <count>` opens `count` sockets; for each run id read from stdin, each socket subscribes to
- * what a tab of the run page opens (runUpdated and runEvents, the dashboard's own documents) and, once every stream has ended,
+ * what a tab of the run page opens (runUpdated and runEventBatches, the dashboard's own documents) and, once every stream has ended,
  * prints one JSON line: what the watchers received.
  */
 const [url, countText] = process.argv.slice(2);
@@ -26,9 +26,11 @@ function watch(client: Client, runId: string): Promise<Received> {
       received.updates++;
       received.finalStatus = data.runUpdated.status;
     }),
-    stream(RUN_EVENTS, { runId, afterSeq: 0 }, (data) => {
-      received.events++;
-      if (data.runEvents.seq !== received.events) received.inOrder = false;
+    stream(RUN_EVENT_BATCHES, { runId, afterSeq: 0 }, (data) => {
+      for (const event of data.runEventBatches) {
+        received.events++;
+        if (event.seq !== received.events) received.inOrder = false;
+      }
     }),
   ]).then(() => received);
 }

@@ -106,6 +106,13 @@ export const runsResolvers = {
         return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0));
       },
     },
+    runEventBatches: {
+      async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
+        const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
+        if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
+        return closeableStream((wakeup) => mapBatches(streamEventBatches(ctx, wakeup, run.id, args.afterSeq ?? 0)));
+      },
+    },
     runUpdated: {
       async subscribe(_: unknown, args: { runId: string }, ctx: GraphQLContext) {
         const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
@@ -188,17 +195,39 @@ function previewSteps(preview: RetryPreview): Array<Pick<RunStepRow, 'step_id' |
   }));
 }
 
+type EventNode = ReturnType<typeof eventNode>;
+
+/** Batches already cut from a shared read's rows, by the rows, then by the seq they follow. */
+const batches = new WeakMap<readonly AuditEventRow[], Map<number, readonly EventNode[]>>();
+
 /**
- * Yields a run's events after `afterSeq` in `seq` order, then live ones, and ends after the run's
- * final event. Events committed out of order (parallel steps) are held back until the gap before
- * them is filled, so subscribers never see a gap or a duplicate.
+ * The events of `rows` that follow `after` without a gap, up to and with the run's final event;
+ * the same array for the same rows and `after` (subscribers at one place in the trail share it).
  */
-async function* streamEvents(
-  ctx: GraphQLContext,
-  wakeup: Wakeup,
-  runId: string,
-  afterSeq: number,
-): AsyncGenerator<{ runEvents: ReturnType<typeof eventNode> }> {
+function nextBatch(rows: readonly AuditEventRow[], after: number): readonly EventNode[] {
+  let byAfter = batches.get(rows);
+  if (!byAfter) batches.set(rows, (byAfter = new Map()));
+  let batch = byAfter.get(after);
+  if (!batch) {
+    const nodes: EventNode[] = [];
+    for (const row of rows) {
+      if (row.seq !== after + nodes.length + 1) break;
+      nodes.push(sharedEventNode(row));
+      if (isFinalEvent(row)) break;
+    }
+    byAfter.set(after, (batch = nodes));
+  }
+  return batch;
+}
+
+const isFinalEvent = (event: Pick<AuditEventRow, 'type' | 'superseded'>) => FINAL_AUDIT_EVENT_TYPES.has(event.type) && !event.superseded;
+
+/**
+ * Yields a run's events after `afterSeq` in `seq` order, in batches (what one read found), then
+ * live ones, and ends after the run's final event. Events committed out of order (parallel steps)
+ * are held back until the gap before them is filled, so subscribers never see a gap or a duplicate.
+ */
+async function* streamEventBatches(ctx: GraphQLContext, wakeup: Wakeup, runId: string, afterSeq: number): AsyncGenerator<readonly EventNode[]> {
   // Subscribe before the first read: an event committed in between then still wakes us. Paced:
   // events that come close together are read (once for every subscriber) and sent in one batch.
   const unsubscribe = ctx.hub.subscribe(runId, wakeup, { paced: true });
@@ -207,22 +236,30 @@ async function* streamEvents(
     for (;;) {
       const after = last;
       const rows = await sharedRunReads(ctx.hub).read(ctx.tenantId, runId, `events>${after}`, () => listEvents(ctx.db, runId, { afterSeq: after, limit: 500 }));
-      let contiguous = true;
-      for (const row of rows) {
-        if (row.seq !== last + 1) {
-          contiguous = false;
-          break;
-        }
-        last = row.seq;
-        yield sharedPayload('runEvents', sharedEventNode(row));
-        if (FINAL_AUDIT_EVENT_TYPES.has(row.type) && !row.superseded) return;
+      const batch = nextBatch(rows, after);
+      if (batch.length > 0) {
+        last = batch.at(-1)!.seq;
+        yield batch;
+        if (isFinalEvent(batch.at(-1)!)) return;
       }
-      if (contiguous && rows.length === 500) continue;
+      if (batch.length === rows.length && rows.length === 500) continue;
       await wakeup.wait();
       if (wakeup.closed) return;
     }
   } finally {
     unsubscribe();
+  }
+}
+
+/** {@link streamEventBatches} as runEventBatches payloads. */
+async function* mapBatches(batches: AsyncGenerator<readonly EventNode[]>): AsyncGenerator<{ runEventBatches: readonly EventNode[] }> {
+  for await (const batch of batches) yield sharedPayload('runEventBatches', batch);
+}
+
+/** {@link streamEventBatches} one event at a time (runEvents). */
+async function* streamEvents(ctx: GraphQLContext, wakeup: Wakeup, runId: string, afterSeq: number): AsyncGenerator<{ runEvents: EventNode }> {
+  for await (const batch of streamEventBatches(ctx, wakeup, runId, afterSeq)) {
+    for (const node of batch) yield sharedPayload('runEvents', node);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import { RUN_EVENTS, RUN_UPDATED } from '../../web/src/queries';
+import { RUN_EVENT_BATCHES, RUN_UPDATED } from '../../web/src/queries';
 import { collectSubscription, graphql, wsClient } from '../support/graphql-client';
 import { GraphQLSocket } from '../support/graphql-socket';
 import { createKeyWithCli, keysCli } from '../support/keys-cli';
@@ -65,13 +65,23 @@ function signal(runId: string): Promise<unknown> {
   return data(keys.acmeOther.secret, `mutation($id: ID!) { signalRun(id: $id, signal: "go") { id } }`, { id: runId });
 }
 
-/** A tab of the run page: its runUpdated and runEvents streams, collected until the server ends them. */
-function tab(client: Client, runId: string) {
+const RUN_EVENTS = 'subscription($runId: ID!, $afterSeq: Int) { runEvents(runId: $runId, afterSeq: $afterSeq) { seq type stepId } }';
+
+/**
+ * A tab of the run page: its runUpdated and runEventBatches streams (or, `oneByOne`, runEvents as
+ * other clients follow a run), collected until the server ends them.
+ */
+function tab(client: Client, runId: string, options: { oneByOne?: boolean } = {}) {
   const updates: RunView[] = [];
   const events: EventView[] = [];
   const ended = Promise.all([
     collectSubscription<{ runUpdated: RunView }>(client, RUN_UPDATED, { runId }, ({ runUpdated }) => updates.push(runUpdated)),
-    collectSubscription<{ runEvents: EventView }>(client, RUN_EVENTS, { runId, afterSeq: 0 }, ({ runEvents }) => events.push(runEvents)),
+    options.oneByOne
+      ? collectSubscription<{ runEvents: EventView }>(client, RUN_EVENTS, { runId, afterSeq: 0 }, ({ runEvents }) => events.push(runEvents))
+      : collectSubscription<{ runEventBatches: EventView[] }>(client, RUN_EVENT_BATCHES, { runId, afterSeq: 0 }, ({ runEventBatches }) => {
+          expect(runEventBatches.length).toBeGreaterThan(0);
+          events.push(...runEventBatches);
+        }),
   ]);
   return { updates, events, ended };
 }
@@ -84,9 +94,9 @@ async function storedEvents(runId: string): Promise<EventView[]> {
 const trail = (events: EventView[]) => events.map((e) => `#${e.seq} ${e.type}${e.stepId ? `:${e.stepId}` : ''}`);
 
 describe('many subscribers of one run', () => {
-  it('each get every event once in seq order, and the final state of the run and of every step', async () => {
+  it('each get every event once in seq order (in batches or one by one), and the final state of the run and of every step', async () => {
     const runId = await waitingRun('watched-by-many');
-    const tabs = Array.from({ length: 12 }, (_, i) => tab(clientOf(i % 2 ? keys.acme.secret : keys.acmeOther.secret), runId));
+    const tabs = Array.from({ length: 12 }, (_, i) => tab(clientOf(i % 2 ? keys.acme.secret : keys.acmeOther.secret), runId, { oneByOne: i % 3 === 0 }));
     await until('every tab has the run waiting', () => tabs.every((t) => t.updates.length > 0 && t.events.some((e) => e.type === 'STEP_STARTED' && e.stepId === 'gate')));
     await signal(runId);
     await Promise.all(tabs.map((t) => t.ended));
@@ -99,6 +109,9 @@ describe('many subscribers of one run', () => {
       expect(t.updates.at(-1)).toMatchObject(run);
       expect(t.updates.at(-1)!.steps.every((s) => s.status === 'SUCCEEDED')).toBe(true);
     }
+    // Resumed after an event, a finished run's trail comes in batches from the next one to its end.
+    const resumed = await collectSubscription<{ runEventBatches: EventView[] }>(clientOf(keys.acme.secret), RUN_EVENT_BATCHES, { runId, afterSeq: 3 });
+    expect(trail(resumed.flatMap((answer) => answer.runEventBatches))).toEqual(stored.slice(3));
   });
 
   it('never serve another tenant: its subscription with the same document and variables is refused while the owner\'s are live', async () => {
@@ -108,6 +121,7 @@ describe('many subscribers of one run', () => {
 
     const globex = clientOf(keys.globex.secret);
     await expect(collectSubscription(globex, RUN_UPDATED, { runId })).rejects.toThrow(/NOT_FOUND/);
+    await expect(collectSubscription(globex, RUN_EVENT_BATCHES, { runId, afterSeq: 0 })).rejects.toThrow(/NOT_FOUND/);
     await expect(collectSubscription(globex, RUN_EVENTS, { runId, afterSeq: 0 })).rejects.toThrow(/NOT_FOUND/);
 
     await signal(runId);
@@ -120,7 +134,7 @@ describe('many subscribers of one run', () => {
     const revoked = await GraphQLSocket.connect(ctx.graphqlUrl, keys.acme.secret);
     sockets.push(revoked);
     const updated = revoked.subscribe(RUN_UPDATED, { runId });
-    const streamed = revoked.subscribe(RUN_EVENTS, { runId, afterSeq: 0 });
+    const streamed = revoked.subscribe(RUN_EVENT_BATCHES, { runId, afterSeq: 0 });
     const kept = tab(clientOf(keys.acmeOther.secret), runId);
     await until('both keys\' tabs have the run', () => revoked.about(updated).length > 0 && revoked.about(streamed).length > 0 && kept.updates.length > 0);
 
