@@ -67,7 +67,7 @@ export function closeableStream<T>(produce: (wakeup: Wakeup) => AsyncGenerator<T
 }
 
 /** How often at most a paced subscriber of a run is woken (see {@link AuditEventHub.subscribe}). */
-export const PACED_WAKEUP_MS = 150;
+export const PACED_WAKEUP_MS = 200;
 
 /** The subscribers of one run: woken at each notification, or paced. */
 type RunSubscribers = {

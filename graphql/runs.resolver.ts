@@ -101,21 +101,21 @@ export const runsResolvers = {
   Subscription: {
     runEvents: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
-        const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
+        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
         return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0));
       },
     },
     runEventBatches: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
-        const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
+        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
         return closeableStream((wakeup) => mapBatches(streamEventBatches(ctx, wakeup, run.id, args.afterSeq ?? 0)));
       },
     },
     runUpdated: {
       async subscribe(_: unknown, args: { runId: string }, ctx: GraphQLContext) {
-        const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
+        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
         return closeableStream((wakeup) => streamRunUpdates(ctx, wakeup, run));
       },
@@ -173,6 +173,15 @@ export const runsResolvers = {
     },
   },
 };
+
+/**
+ * The run a subscription asks for, as the subscriber's tenant sees it (undefined: not the tenant's).
+ * Subscribers of one tenant arriving together (dashboards opened on one run) share the read, and
+ * then runUpdated's first answer.
+ */
+function subscribedRun(ctx: GraphQLContext, runId: string): Promise<RunRow | undefined> {
+  return sharedRunReads(ctx.hub).read(ctx.tenantId, runId, 'run', () => findRun(ctx.db, ctx.tenantId, runId));
+}
 
 /** The definition a run executes: a test run's own document, else its pinned version. */
 async function runDefinition(run: RunRow | RetryPreview, ctx: GraphQLContext): Promise<Definition | undefined> {
@@ -277,7 +286,7 @@ async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: Run
       if (FINAL_RUN_STATUSES.has(run.status)) return;
       await wakeup.wait();
       if (wakeup.closed) return;
-      run = await sharedRunReads(ctx.hub).read(ctx.tenantId, first.id, 'run', () => findRun(ctx.db, ctx.tenantId, first.id));
+      run = await subscribedRun(ctx, first.id);
     }
   } finally {
     unsubscribe();
