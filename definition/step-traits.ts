@@ -26,7 +26,7 @@ export type StepTraits = {
   runs: StepExecution;
   /** Whether a failed attempt is tried again by the step's retry policy; otherwise one attempt. */
   retries: boolean;
-  /** Whether a `testRun` may give its output instead of running it. */
+  /** Whether a `testRun` may give its output instead of running it: not when it calls nothing. */
   mockable: boolean;
   /** Whether the step may carry a `compensate` action. */
   compensable: boolean;
@@ -59,7 +59,7 @@ export const STEP_TRAITS = {
     secrets: false,
     runs: 'in-workflow',
     retries: false,
-    mockable: true,
+    mockable: false,
     compensable: true,
     action: false,
     inMap: true,
@@ -72,7 +72,7 @@ export const STEP_TRAITS = {
     secrets: false,
     runs: 'in-workflow',
     retries: false,
-    mockable: true,
+    mockable: false,
     compensable: true,
     action: false,
     inMap: true,

@@ -18,6 +18,16 @@ describe('STEP_TRAITS', () => {
     expect(STEP_TYPES.filter((type) => STEP_TRAITS[type].action)).toEqual(['http', 'workflow']);
   });
 
+  it('lets a testRun mock every type that calls something, and no type that runs inside the workflow', () => {
+    expect(STEP_TYPES.filter((type) => !STEP_TRAITS[type].mockable)).toEqual(['transform', 'condition']);
+    expect(CUSTOM_STEP_TRAITS.mockable).toBe(true);
+  });
+
+  it('retries only the types that run as activities', () => {
+    expect(STEP_TYPES.filter((type) => STEP_TRAITS[type].retries)).toEqual(STEP_TYPES.filter((type) => STEP_TRAITS[type].runs === 'activity'));
+    expect(CUSTOM_STEP_TRAITS).toMatchObject({ runs: 'activity', retries: true });
+  });
+
   it('gives every type that is not built in the custom step traits', () => {
     expect(traitsOf('send-email')).toBe(CUSTOM_STEP_TRAITS);
     expect(traitsOf('http')).toBe(STEP_TRAITS.http);
