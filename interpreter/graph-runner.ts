@@ -278,6 +278,7 @@ export class GraphRunner {
       path: this.path(id),
       evaluate: (value) => this.evaluate(value),
       bindings: () => this.bindings(),
+      emit: (event) => this.emit({ ...event, stepId: id, stepType: this.scheduler.step(id).type }),
       wait: (signal, timeout) => this.wait(id, signal, timeout),
       map: (step, items, maxConcurrency) => this.map(id, step, items, maxConcurrency),
     };

@@ -7,6 +7,7 @@ import { isBuiltInStepType } from '../definition/step-traits';
 import type { StepType } from '../definition/step-types';
 import { deferSecretTemplates, type DeferredTemplates } from './deferred-templates';
 import { resolveHttpRequest } from './http-request';
+import type { GraphEvent } from './graph-runner';
 import type { StepActions } from './step-actions';
 import { nonRetryable } from './step-failure';
 
@@ -26,6 +27,8 @@ export interface StepEnv {
   evaluate(value: unknown): unknown;
   /** `$input`, `$steps`, `$run`, `$var` (and `$item`, `$index` in a map item) as expressions see them now. */
   bindings(): Record<string, unknown>;
+  /** Records an audit event of the step before it moves on (nothing, inside a `map` item's graph). */
+  emit(event: Omit<GraphEvent, 'stepId' | 'stepType'>): Promise<void>;
   /** Takes the step's signal from the run's inbox (a `wait` step). */
   wait(signal: string, timeout: string | undefined): Promise<unknown>;
   /** Fans a `map` step's items out (inline, or in batch child workflows). */
