@@ -95,9 +95,16 @@ interface ExpressionScope {
   reader: string;
   /** True where an activity resolves the expression, the only place `$secret` may be used. */
   secrets: boolean;
+  /** Why `$secret` is refused here, when a more precise reason than the general one applies. */
+  noSecretsBecause?: string;
   /** True inside a map step's `do`, where `$item` and `$index` are bound. */
   item: boolean;
 }
+
+/** Why a `log` step's message may not read `$secret`. */
+const LOG_SECRET_REASON =
+  '$secret cannot be logged: a log message is evaluated in the workflow (a secret would enter its history) and written to the audit trail; ' +
+  'log what the secret was used for instead';
 
 /**
  * Checks a definition before anything runs (SPEC §2 "Definition-time checks") and reports every
@@ -225,7 +232,7 @@ function checkGraph(steps: RawRecord, check: Check, scope: GraphScope): void {
     checkGuard(step, at, type, errors);
     if (typeof step.if === 'string') checkExpressions(step.if, pointerJoin(at, 'if'), expressionScope, errors);
     const templated = custom ? Object.keys(step).filter((field) => !isCommonStepField(field)) : (TEMPLATED_FIELDS[type] ?? []);
-    const fieldScope = { ...expressionScope, secrets: type === 'http' || custom };
+    const fieldScope = { ...expressionScope, secrets: type === 'http' || custom, ...(type === 'log' ? { noSecretsBecause: LOG_SECRET_REASON } : {}) };
     for (const field of templated) checkExpressions(step[field], pointerJoin(at, field), fieldScope, errors);
     if (type === 'condition') checkBranches(id, step, at, graph, errors);
     if (type === 'delay') checkUntil(step, at, errors);
@@ -406,6 +413,7 @@ function stepReferenceProblem(reference: StepReference, scope: ExpressionScope):
 function secretProblems(references: ExpressionReferences, scope: ExpressionScope): string[] {
   if (references.secrets.length === 0) return [];
   if (!scope.secrets) {
+    if (scope.noSecretsBecause !== undefined) return [scope.noSecretsBecause];
     return [
       '$secret is resolved only inside activities, so a secret here would enter the workflow history: use it in an http ' +
         "step's method, url, query, headers or body (or a custom step's fields) and pass on the result, not the secret",

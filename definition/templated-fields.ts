@@ -16,6 +16,7 @@ export const TEMPLATED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   workflow: ['input'],
   wait: [],
   map: ['items'],
+  log: ['message'],
 };
 
 /** A value of a definition whose strings may hold expressions, and where it is. */

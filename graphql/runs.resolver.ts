@@ -14,6 +14,8 @@ import { closeableStream, type Wakeup } from './audit-event-hub';
 import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 import { sharedRunReads } from './shared-run-reads';
 import type { GraphQLResolveInfo } from 'graphql';
+import type { LogLevel } from '../definition/log-levels';
+import { levelsFrom, passesLevel } from '../src/runs/log-level-filter';
 
 
 export const eventNode = (row: AuditEventRow) => ({
@@ -26,6 +28,7 @@ export const eventNode = (row: AuditEventRow) => ({
   output: row.output,
   error: row.error,
   message: row.message,
+  level: row.level,
   actor: row.actor,
   superseded: row.superseded,
 });
@@ -90,10 +93,10 @@ export const runsResolvers = {
   },
   Subscription: {
     runEvents: {
-      async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
+      async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null; level?: LogLevel | null }, ctx: GraphQLContext) {
         const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
-        return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0));
+        return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0, args.level));
       },
     },
     runUpdated: {
@@ -154,6 +157,12 @@ export const runsResolvers = {
       const rows = await listEvents(ctx.db, run.id, { afterSeq, limit: size + 1 });
       return connection(rows, size, (row) => encodeCursor(row.seq), eventNode);
     },
+    async logs(run: RunRow, args: { level?: LogLevel | null; first?: number | null; after?: string | null }, ctx: GraphQLContext) {
+      const size = pageSize(args.first, 100);
+      const afterSeq = args.after ? (decodeCursor(args.after, ['n'])[0] as number) : 0;
+      const rows = await listEvents(ctx.db, run.id, { afterSeq, limit: size + 1, logLevels: levelsFrom(args.level) });
+      return connection(rows, size, (row) => encodeCursor(row.seq), eventNode);
+    },
   },
 };
 
@@ -188,6 +197,7 @@ async function* streamEvents(
   wakeup: Wakeup,
   runId: string,
   afterSeq: number,
+  level?: LogLevel | null,
 ): AsyncGenerator<{ runEvents: ReturnType<typeof eventNode> }> {
   // Subscribe before the first read: an event committed in between then still wakes us.
   const unsubscribe = ctx.hub.subscribe(runId, wakeup);
@@ -203,7 +213,8 @@ async function* streamEvents(
           break;
         }
         last = row.seq;
-        yield { runEvents: eventNode(row) };
+        // Filtered here, not in the read: subscribers of one run share it, and the gap check needs every seq.
+        if (passesLevel(row, level)) yield { runEvents: eventNode(row) };
         if (FINAL_AUDIT_EVENT_TYPES.has(row.type) && !row.superseded) return;
       }
       if (contiguous && rows.length === 500) continue;

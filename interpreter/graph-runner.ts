@@ -17,6 +17,8 @@ import type { SignalInbox } from './signal-inbox';
 import type { StepActions } from './step-actions';
 import { StepFailure, nonRetryable, toErrorInfo } from './step-failure';
 import { WorkflowTaskBudget } from './workflow-task-budget';
+import { logStepInput, performLogStep } from './log-step';
+import { StepLogBuffer } from './step-logs';
 
 /**
  * Largest step output, in characters of JSON. Outputs travel through Temporal history (2 MB per
@@ -84,6 +86,8 @@ export class GraphRunner {
   failure: StepFailure | undefined;
   /** Why the graph was stopped from outside (see {@link stop}). */
   private stopReason: string | undefined;
+  /** Lines attempts logged, recorded just before their step's next event. */
+  private readonly logs = new StepLogBuffer();
 
   constructor(private readonly options: GraphRunnerOptions) {
     this.scheduler = new GraphScheduler({ steps: options.steps });
@@ -158,7 +162,11 @@ export class GraphRunner {
   }
 
   private emit(event: GraphEvent): Promise<void> {
-    return this.options.emit?.(event) ?? Promise.resolve();
+    const emit = this.options.emit;
+    if (!emit) return Promise.resolve();
+    // Queued in the same batch as `event`, which is awaited: its write is theirs.
+    if (event.stepId !== undefined) for (const line of this.logs.drain(event.stepId)) void emit(line).catch(() => undefined);
+    return emit(event);
   }
 
   /** Runs one step to a settled state. Never rejects: an unhandled rejection would fail the workflow task. */
@@ -246,9 +254,10 @@ export class GraphRunner {
         throw new StepFailure(id, info);
       }
       try {
-        return await this.perform(id, step, input, attempt);
+        return this.logs.take(id, step.type, attempt, await this.perform(id, step, input, attempt));
       } catch (err) {
         if (isCancellation(err)) throw err;
+        this.logs.takeFailure(id, step.type, attempt, err);
         const info = toErrorInfo(err);
         const willRetry = info.retryable !== false && attempt < maxAttempts;
         const delay = willRetry ? retryDelay(policy, attempt, info) : 0;
@@ -289,6 +298,8 @@ export class GraphRunner {
         if (!Array.isArray(items)) throw nonRetryable(`items evaluated to ${JSON.stringify(items ?? null)?.slice(0, 100)}, not an array`, 'ExpressionError');
         return { items, maxConcurrency: step.maxConcurrency ?? DEFAULT_MAP_CONCURRENCY };
       }
+      case 'log':
+        return logStepInput(step, await this.evaluate(step.message));
       default: {
         const config = customStepConfig(step as Record<string, unknown>);
         const { value, deferred } = deferSecretTemplates(config, this.bindings());
@@ -320,6 +331,8 @@ export class GraphRunner {
         if (!Array.isArray(items)) throw nonRetryable(`items evaluated to ${JSON.stringify(items ?? null)?.slice(0, 100)}, not an array`, 'ExpressionError');
         return { items, maxConcurrency: step.maxConcurrency ?? DEFAULT_MAP_CONCURRENCY };
       }
+      case 'log':
+        return logStepInput(step, this.evaluate(step.message));
       default: {
         const config = customStepConfig(step as Record<string, unknown>);
         const { value, deferred } = deferSecretTemplates(config, this.bindings());
@@ -357,6 +370,8 @@ export class GraphRunner {
         const progress = this.options.progress;
         return runMap(job, items, maxConcurrency, itemRunner(job, actions, this.options.syncExpressions), progress && ((done, total) => progress(id, done, total)));
       }
+      case 'log':
+        return performLogStep(input);
       default: {
         // A step type registered by the deployment, run by the worker's `runCustomStep` activity.
         const custom = step as { type: string; timeout?: string };

@@ -1,4 +1,5 @@
 import type { Definition } from '../definition/definition-schema';
+import type { LogLevel } from '../definition/log-levels';
 import type { AuditEventType, RunStatus, StepStatus } from '../definition/step-types';
 import type { PinnedVariables } from '../definition/variables';
 
@@ -119,6 +120,10 @@ export type AuditEventInput = {
   output?: unknown;
   error?: ErrorInfo;
   message?: string;
+  /** On LOG: the line's level. */
+  level?: LogLevel;
+  /** On LOG: the line's position among the lines its step's attempt logged (0, 1, …), part of the event's key. */
+  line?: number;
   /** The run status this event moves the run to, when it changes it. */
   runStatus?: RunStatus;
   /** The step status this event moves the step to, when it changes it. */

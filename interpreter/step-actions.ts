@@ -3,6 +3,7 @@ import {
   ChildWorkflowFailure,
   ParentClosePolicy,
   executeChild,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   uuid4,
@@ -16,6 +17,7 @@ import type { RunContext } from './run-context';
 import { libraryKey, type RunSnapshot } from './run-types';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { nonRetryable, toErrorInfo } from './step-failure';
+import { withActivityLogs } from './step-logs';
 
 /** Per-attempt timeout of an activity step when neither the step nor `defaults` set one. */
 export const DEFAULT_TIMEOUT = '30s';
@@ -45,7 +47,10 @@ export class StepActions {
   }
 
   custom(call: Omit<CustomStepCall, 'tenantId' | 'runId'>, timeout: string | undefined, what?: string): Promise<unknown> {
-    return this.activities(timeout, what && `${what}: ${call.type}`).runCustomStep({ ...call, tenantId: this.context.tenantId, runId: this.context.runId });
+    // Runs recorded before activity logs replay a result that is the output alone.
+    const logs = patched('trellis-step-logs');
+    const result = this.activities(timeout, what && `${what}: ${call.type}`).runCustomStep({ ...call, tenantId: this.context.tenantId, runId: this.context.runId, ...(logs ? { logs: true as const } : {}) });
+    return logs ? result.then(withActivityLogs) : result;
   }
 
   /**
