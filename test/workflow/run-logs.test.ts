@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineStepType } from '../../src/step-types/define-step-type';
+import { cliFor } from '../support/cli';
 import { GraphQLSocket } from '../support/graphql-socket';
-import { eventTrail, runToEnd, stepOf, type AuditEventView } from '../support/runs';
+import { eventTrail, getRun, runToEnd, startRunOf, stepOf, type AuditEventView } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { until } from '../support/until';
 
@@ -148,5 +149,34 @@ describe('reading a run log', () => {
     } finally {
       socket.close();
     }
+  });
+});
+
+describe('trellis logs', () => {
+  it('prints the lines of a level and above, and with --follow the live ones until the run ends', async () => {
+    const cli = cliFor(ctx);
+    const started = await startRunOf(ctx, {
+      name: 'cli-logs',
+      steps: {
+        before: { type: 'log', level: 'warn', message: 'waiting for {% $input.who %}' },
+        quiet: { type: 'log', needs: ['before'], level: 'debug', message: 'not shown at warn' },
+        gate: { type: 'wait', needs: ['quiet'], signal: 'go' },
+        after: { type: 'log', needs: ['gate'], level: 'error', message: 'line one\nline two' },
+      },
+    }, { who: 'bo' });
+    await until('the run waits', async () => (await getRun(ctx, started.id)).steps.find((step) => step.id === 'gate')?.status === 'WAITING');
+
+    const stored = await cli('logs', started.id, '--level', 'warn');
+    expect(stored.code).toBe(0);
+    expect(stored.out).toEqual([expect.stringMatching(/^ {2}\d\d:\d\d:\d\d\.\d{3} WARN  before  waiting for bo$/)]);
+
+    const following = cli('logs', started.id, '--level', 'warn', '--follow', '--json');
+    await ctx.gql(`mutation($id: ID!) { signalRun(id: $id, signal: "go") { id } }`, { id: started.id });
+    const followed = await following;
+    expect(followed.code).toBe(0);
+    const lines = followed.out.map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.log?.message ?? line.run.status)).toEqual(['waiting for bo', 'line one\nline two', 'COMPLETED']);
+
+    expect((await cli('logs', started.id, '--level', 'loud')).err).toEqual(['error: --level must be one of debug, info, warn, error, not "loud"']);
   });
 });
