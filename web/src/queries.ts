@@ -28,7 +28,7 @@ export const RUN = `query Run($id: ID!) { run(id: $id) { ${RUN_FIELDS} spec } }`
 export const RUN_UPDATED = `subscription RunUpdated($runId: ID!) { runUpdated(runId: $runId) { ${RUN_FIELDS} } }`;
 
 export const RUN_EVENTS = `subscription RunEvents($runId: ID!, $afterSeq: Int) {
-  runEvents(runId: $runId, afterSeq: $afterSeq) { seq at type stepId attempt inputHash output error message }
+  runEvents(runId: $runId, afterSeq: $afterSeq) { seq at type stepId attempt inputHash output error message level }
 }`;
 
 export const CANCEL_RUN = `mutation CancelRun($id: ID!, $reason: String) { cancelRun(id: $id, reason: $reason) { id status } }`;
