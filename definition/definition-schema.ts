@@ -169,6 +169,10 @@ const stepFields = {
   compensate: compensateActionSchema.optional(),
   onError: z.enum(ON_ERROR_MODES).optional(),
   description: z.string().optional(),
+  taskQueue: z
+    .string()
+    .optional()
+    .describe("The worker pool (Temporal task queue) that runs this step's activities, its compensation's and its map items'; one the deployment allows"),
 };
 
 const httpStepSchema = z.strictObject({ type: z.literal('http'), ...stepFields, ...httpFields });

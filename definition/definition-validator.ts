@@ -18,6 +18,7 @@ import { inspectJson, MAX_JSON_DEPTH } from './storable-json';
 import { undeclaredField } from './json-schema-fields';
 import { TEMPLATED_FIELDS } from './templated-fields';
 import { VARIABLE_NAME_PATTERN } from './variables';
+import { NO_TASK_QUEUES, taskQueueProblem, type TaskQueuePolicy } from './task-queues';
 
 /** One problem in a definition: where (an RFC 6901 JSON pointer) and what, for a human. */
 export type DefinitionError = { path: string; message: string };
@@ -50,6 +51,11 @@ export interface ValidateOptions {
    * @default []
    */
   stepTypes?: readonly CustomStepTypeSchema[];
+  /**
+   * The task queues steps may name in `taskQueue` (the deployment's worker pools).
+   * @default none: a step that names a task queue is an error
+   */
+  taskQueues?: TaskQueuePolicy;
 }
 
 /** Default of {@link ValidateOptions.maxSteps}. */
@@ -222,6 +228,10 @@ function checkGraph(steps: RawRecord, check: Check, scope: GraphScope): void {
       errors.push({ path: at, message: `step id "${id}" is already used by an enclosing step; use another id` });
     }
     checkNeeds(id, step, at, ids, errors);
+    if (typeof step.taskQueue === 'string') {
+      const problem = taskQueueProblem(step.taskQueue, check.options.taskQueues ?? NO_TASK_QUEUES);
+      if (problem !== undefined) errors.push({ path: pointerJoin(at, 'taskQueue'), message: problem });
+    }
     const upstream = new Set([...ancestors(graph, id), ...scope.enclosingUpstream]);
     upstream.delete(id);
     const expressionScope: ExpressionScope = { steps: visible, allowed: upstream, reader: `step "${id}"`, secrets: false, item: inMap };

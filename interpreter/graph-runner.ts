@@ -19,6 +19,7 @@ import { StepFailure, nonRetryable, toErrorInfo } from './step-failure';
 import { WorkflowTaskBudget } from './workflow-task-budget';
 import { logStepInput, performLogStep } from './log-step';
 import { StepLogBuffer } from './step-logs';
+import { stepQueue } from './step-queue';
 
 /**
  * Largest step output, in characters of JSON. Outputs travel through Temporal history (2 MB per
@@ -342,7 +343,8 @@ export class GraphRunner {
   }
 
   private async perform(id: string, step: Step, input: unknown, attempt: number): Promise<unknown> {
-    const { actions, mocks } = this.options;
+    const { mocks } = this.options;
+    const actions = this.options.actions.on(stepQueue(step, this.options.context));
     if (mocks && Object.hasOwn(mocks, id)) return mocks[id];
     switch (step.type) {
       case 'http':
@@ -366,7 +368,8 @@ export class GraphRunner {
         return this.wait(id, step.signal, step.timeout);
       case 'map': {
         const { items, maxConcurrency } = input as { items: unknown[]; maxConcurrency: number };
-        const job: MapJob = { context: this.options.context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix: this.options.keyPrefix };
+        const queue = stepQueue(step, this.options.context);
+        const job: MapJob = { context: this.options.context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix: this.options.keyPrefix, ...(queue === undefined ? {} : { taskQueue: queue }) };
         const progress = this.options.progress;
         return runMap(job, items, maxConcurrency, itemRunner(job, actions, this.options.syncExpressions), progress && ((done, total) => progress(id, done, total)));
       }

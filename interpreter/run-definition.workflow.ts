@@ -11,6 +11,7 @@ import { AUDIT_WRITE_FAILED, AUDIT_WRITE_REFUSED, type AuditEventInput, type Err
 import { SignalInbox } from './signal-inbox';
 import { cancelRequestedSignal, type CancelRequest } from './signals';
 import { StepActions } from './step-actions';
+import { stepQueue } from './step-queue';
 import { StepFailure, errorMessage, toErrorInfo } from './step-failure';
 
 export { MAX_EXPRESSION_STEPS, MAX_OUTPUT_CHARS } from './graph-runner';
@@ -91,6 +92,7 @@ class RunInterpreter {
       depth: snapshot.depth ?? 1,
       actor: snapshot.trigger,
       ...(snapshot.variables ? { variables: snapshot.variables } : {}),
+      ...(snapshot.stepQueues ? { stepQueues: snapshot.stepQueues } : {}),
     };
     this.actions = new StepActions(this.context);
     const syncExpressions = syncExpressionBudget();
@@ -261,6 +263,7 @@ class RunInterpreter {
     const step = scheduler.step(id);
     const action: CompensateAction = step.compensate!;
     const policy = effectivePolicy(this.context.defaults, action.retry);
+    const actions = this.actions.on(stepQueue(step, this.context));
     try {
       if (this.graph.isMocked(id)) {
         scheduler.markCompensated(id, true);
@@ -279,7 +282,7 @@ class RunInterpreter {
         const bindings = this.graph.bindings();
         const request = await resolveHttpRequest(action, (value) => this.graph.evaluate(value, bindings), bindings, `${this.snapshot.runId}:${id}:compensate`);
         input = request;
-        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.http(request, action.timeout, `${id} (compensate)`)), fail, `${id} (compensate)`);
+        output = await withPolicy(policy, (n) => ((attempts = n), actions.http(request, action.timeout, `${id} (compensate)`)), fail, `${id} (compensate)`);
       } else {
         input = { definition: action.definition, version: action.version ?? 'latest', input: (await this.graph.evaluate(action.input)) ?? {} };
         const childInput = (input as { input: unknown }).input;

@@ -77,6 +77,12 @@ export type RunSnapshot = {
    * request carried `Trellis-Chain`). The run's row holds the same, and is what the worker reads.
    */
   chain?: ChainLink[];
+  /**
+   * The deployment's task queue per step type (`TRELLIS_STEP_QUEUES`), pinned when the run was
+   * triggered: activities of a step of that type that names no `taskQueue` run there. Child runs
+   * get their parent's. Absent: every activity on the run's own queue.
+   */
+  stepQueues?: Record<string, string>;
 };
 
 /**

@@ -34,7 +34,22 @@ const checks = proxyLocalActivities<Activities>(CHECK_OPTIONS);
  * in the workflow sandbox).
  */
 export class StepActions {
-  constructor(private readonly context: RunContext) {}
+  /**
+   * @param taskQueue where its activities run (a worker pool, see `step-queue.ts`); the run's
+   *   own queue when absent
+   */
+  constructor(
+    private readonly context: RunContext,
+    private readonly taskQueue?: string,
+  ) {}
+
+  /**
+   * These actions with activities on `taskQueue`; with none, these actions as they are (a step in
+   * a map item's inline graph that names no queue runs where the map step's items run).
+   */
+  on(taskQueue: string | undefined): StepActions {
+    return taskQueue === undefined || taskQueue === this.taskQueue ? this : new StepActions(this.context, taskQueue);
+  }
 
   /**
    * One attempt of an HTTP request.
@@ -84,6 +99,7 @@ export class StepActions {
       depth: context.depth + 1,
       // The parent pinned the variables of every sub-workflow it can reach.
       ...(context.variables ? { variables: context.variables } : {}),
+      ...(context.stepQueues ? { stepQueues: context.stepQueues } : {}),
     };
     try {
       const result = await executeChild('trellisRun', {
@@ -132,6 +148,7 @@ export class StepActions {
     const chosen = timeout ?? this.context.defaults?.timeout ?? DEFAULT_TIMEOUT;
     return proxyActivities<Activities>({
       ...(summary === undefined ? {} : { summary }),
+      ...(this.taskQueue === undefined ? {} : { taskQueue: this.taskQueue }),
       startToCloseTimeout: parseDuration(chosen) ?? parseDuration(DEFAULT_TIMEOUT)!,
       // The interpreter retries, not Temporal: every attempt then has its own audit events.
       retry: { maximumAttempts: 1 },
