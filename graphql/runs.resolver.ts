@@ -151,10 +151,10 @@ export const runsResolvers = {
         };
       });
     },
-    async events(run: RunRow, args: { first?: number | null; after?: string | null }, ctx: GraphQLContext) {
+    async events(run: RunRow, args: { first?: number | null; after?: string | null; level?: LogLevel | null }, ctx: GraphQLContext) {
       const size = pageSize(args.first, 100);
       const afterSeq = args.after ? (decodeCursor(args.after, ['n'])[0] as number) : 0;
-      const rows = await listEvents(ctx.db, run.id, { afterSeq, limit: size + 1 });
+      const rows = await listEvents(ctx.db, run.id, { afterSeq, limit: size + 1, ...(args.level ? { passLevels: levelsFrom(args.level) } : {}) });
       return connection(rows, size, (row) => encodeCursor(row.seq), eventNode);
     },
     async logs(run: RunRow, args: { level?: LogLevel | null; first?: number | null; after?: string | null }, ctx: GraphQLContext) {

@@ -137,6 +137,16 @@ describe('reading a run log', () => {
     expect(all.run.logs.edges.map((edge) => edge.node.level)).toEqual(['debug', 'info', 'warn', 'error']);
   });
 
+  it('Run.events with a level leaves out LOG events below it and keeps every transition', async () => {
+    const { run } = await ctx.gql<{ run: { events: { edges: Array<{ node: { type: string; level: string | null } }> } } }>(
+      `query($id: ID!) { run(id: $id) { events(first: 100, level: warn) { edges { node { type level } } } } }`,
+      { id: runId },
+    );
+    const events = run.events.edges.map((edge) => edge.node);
+    expect(events.filter((event) => event.type === 'LOG').map((event) => event.level)).toEqual(['warn', 'error']);
+    expect(events.filter((event) => event.type === 'STEP_SUCCEEDED')).toHaveLength(4);
+  });
+
   it('runEvents with a level delivers LOG events of that level and above and every transition, then completes', async () => {
     const socket = await GraphQLSocket.connect(ctx.graphqlUrl);
     try {
