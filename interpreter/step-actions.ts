@@ -13,6 +13,7 @@ import type { Activities } from '../activities';
 import type { CustomStepCall } from '../activities/custom-step.activity';
 import type { HttpRequest, HttpResponse } from '../activities/http.activity';
 import { parseDuration } from '../definition/duration';
+import type { ActionCall } from './action-runner';
 import type { RunContext } from './run-context';
 import { libraryKey, type RunSnapshot } from './run-types';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
@@ -49,6 +50,22 @@ export class StepActions {
    */
   on(taskQueue: string | undefined): StepActions {
     return taskQueue === undefined || taskQueue === this.taskQueue ? this : new StepActions(this.context, taskQueue);
+  }
+
+  /**
+   * One attempt of an action: an HTTP request or a custom step (an activity with the call's
+   * timeout), or a child run. Every step, compensation and `map` item runs its actions here, one
+   * attempt per call, inside {@link runAttempts}.
+   */
+  run(call: ActionCall): Promise<unknown> {
+    switch (call.type) {
+      case 'http':
+        return this.http(call.request, call.timeout, call.what);
+      case 'workflow':
+        return this.childRun(call.what, call.reference, call.input);
+      case 'custom':
+        return this.custom(call.call, call.timeout, call.what);
+    }
   }
 
   /**
