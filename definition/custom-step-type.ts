@@ -53,6 +53,7 @@ export const COMMON_STEP_FIELDS = [
   'compensate',
   'onError',
   'description',
+  'taskQueue',
 ] as const;
 /** One of {@link COMMON_STEP_FIELDS}. */
 export type CommonStepField = (typeof COMMON_STEP_FIELDS)[number];

@@ -9,6 +9,7 @@ import {
 } from './custom-step-type';
 import { MAX_ATTEMPT_MS, MAX_TIMER_MS, parseDuration } from './duration';
 import { isTemplate } from './expression';
+import { LOG_LEVELS } from './log-levels';
 import type { StepType } from './step-types';
 
 /**
@@ -168,6 +169,10 @@ const stepFields = {
   compensate: compensateActionSchema.optional(),
   onError: z.enum(ON_ERROR_MODES).optional(),
   description: z.string().optional(),
+  taskQueue: z
+    .string()
+    .optional()
+    .describe("The worker pool (Temporal task queue) that runs this step's activities, its compensation's and its map items'; one the deployment allows"),
 };
 
 const httpStepSchema = z.strictObject({ type: z.literal('http'), ...stepFields, ...httpFields });
@@ -217,6 +222,18 @@ const waitStepSchema = z.strictObject({
 });
 /** Waits for a named signal; output is its payload. */
 export type WaitStep = z.infer<typeof waitStepSchema>;
+
+const logStepSchema = z.strictObject({
+  type: z.literal('log'),
+  ...stepFields,
+  message: jsonValueSchema.describe('What to log: any JSON whose strings may hold expressions; not a string once evaluated, it is logged as JSON'),
+  level: z
+    .enum(LOG_LEVELS, { error: `level must be one of ${LOG_LEVELS.map((level) => JSON.stringify(level)).join(', ')}` })
+    .optional()
+    .describe('"debug", "info" (default), "warn" or "error"'),
+});
+/** Writes one line to the run's log (a LOG audit event), evaluated in the workflow; output `{ level, message }`. */
+export type LogStep = z.infer<typeof logStepSchema>;
 
 /** An inline graph run once per item by a `map` step. */
 export interface InlineGraph {
@@ -278,6 +295,7 @@ const leafStepSchemas = [
   delayStepSchema,
   workflowStepSchema,
   waitStepSchema,
+  logStepSchema,
 ] as const;
 
 /** One step of any built-in type, discriminated by `type`. */

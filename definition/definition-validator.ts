@@ -18,6 +18,7 @@ import { inspectJson, MAX_JSON_DEPTH } from './storable-json';
 import { undeclaredField } from './json-schema-fields';
 import { CUSTOM_STEP_TRAITS, STEP_TRAITS, isBuiltInStepType, templatedFieldsOf, type StepTraits } from './step-traits';
 import { VARIABLE_NAME_PATTERN } from './variables';
+import { NO_TASK_QUEUES, taskQueueProblem, type TaskQueuePolicy } from './task-queues';
 
 /** One problem in a definition: where (an RFC 6901 JSON pointer) and what, for a human. */
 export type DefinitionError = { path: string; message: string };
@@ -50,6 +51,11 @@ export interface ValidateOptions {
    * @default []
    */
   stepTypes?: readonly CustomStepTypeSchema[];
+  /**
+   * The task queues steps may name in `taskQueue` (the deployment's worker pools).
+   * @default none: a step that names a task queue is an error
+   */
+  taskQueues?: TaskQueuePolicy;
 }
 
 /** Default of {@link ValidateOptions.maxSteps}. */
@@ -95,9 +101,16 @@ interface ExpressionScope {
   reader: string;
   /** True where an activity resolves the expression, the only place `$secret` may be used. */
   secrets: boolean;
+  /** Why `$secret` is refused here, when a more precise reason than the general one applies. */
+  noSecretsBecause?: string;
   /** True inside a map step's `do`, where `$item` and `$index` are bound. */
   item: boolean;
 }
+
+/** Why a `log` step's message may not read `$secret`. */
+const LOG_SECRET_REASON =
+  '$secret cannot be logged: a log message is evaluated in the workflow (a secret would enter its history) and written to the audit trail; ' +
+  'log what the secret was used for instead';
 
 /**
  * Checks a definition before anything runs (SPEC §2 "Definition-time checks") and reports every
@@ -215,6 +228,10 @@ function checkGraph(steps: RawRecord, check: Check, scope: GraphScope): void {
       errors.push({ path: at, message: `step id "${id}" is already used by an enclosing step; use another id` });
     }
     checkNeeds(id, step, at, ids, errors);
+    if (typeof step.taskQueue === 'string') {
+      const problem = taskQueueProblem(step.taskQueue, check.options.taskQueues ?? NO_TASK_QUEUES);
+      if (problem !== undefined) errors.push({ path: pointerJoin(at, 'taskQueue'), message: problem });
+    }
     const upstream = new Set([...ancestors(graph, id), ...scope.enclosingUpstream]);
     upstream.delete(id);
     const expressionScope: ExpressionScope = { steps: visible, allowed: upstream, reader: `step "${id}"`, secrets: false, item: inMap };
@@ -225,7 +242,7 @@ function checkGraph(steps: RawRecord, check: Check, scope: GraphScope): void {
     if (inMap) checkInlineStep(step, at, type, traits, errors);
     checkGuard(step, at, traits, errors);
     if (typeof step.if === 'string') checkExpressions(step.if, pointerJoin(at, 'if'), expressionScope, errors);
-    const fieldScope = { ...expressionScope, secrets: traits?.secrets ?? false };
+    const fieldScope = { ...expressionScope, secrets: traits?.secrets ?? false, ...(type === 'log' ? { noSecretsBecause: LOG_SECRET_REASON } : {}) };
     for (const field of traits ? templatedFieldsOf(step) : []) checkExpressions(step[field], pointerJoin(at, field), fieldScope, errors);
     if (type === 'condition') checkBranches(id, step, at, graph, errors);
     if (type === 'delay') checkUntil(step, at, errors);
@@ -414,6 +431,7 @@ function stepReferenceProblem(reference: StepReference, scope: ExpressionScope):
 function secretProblems(references: ExpressionReferences, scope: ExpressionScope): string[] {
   if (references.secrets.length === 0) return [];
   if (!scope.secrets) {
+    if (scope.noSecretsBecause !== undefined) return [scope.noSecretsBecause];
     return [
       '$secret is resolved only inside activities, so a secret here would enter the workflow history: use it in an http ' +
         "step's method, url, query, headers or body (or a custom step's fields) and pass on the result, not the secret",

@@ -129,6 +129,19 @@ export const STEP_TRAITS = {
     guard: true,
     startStatus: 'RUNNING',
   },
+  log: {
+    templated: ['message'],
+    // A log message goes to the audit trail: it may not read secrets.
+    secrets: false,
+    runs: 'in-workflow',
+    retries: false,
+    mockable: false,
+    compensable: true,
+    action: false,
+    inMap: true,
+    guard: true,
+    startStatus: 'RUNNING',
+  },
 } as const satisfies Record<StepType, StepTraits>;
 
 /**

@@ -5,7 +5,7 @@
  */
 
 /** Built-in step types (SPEC §2 "Step types"). */
-export const STEP_TYPES = ['http', 'transform', 'condition', 'delay', 'workflow', 'wait', 'map'] as const;
+export const STEP_TYPES = ['http', 'transform', 'condition', 'delay', 'workflow', 'wait', 'map', 'log'] as const;
 /** One of {@link STEP_TYPES}. */
 export type StepType = (typeof STEP_TYPES)[number];
 
@@ -73,6 +73,8 @@ export const AUDIT_EVENT_TYPES = [
   'RUN_RESET',
   // Not a transition of the run it is recorded on: a trigger refused a run this run's request asked for (a loop).
   'TRIGGER_REFUSED',
+  // Not a transition: a line a step logged (a `log` step, or what an activity returned as `logs`), with its level.
+  'LOG',
 ] as const;
 /** One of {@link AUDIT_EVENT_TYPES}. */
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -15,6 +15,7 @@ import { ScheduleService } from '../src/triggers/schedule.service';
 import { TriggerService } from '../src/triggers/trigger.service';
 import { WebhookService } from '../src/triggers/webhook.service';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
+import type { TaskQueuePolicy } from '../definition/task-queues';
 import type { AuditEventHub } from './audit-event-hub';
 
 /** What an API process shares between requests. */
@@ -29,6 +30,8 @@ export type ApiServices = {
   secrets: { key: Buffer; environment: EnvironmentSecrets };
   /** Custom step types definitions may use (checked at save). */
   stepTypes: readonly StepTypeDefinition[];
+  /** The task queues steps may name and the queue of each step type (checked at save, pinned in runs). @default none */
+  taskQueues?: TaskQueuePolicy;
   temporal: { namespace: string; uiUrl: string | undefined };
   /** Runs a tenant may have in flight (RunService). @default 1000 */
   maxRunsInFlight?: number;
@@ -51,6 +54,7 @@ export function runServiceFor(services: ApiServices, db: Kysely<Database>): RunS
     client: services.client,
     taskQueue: services.taskQueue,
     stepTypes: services.stepTypes,
+    ...(services.taskQueues ? { taskQueues: services.taskQueues } : {}),
     maxRunsInFlight: services.maxRunsInFlight,
     chains: services.triggers.chains,
     startTimeoutMs: services.triggers.settings.startTimeoutMs,

@@ -80,7 +80,7 @@ export const definitionsResolvers = {
       return row && definitionNode(row);
     },
     async validateDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
-      const result = await checkDefinitionForTenant(ctx.db, ctx.tenantId, await readSpecDocument(args.spec), { stepTypes: ctx.stepTypes });
+      const result = await checkDefinitionForTenant(ctx.db, ctx.tenantId, await readSpecDocument(args.spec), { stepTypes: ctx.stepTypes, taskQueues: ctx.services.taskQueues });
       return { valid: result.valid, errors: result.errors };
     },
   },
@@ -91,7 +91,7 @@ export const definitionsResolvers = {
       return definitionNode(row);
     },
     async saveDefinition(_: unknown, args: { spec: unknown }, ctx: GraphQLContext) {
-      const { row } = await saveDefinition(ctx.db, ctx.tenantId, await readSpecDocument(args.spec), { stepTypes: ctx.stepTypes });
+      const { row } = await saveDefinition(ctx.db, ctx.tenantId, await readSpecDocument(args.spec), { stepTypes: ctx.stepTypes, taskQueues: ctx.services.taskQueues });
       return versionNode(row);
     },
   },

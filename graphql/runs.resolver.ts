@@ -15,6 +15,8 @@ import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 import { sharedRunReads } from './shared-run-reads';
 import { sharedPayload } from './shared-subscription-results';
 import type { GraphQLResolveInfo } from 'graphql';
+import type { LogLevel } from '../definition/log-levels';
+import { levelsFrom, passesLevel } from '../src/runs/log-level-filter';
 
 
 export const eventNode = (row: AuditEventRow) => ({
@@ -27,6 +29,7 @@ export const eventNode = (row: AuditEventRow) => ({
   output: row.output,
   error: row.error,
   message: row.message,
+  level: row.level,
   actor: row.actor,
   superseded: row.superseded,
 });
@@ -100,10 +103,10 @@ export const runsResolvers = {
   },
   Subscription: {
     runEvents: {
-      async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
+      async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null; level?: LogLevel | null }, ctx: GraphQLContext) {
         const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
-        return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0));
+        return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0, args.level));
       },
     },
     runEventBatches: {
@@ -165,10 +168,16 @@ export const runsResolvers = {
         };
       });
     },
-    async events(run: RunRow, args: { first?: number | null; after?: string | null }, ctx: GraphQLContext) {
+    async events(run: RunRow, args: { first?: number | null; after?: string | null; level?: LogLevel | null }, ctx: GraphQLContext) {
       const size = pageSize(args.first, 100);
       const afterSeq = args.after ? (decodeCursor(args.after, ['n'])[0] as number) : 0;
-      const rows = await listEvents(ctx.db, run.id, { afterSeq, limit: size + 1 });
+      const rows = await listEvents(ctx.db, run.id, { afterSeq, limit: size + 1, ...(args.level ? { passLevels: levelsFrom(args.level) } : {}) });
+      return connection(rows, size, (row) => encodeCursor(row.seq), eventNode);
+    },
+    async logs(run: RunRow, args: { level?: LogLevel | null; first?: number | null; after?: string | null }, ctx: GraphQLContext) {
+      const size = pageSize(args.first, 100);
+      const afterSeq = args.after ? (decodeCursor(args.after, ['n'])[0] as number) : 0;
+      const rows = await listEvents(ctx.db, run.id, { afterSeq, limit: size + 1, logLevels: levelsFrom(args.level) });
       return connection(rows, size, (row) => encodeCursor(row.seq), eventNode);
     },
   },
@@ -265,10 +274,17 @@ async function* mapBatches(batches: AsyncGenerator<readonly EventNode[]>): Async
   for await (const batch of batches) yield sharedPayload('runEventBatches', batch);
 }
 
-/** {@link streamEventBatches} one event at a time (runEvents). */
-async function* streamEvents(ctx: GraphQLContext, wakeup: Wakeup, runId: string, afterSeq: number): AsyncGenerator<{ runEvents: EventNode }> {
+/** {@link streamEventBatches} one event at a time (runEvents), LOG events below `level` left out. */
+async function* streamEvents(
+  ctx: GraphQLContext,
+  wakeup: Wakeup,
+  runId: string,
+  afterSeq: number,
+  level?: LogLevel | null,
+): AsyncGenerator<{ runEvents: EventNode }> {
   for await (const batch of streamEventBatches(ctx, wakeup, runId, afterSeq)) {
-    for (const node of batch) yield sharedPayload('runEvents', node);
+    // Filtered here, not in the read: subscribers of one run share it, and the gap check needs every seq.
+    for (const node of batch) if (passesLevel(node, level)) yield sharedPayload('runEvents', node);
   }
 }
 

@@ -19,6 +19,8 @@ import type { StepActions } from './step-actions';
 import { StepFailure, nonRetryable, toErrorInfo } from './step-failure';
 import { handlerOf, type StepEnv } from './step-handlers';
 import { WorkflowTaskBudget } from './workflow-task-budget';
+import { StepLogBuffer } from './step-logs';
+import { stepQueue } from './step-queue';
 
 export { DEFAULT_MAP_CONCURRENCY } from './step-handlers';
 
@@ -83,6 +85,8 @@ export class GraphRunner {
   failure: StepFailure | undefined;
   /** Why the graph was stopped from outside (see {@link stop}). */
   private stopReason: string | undefined;
+  /** Lines attempts logged, recorded just before their step's next event. */
+  private readonly logs = new StepLogBuffer();
 
   constructor(private readonly options: GraphRunnerOptions) {
     this.scheduler = new GraphScheduler({ steps: options.steps });
@@ -157,7 +161,11 @@ export class GraphRunner {
   }
 
   private emit(event: GraphEvent): Promise<void> {
-    return this.options.emit?.(event) ?? Promise.resolve();
+    const emit = this.options.emit;
+    if (!emit) return Promise.resolve();
+    // Queued in the same batch as `event`, which is awaited: its write is theirs.
+    if (event.stepId !== undefined) for (const line of this.logs.drain(event.stepId)) void emit(line).catch(() => undefined);
+    return emit(event);
   }
 
   /** Runs one step to a settled state. Never rejects: an unhandled rejection would fail the workflow task. */
@@ -257,7 +265,12 @@ export class GraphRunner {
           await this.emit({ type: 'STEP_FAILED', ...audit, stepStatus: decision.stepStatus, attempt, error: decision.error, message: decision.message });
           throw new SettledFailure(new StepFailure(id, decision.error));
         }
-        return await this.perform(id, step, input, attempt, env);
+        try {
+          return this.logs.take(id, step.type, attempt, await this.perform(id, step, input, attempt, env));
+        } catch (err) {
+          if (!isCancellation(err)) this.logs.takeFailure(id, step.type, attempt, err);
+          throw err;
+        }
       },
     );
   }
@@ -272,7 +285,7 @@ export class GraphRunner {
   private env(id: string): StepEnv {
     const key = this.key(id);
     return {
-      actions: this.options.actions,
+      actions: this.options.actions.on(stepQueue(this.scheduler.step(id), this.options.context)),
       id,
       key,
       path: this.path(id),
@@ -285,8 +298,10 @@ export class GraphRunner {
   }
 
   private map(id: string, step: MapStep, items: unknown[], maxConcurrency: number): Promise<unknown[]> {
-    const { actions, context, keyPrefix, progress, syncExpressions } = this.options;
-    const job: MapJob = { context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix };
+    const { context, keyPrefix, progress, syncExpressions } = this.options;
+    const queue = stepQueue(step, context);
+    const actions = this.options.actions.on(queue);
+    const job: MapJob = { context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix, ...(queue === undefined ? {} : { taskQueue: queue }) };
     return runMap(job, items, maxConcurrency, itemRunner(job, actions, syncExpressions), progress && ((done, total) => progress(id, done, total)));
   }
 

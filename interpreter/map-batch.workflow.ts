@@ -11,7 +11,7 @@ import { StepFailure } from './step-failure';
  */
 export async function trellisMapBatch(batch: MapBatch): Promise<unknown[]> {
   const { job, items, offset, concurrency } = batch;
-  const runItem = itemRunner(job, new StepActions(job.context), syncExpressionBudget());
+  const runItem = itemRunner(job, new StepActions(job.context, job.taskQueue), syncExpressionBudget());
   let results: unknown[];
   try {
     results = await runPool(items.length, concurrency, (index) => runItem(items[index], offset + index));

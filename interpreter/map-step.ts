@@ -20,6 +20,8 @@ export type MapJob = {
   outerSteps: Record<string, StepBinding>;
   /** Idempotency-key prefix of the graph the map step sits in. */
   keyPrefix: string;
+  /** Where the items' activities run (the map step's queue, see `step-queue.ts`); the run's own queue when absent. */
+  taskQueue?: string;
 };
 
 /** Input of one batch: the job, a slice of its items and where the slice starts. */

@@ -26,6 +26,8 @@ export type RunContext = {
   actor: Actor;
   /** The variables the run pinned at its start (`$var`); absent for runs started before variables existed. */
   variables?: PinnedVariables;
+  /** The deployment's task queue per step type, pinned at the run's start (see `RunSnapshot.stepQueues`). */
+  stepQueues?: Record<string, string>;
 };
 
 /**

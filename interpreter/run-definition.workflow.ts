@@ -13,6 +13,7 @@ import { AUDIT_WRITE_FAILED, AUDIT_WRITE_REFUSED, type AuditEventInput, type Err
 import { SignalInbox } from './signal-inbox';
 import { cancelRequestedSignal, type CancelRequest } from './signals';
 import { StepActions } from './step-actions';
+import { stepQueue } from './step-queue';
 import { StepFailure, errorMessage, toErrorInfo } from './step-failure';
 
 export { MAX_EXPRESSION_STEPS, MAX_OUTPUT_CHARS } from './graph-runner';
@@ -91,6 +92,7 @@ class RunInterpreter {
       depth: snapshot.depth ?? 1,
       actor: snapshot.trigger,
       ...(snapshot.variables ? { variables: snapshot.variables } : {}),
+      ...(snapshot.stepQueues ? { stepQueues: snapshot.stepQueues } : {}),
     };
     this.actions = new StepActions(this.context);
     const syncExpressions = syncExpressionBudget();
@@ -261,6 +263,7 @@ class RunInterpreter {
     const step = scheduler.step(id);
     const action: CompensateAction = step.compensate!;
     const policy = effectivePolicy(this.context.defaults, action.retry);
+    const actions = this.actions.on(stepQueue(step, this.context));
     try {
       if (this.graph.isMocked(id)) {
         scheduler.markCompensated(id, true);
@@ -286,7 +289,7 @@ class RunInterpreter {
         call = { type: 'workflow', reference: action, input: (input as { input: unknown }).input, what: `${id}:compensate` };
       }
       let attempts = 0;
-      const output = await runAttempts({ rules: actionRules(policy), what, fail }, (n) => ((attempts = n), this.actions.run(call)));
+      const output = await runAttempts({ rules: actionRules(policy), what, fail }, (n) => ((attempts = n), actions.run(call)));
       scheduler.markCompensated(id, true);
       await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, stepStatus: 'COMPENSATED', attempt: attempts, input, output });
       return true;

@@ -1,4 +1,5 @@
 import type { Definition } from '../definition/definition-schema';
+import type { LogLevel } from '../definition/log-levels';
 import type { AuditEventType, RunStatus, StepStatus } from '../definition/step-types';
 import type { PinnedVariables } from '../definition/variables';
 
@@ -76,6 +77,12 @@ export type RunSnapshot = {
    * request carried `Trellis-Chain`). The run's row holds the same, and is what the worker reads.
    */
   chain?: ChainLink[];
+  /**
+   * The deployment's task queue per step type (`TRELLIS_STEP_QUEUES`), pinned when the run was
+   * triggered: activities of a step of that type that names no `taskQueue` run there. Child runs
+   * get their parent's. Absent: every activity on the run's own queue.
+   */
+  stepQueues?: Record<string, string>;
 };
 
 /**
@@ -119,6 +126,10 @@ export type AuditEventInput = {
   output?: unknown;
   error?: ErrorInfo;
   message?: string;
+  /** On LOG: the line's level. */
+  level?: LogLevel;
+  /** On LOG: the line's position among the lines its step's attempt logged (0, 1, …), part of the event's key. */
+  line?: number;
   /** The run status this event moves the run to, when it changes it. */
   runStatus?: RunStatus;
   /** The step status this event moves the step to, when it changes it. */

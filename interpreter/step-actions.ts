@@ -3,6 +3,7 @@ import {
   ChildWorkflowFailure,
   ParentClosePolicy,
   executeChild,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   uuid4,
@@ -17,6 +18,7 @@ import type { RunContext } from './run-context';
 import { libraryKey, type RunSnapshot } from './run-types';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { nonRetryable, toErrorInfo } from './step-failure';
+import { withActivityLogs } from './step-logs';
 
 /** Per-attempt timeout of an activity step when neither the step nor `defaults` set one. */
 export const DEFAULT_TIMEOUT = '30s';
@@ -33,7 +35,22 @@ const checks = proxyLocalActivities<Activities>(CHECK_OPTIONS);
  * in the workflow sandbox).
  */
 export class StepActions {
-  constructor(private readonly context: RunContext) {}
+  /**
+   * @param taskQueue where its activities run (a worker pool, see `step-queue.ts`); the run's
+   *   own queue when absent
+   */
+  constructor(
+    private readonly context: RunContext,
+    private readonly taskQueue?: string,
+  ) {}
+
+  /**
+   * These actions with activities on `taskQueue`; with none, these actions as they are (a step in
+   * a map item's inline graph that names no queue runs where the map step's items run).
+   */
+  on(taskQueue: string | undefined): StepActions {
+    return taskQueue === undefined || taskQueue === this.taskQueue ? this : new StepActions(this.context, taskQueue);
+  }
 
   /**
    * One attempt of an action: an HTTP request or a custom step (an activity with the call's
@@ -62,7 +79,10 @@ export class StepActions {
   }
 
   custom(call: Omit<CustomStepCall, 'tenantId' | 'runId'>, timeout: string | undefined, what?: string): Promise<unknown> {
-    return this.activities(timeout, what && `${what}: ${call.type}`).runCustomStep({ ...call, tenantId: this.context.tenantId, runId: this.context.runId });
+    // Runs recorded before activity logs replay a result that is the output alone.
+    const logs = patched('trellis-step-logs');
+    const result = this.activities(timeout, what && `${what}: ${call.type}`).runCustomStep({ ...call, tenantId: this.context.tenantId, runId: this.context.runId, ...(logs ? { logs: true as const } : {}) });
+    return logs ? result.then(withActivityLogs) : result;
   }
 
   /**
@@ -96,6 +116,7 @@ export class StepActions {
       depth: context.depth + 1,
       // The parent pinned the variables of every sub-workflow it can reach.
       ...(context.variables ? { variables: context.variables } : {}),
+      ...(context.stepQueues ? { stepQueues: context.stepQueues } : {}),
     };
     try {
       const result = await executeChild('trellisRun', {
@@ -144,6 +165,7 @@ export class StepActions {
     const chosen = timeout ?? this.context.defaults?.timeout ?? DEFAULT_TIMEOUT;
     return proxyActivities<Activities>({
       ...(summary === undefined ? {} : { summary }),
+      ...(this.taskQueue === undefined ? {} : { taskQueue: this.taskQueue }),
       startToCloseTimeout: parseDuration(chosen) ?? parseDuration(DEFAULT_TIMEOUT)!,
       // The interpreter retries, not Temporal: every attempt then has its own audit events.
       retry: { maximumAttempts: 1 },

@@ -10,6 +10,7 @@ import { resolveHttpRequest } from './http-request';
 import type { GraphEvent } from './graph-runner';
 import type { StepActions } from './step-actions';
 import { nonRetryable } from './step-failure';
+import { logStepInput, performLogStep } from './log-step';
 
 /** Items a `map` step runs at once when it does not set `maxConcurrency`. */
 export const DEFAULT_MAP_CONCURRENCY = 10;
@@ -87,6 +88,11 @@ export const STEP_HANDLERS: { readonly [T in StepType]: StepHandler<BuiltInStepO
       const { items, maxConcurrency } = input as { items: unknown[]; maxConcurrency: number };
       return env.map(step, items, maxConcurrency);
     },
+  },
+  log: {
+    input: (step, env) => logStepInput(step, env.evaluate(step.message)),
+    // Its line becomes a LOG event just before its STEP_SUCCEEDED (see step-logs.ts).
+    perform: (_step, input) => performLogStep(input),
   },
 };
 

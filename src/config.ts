@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { TASK_QUEUE_PATTERN, type TaskQueuePolicy } from '../definition/task-queues';
 import { DEFINITION_NAME_PATTERN } from '../definition/definition-schema';
 import { parseDuration } from '../definition/duration';
 import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
@@ -28,6 +29,34 @@ function duration(fallback: string, minMs: number, maxMs: number) {
     });
 }
 
+/** A comma-separated list of task queue names (see TASK_QUEUE_PATTERN). */
+const queueList = z.string().superRefine((text, context) => {
+  const names = splitList(text);
+  if (names.length === 0) context.addIssue({ code: 'custom', message: 'must list at least one task queue' });
+  for (const name of names) if (!TASK_QUEUE_PATTERN.test(name)) context.addIssue({ code: 'custom', message: `invalid task queue "${name}": a letter or digit, then letters, digits, ".", "_" or "-", at most 100 characters` });
+});
+
+function splitList(text: string): string[] {
+  return text.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+/**
+ * `TRELLIS_STEP_QUEUES`: `type=queue` pairs, comma-separated (`code=trellis-code,send-email=mail`).
+ * @returns the map, and every problem found (a pair without `=`, an invalid queue, a type twice)
+ */
+export function parseStepQueues(text: string): { byStepType: Record<string, string>; errors: string[] } {
+  const byStepType: Record<string, string> = {};
+  const errors: string[] = [];
+  for (const pair of splitList(text)) {
+    const [type = '', queue = '', ...rest] = pair.split('=').map((part) => part.trim());
+    if (type === '' || queue === '' || rest.length > 0) errors.push(`"${pair}" is not <step type>=<task queue>`);
+    else if (!TASK_QUEUE_PATTERN.test(queue)) errors.push(`invalid task queue "${queue}" for step type "${type}"`);
+    else if (Object.hasOwn(byStepType, type)) errors.push(`step type "${type}" is given two queues`);
+    else Object.defineProperty(byStepType, type, { value: queue, enumerable: true });
+  }
+  return { byStepType, errors };
+}
+
 const envSchema = z.object({
   PORT: port.default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -35,6 +64,14 @@ const envSchema = z.object({
   TRELLIS_ROLE: z.enum(ROLES).default('all'),
   TRELLIS_DATA_DIR: z.string().min(1).optional(),
   TRELLIS_TASK_QUEUE: z.string().min(1).default('trellis'),
+  TRELLIS_TASK_QUEUES: queueList.optional(),
+  TRELLIS_TASK_QUEUES_ALLOWED: queueList.optional(),
+  TRELLIS_STEP_QUEUES: z
+    .string()
+    .superRefine((text, context) => {
+      for (const message of parseStepQueues(text).errors) context.addIssue({ code: 'custom', message });
+    })
+    .optional(),
   DATABASE_URL: z.string().url().optional(),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -132,6 +169,13 @@ export type Config = Readonly<{
   /** Where embedded PostgreSQL and the embedded Temporal server keep their data. @default `<cwd>/.data` */
   dataDir: string;
   taskQueue: string;
+  /**
+   * The queues this process's worker polls (`TRELLIS_TASK_QUEUES`): activities on each, and
+   * workflow tasks only when the list holds `taskQueue`. @default [taskQueue]
+   */
+  workerQueues: readonly string[];
+  /** Which queues steps may name and where step types run (`TRELLIS_TASK_QUEUES_ALLOWED`, `TRELLIS_STEP_QUEUES`). */
+  taskQueues: TaskQueuePolicy;
   /** `undefined` means: start embedded PostgreSQL under `dataDir`. */
   databaseUrl: string | undefined;
   temporal: Readonly<{
@@ -281,6 +325,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: e.TRELLIS_ROLE,
     dataDir: path.resolve(e.TRELLIS_DATA_DIR ?? '.data'),
     taskQueue: e.TRELLIS_TASK_QUEUE,
+    workerQueues: Object.freeze(e.TRELLIS_TASK_QUEUES === undefined ? [e.TRELLIS_TASK_QUEUE] : [...new Set(splitList(e.TRELLIS_TASK_QUEUES))]),
+    taskQueues: Object.freeze({
+      allowed: Object.freeze(splitList(e.TRELLIS_TASK_QUEUES_ALLOWED ?? '')),
+      byStepType: Object.freeze(parseStepQueues(e.TRELLIS_STEP_QUEUES ?? '').byStepType),
+    }),
     databaseUrl: e.DATABASE_URL,
     temporal: Object.freeze({
       address: e.TEMPORAL_ADDRESS,

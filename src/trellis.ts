@@ -185,6 +185,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         address,
         namespace: config.temporal.namespace,
         taskQueue: config.taskQueue,
+        queues: config.workerQueues,
+        taskQueues: config.taskQueues,
         db,
         client,
         dataConverter,
@@ -245,6 +247,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
           hub,
           secrets: { key: secretKey, environment: config.environmentSecrets },
           stepTypes,
+          taskQueues: config.taskQueues,
           temporal: { namespace: temporal.namespace, uiUrl },
           maxRunsInFlight: config.limits.runsInFlight,
           triggers: { settings: config.triggers, chains, sealed: new SealedValues(secretKey, config.previousSecretKeys) },
@@ -285,7 +288,7 @@ function codecEndpoint(host: string, port: number): string {
   return `http://${reachable}:${port}${CODEC_PATH}`;
 }
 
-async function stopWorker(worker: Worker, running: Promise<void>): Promise<void> {
+async function stopWorker(worker: { getState(): string; shutdown(): void }, running: Promise<void>): Promise<void> {
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running.catch(() => undefined);
 }

@@ -7,6 +7,7 @@ import { applyCommand } from './commands/apply.command';
 import { cancelCommand } from './commands/cancel.command';
 import { definitionsCommand } from './commands/definitions.command';
 import { eventsCommand } from './commands/events.command';
+import { logsCommand } from './commands/logs.command';
 import { keysCommand } from './commands/keys.command';
 import { publishCommand } from './commands/publish.command';
 import { runCommand } from './commands/run.command';
@@ -32,6 +33,7 @@ export const COMMANDS: readonly CliCommand[] = [
   runsCommand,
   statusCommand,
   eventsCommand,
+  logsCommand,
   cancelCommand,
   retryCommand,
   signalCommand,

@@ -24,14 +24,15 @@ export type AuditEventRecord = Omit<AuditEventInput, 'input'> & {
 /**
  * What an event records, independent of when it was written: its type, step and attempt, and
  * whether a STEP_FAILED is a cancellation (an attempt that failed and was to be retried may be
- * cancelled during its backoff). An execution emits each key at most once. `generation` is the
+ * cancelled during its backoff), and a LOG's line number. An execution emits each key at most once. `generation` is the
  * number of resets in Temporal the run had taken when the writing execution began (see
  * `runs.reset_count`): a reset runs steps again, whose events then differ from the first ones by
  * their generation, while a workflow task redone within one execution repeats its keys exactly.
  * @default generation 0 (keys of runs never reset are unchanged)
  */
-export function eventKey(event: Pick<AuditEventRecord, 'type' | 'stepId' | 'attempt' | 'error'>, generation = 0): string {
-  const variant = event.type === 'STEP_FAILED' && event.error?.type === 'Cancelled' ? 'cancelled' : '';
+export function eventKey(event: Pick<AuditEventRecord, 'type' | 'stepId' | 'attempt' | 'error' | 'line'>, generation = 0): string {
+  // An attempt may log many lines: each is its own event.
+  const variant = event.type === 'STEP_FAILED' && event.error?.type === 'Cancelled' ? 'cancelled' : event.type === 'LOG' ? `line-${event.line ?? 0}` : '';
   const key = `${event.type}:${event.stepId ?? ''}:${event.attempt ?? ''}:${variant}`;
   return generation > 0 ? `${key}@${generation}` : key;
 }
@@ -290,6 +291,7 @@ async function insertEvent(trx: Transaction<Database>, event: AuditEventRecord, 
       output: json(event.output),
       error: json(event.error),
       message: event.message ?? null,
+      level: event.level ?? null,
       actor: JSON.stringify(event.actor),
     })
     .execute();

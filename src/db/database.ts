@@ -112,6 +112,8 @@ export interface AuditEventsTable {
   output: Json | null;
   error: Json | null;
   message: string | null;
+  /** A LOG event's level (debug, info, warn, error); null on every other event. */
+  level: string | null;
   actor: Json;
   /** What the event records (see eventKey); unique per run, so a redone event is not written twice. */
   event_key: string;

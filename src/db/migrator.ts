@@ -15,6 +15,7 @@ import * as supersededFinalEvents from './migrations/2026-11-30T00-00-superseded
 import * as runResets from './migrations/2026-11-30T09-00-run-resets';
 import * as retention from './migrations/2026-11-30T09-01-retention';
 import * as triggers from './migrations/2026-11-30T02-00-triggers';
+import * as logLevels from './migrations/2026-11-30T12-00-log-levels';
 
 /** Every migration, keyed by its timestamped name; listed here so bundlers and tsx need no file scan. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-30T09-00-run-resets': runResets,
   '2026-11-30T09-01-retention': retention,
   '2026-11-30T02-00-triggers': triggers,
+  '2026-11-30T12-00-log-levels': logLevels,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -91,11 +91,15 @@ export function findFinalEvent(db: Kysely<Database>, runId: string): Promise<Aud
     .executeTakeFirst();
 }
 
-/** Audit events of a run with `seq > afterSeq`, in `seq` order. */
+/**
+ * Audit events of a run with `seq > afterSeq`, in `seq` order; with `logLevels`, only its LOG
+ * events of those levels (see `audit_events_logs_idx`); with `passLevels`, its LOG events of
+ * those levels and every other event.
+ */
 export function listEvents(
   db: Kysely<Database>,
   runId: string,
-  options: { afterSeq?: number; limit?: number } = {},
+  options: { afterSeq?: number; limit?: number; logLevels?: readonly string[]; passLevels?: readonly string[] } = {},
 ): Promise<AuditEventRow[]> {
   let query = db
     .selectFrom('audit_events')
@@ -103,6 +107,12 @@ export function listEvents(
     .where('run_id', '=', runId)
     .where('seq', '>', options.afterSeq ?? 0)
     .orderBy('seq');
+  if (options.logLevels !== undefined) {
+    if (options.logLevels.length === 0) return Promise.resolve([]);
+    query = query.where('level', 'in', [...options.logLevels]);
+  }
+  const pass = options.passLevels;
+  if (pass !== undefined) query = query.where((eb) => (pass.length === 0 ? eb('level', 'is', null) : eb.or([eb('level', 'is', null), eb('level', 'in', [...pass])])));
   if (options.limit !== undefined) query = query.limit(options.limit);
   return query.execute();
 }

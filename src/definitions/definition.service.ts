@@ -10,11 +10,14 @@ import { definitionContentHash } from './content-hash';
 import { expressionCountError } from './expression-count';
 import { jsonSchemaErrors } from '../support/json-schema';
 import { pinSubWorkflows } from './sub-workflows';
+import type { TaskQueuePolicy } from '../../definition/task-queues';
 
 /** What a definition is checked against beyond its own text. */
 export type DefinitionCheckOptions = {
   /** Custom step types the deployment registered. */
   stepTypes?: readonly StepTypeDefinition[];
+  /** The task queues steps may name (the deployment's pools). @default none */
+  taskQueues?: TaskQueuePolicy;
 };
 
 /**
@@ -25,7 +28,7 @@ export function checkDefinition(spec: unknown, options: DefinitionCheckOptions =
   // Refused before the expensive check, which parses every expression.
   const tooMany = expressionCountError(spec);
   if (tooMany) return { valid: false, errors: [tooMany] };
-  const result = validateDefinition(spec, { stepTypes: options.stepTypes });
+  const result = validateDefinition(spec, { stepTypes: options.stepTypes, taskQueues: options.taskQueues });
   if (!result.valid) return result;
   const errors = embeddedJsonSchemas(result.definition).flatMap(({ pointer, schema }) => jsonSchemaErrors(schema, pointer));
   return errors.length > 0 ? { valid: false, errors } : result;

@@ -16,6 +16,7 @@ import { pointerJoin } from '../../definition/json-pointer';
 import { checkDefinitionForTenant } from '../definitions/definition.service';
 import { pinSubWorkflows, pinnedVersions } from '../definitions/sub-workflows';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
+import type { TaskQueuePolicy } from '../../definition/task-queues';
 import { canonicalJson, sha256OfJson } from '../support/canonical-json';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { isWorkflowGone } from '../temporal/temporal-errors';
@@ -62,6 +63,8 @@ export type RunServiceOptions = {
   client: Client;
   taskQueue: string;
   stepTypes?: readonly StepTypeDefinition[];
+  /** Which task queues steps may name (checked for test runs) and the queue of each step type (pinned in every run). @default none */
+  taskQueues?: TaskQueuePolicy;
   /** Runs a tenant may have in flight; every way of starting a run checks it. @default 1000 */
   maxRunsInFlight?: number;
   /** Checks requests' chains (loop prevention); without it, chains are recorded but not checked. */
@@ -181,7 +184,7 @@ export class RunService {
     const pinned = created ? versionRow : await findVersion(db, tenantId, row.definition_name, row.definition_version);
     const pinnedDefinition = pinned!.spec as Definition;
     const library = created ? pinnedNow.library : (await pinSubWorkflows(db, tenantId, { name: row.definition_name, definition: pinnedDefinition })).library;
-    return { started: false, row, created, snapshot: snapshotOf(row, pinnedDefinition, library) };
+    return { started: false, row, created, snapshot: snapshotOf(row, pinnedDefinition, library, this.pinnedQueues()) };
   }
 
   /**
@@ -298,7 +301,7 @@ export class RunService {
     await this.checkCapacity(tenantId);
     const { row } = await insertRun(db, values);
     const reuse = { runId: run.id, steps: plan.reused };
-    return this.launch(row, snapshotOf(row, definition, pinned.library, { reuse }), true);
+    return this.launch(row, snapshotOf(row, definition, pinned.library, { reuse, ...this.pinnedQueues() }), true);
   }
 
   /**
@@ -307,8 +310,8 @@ export class RunService {
    * @throws BadUserInputError for an invalid definition, input or mocks, each error located
    */
   async testRun(tenantId: string, request: TestRunRequest): Promise<RunRow> {
-    const { db, stepTypes } = this.options;
-    const checked = await checkDefinitionForTenant(db, tenantId, request.spec, { stepTypes });
+    const { db, stepTypes, taskQueues } = this.options;
+    const checked = await checkDefinitionForTenant(db, tenantId, request.spec, { stepTypes, taskQueues });
     if (!checked.valid) throw new BadUserInputError('invalid definition', checked.errors);
     const definition = checked.definition;
     const mocks = checkMocks(definition, request.mocks);
@@ -334,7 +337,7 @@ export class RunService {
       variables: JSON.stringify(variables.variables),
       spec: JSON.stringify(definition),
     });
-    return this.launch(row, snapshotOf(row, definition, library, { mocks }), true);
+    return this.launch(row, snapshotOf(row, definition, library, { mocks, ...this.pinnedQueues() }), true);
   }
 
   /**
@@ -357,6 +360,12 @@ export class RunService {
    * unless a worker has seen the workflow meanwhile (then it did start, and the run is returned).
    * @throws UnavailableError when Temporal could not be reached within the start timeout
    */
+  /** The deployment's queue per step type, pinned in a run (and its children) when there is one. */
+  private pinnedQueues(): Pick<RunSnapshot, 'stepQueues'> {
+    const byStepType = this.options.taskQueues?.byStepType ?? {};
+    return Object.keys(byStepType).length > 0 ? { stepQueues: { ...byStepType } } : {};
+  }
+
   private async launch(row: RunRow, snapshot: RunSnapshot, created: boolean): Promise<RunRow> {
     let temporalRunId: string | undefined;
     try {
@@ -510,7 +519,7 @@ export class RunService {
 export const DEFAULT_START_TIMEOUT_MS = 5_000;
 
 /** The interpreter's argument for a recorded run. */
-export function snapshotOf(row: RunRow, definition: Definition, library: DefinitionLibrary, extra: Pick<RunSnapshot, 'reuse' | 'mocks'> = {}): RunSnapshot {
+export function snapshotOf(row: RunRow, definition: Definition, library: DefinitionLibrary, extra: Pick<RunSnapshot, 'reuse' | 'mocks' | 'stepQueues'> = {}): RunSnapshot {
   return {
     runId: row.id,
     tenantId: row.tenant_id,

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Response } from 'undici';
 import type { GuardedRequestInit } from '../net/guarded-fetch';
+import type { LogLevel } from '../../definition/log-levels';
 
 /** What a custom step's `execute` is told about the step it runs. */
 export type StepExecution = {
@@ -24,6 +25,13 @@ export type StepExecution = {
    * @throws `EgressDenied` and `RedirectRefused` errors (not retried when they fail the step)
    */
   fetch: StepFetch;
+  /**
+   * Writes a line to the run's log: a LOG audit event with the level, the step and the attempt,
+   * recorded just before the attempt's STEP_SUCCEEDED or STEP_FAILED. Secrets the step was given
+   * are redacted; an attempt keeps at most 100 lines and 64 KiB (then one line says how many
+   * were left out). Lines of steps inside a `map` step's inline graph are not recorded.
+   */
+  log(level: LogLevel, message: string): void;
 };
 
 /** The guarded `fetch` a custom step is given (see {@link StepExecution.fetch}). */

@@ -15,6 +15,7 @@ import { logger } from '../observability/logger';
 import { TemporalLogger } from '../observability/temporal-logger';
 import type { Tracing } from '../observability/tracing';
 import { FAILURE_CONVERTER_PATH } from './data-converter';
+import type { TaskQueuePolicy } from '../../definition/task-queues';
 
 /** The workflow bundle's entry point: everything under `interpreter/`, nothing else. */
 export const WORKFLOWS_PATH = require.resolve('../../interpreter/workflows');
@@ -31,7 +32,15 @@ export function bundleInterpreter(workflowInterceptorModules: string[] = []): Pr
 export type WorkerOptions = {
   address: string;
   namespace: string;
+  /** The deployment's main queue: runs' workflow tasks, and the activities of steps routed nowhere else. */
   taskQueue: string;
+  /**
+   * The queues to poll (`TRELLIS_TASK_QUEUES`): activities on each; workflow tasks only when it
+   * lists `taskQueue`. @default [taskQueue]
+   */
+  queues?: readonly string[];
+  /** Which queues steps may name and the queue of each step type (pinned in the runs schedule fires start). @default none */
+  taskQueues?: TaskQueuePolicy;
   db: Kysely<Database>;
   /** Asks Temporal about the executions activities run for (see `RunVerifier`). */
   client: Client;
@@ -54,34 +63,86 @@ export type WorkerOptions = {
 };
 
 /**
- * Creates a worker that runs the interpreter workflow and its activities. The caller runs it
- * (`worker.run()`) and shuts it down (`worker.shutdown()`); the connection closes with it.
+ * Creates the workers of this process, one per queue it polls on one connection (see
+ * {@link WorkerOptions.queues}): the main queue's runs the interpreter workflow and the
+ * activities; another queue's (a worker pool) runs activities only. The caller runs them
+ * (`worker.run()`) and shuts them down (`worker.shutdown()`); the connection closes with them.
  */
-export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker(options: WorkerOptions): Promise<{ worker: WorkerGroup; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: options.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue,
-    dataConverter: options.dataConverter,
-    activities: createActivities({
+  const activities = createActivities({
+    db: options.db,
+    verifier: new RunVerifier(options.db, options.client, { chains: options.chains }),
+    secrets: options.secrets,
+    stepTypes: options.stepTypes,
+    fetch: options.fetch,
+    retention: options.retention,
+    chains: options.chains,
+    // Schedule fires record their runs here, as the API records the runs it starts.
+    runs: new RunService({
       db: options.db,
-      verifier: new RunVerifier(options.db, options.client, { chains: options.chains }),
-      secrets: options.secrets,
+      client: options.client,
+      taskQueue: options.taskQueue,
       stepTypes: options.stepTypes,
-      fetch: options.fetch,
-      retention: options.retention,
-      chains: options.chains,
-      // Schedule fires record their runs here, as the API records the runs it starts.
-      runs: new RunService({ db: options.db, client: options.client, taskQueue: options.taskQueue, stepTypes: options.stepTypes, maxRunsInFlight: options.maxRunsInFlight }),
+      ...(options.taskQueues ? { taskQueues: options.taskQueues } : {}),
+      maxRunsInFlight: options.maxRunsInFlight,
     }),
-    // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    ...(options.tracing
-      ? { interceptors: { ...options.tracing.interceptors, workflowModules: options.tracing.workflowModules }, sinks: options.tracing.sinks }
-      : {}),
   });
-  return { worker, connection };
+  const workers: Worker[] = [];
+  try {
+    for (const queue of options.queues ?? [options.taskQueue]) {
+      const runsWorkflows = queue === options.taskQueue;
+      workers.push(
+        await Worker.create({
+          connection,
+          namespace: options.namespace,
+          taskQueue: queue,
+          dataConverter: options.dataConverter,
+          activities,
+          // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.
+          ...(!runsWorkflows ? {} : options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+          ...(options.tracing
+            ? {
+                interceptors: { ...options.tracing.interceptors, ...(runsWorkflows ? { workflowModules: options.tracing.workflowModules } : {}) },
+                ...(runsWorkflows ? { sinks: options.tracing.sinks } : {}),
+              }
+            : {}),
+        }),
+      );
+    }
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  return { worker: new WorkerGroup(workers), connection };
+}
+
+/** The workers of one process (one per queue), run and shut down as one. */
+export class WorkerGroup {
+  constructor(readonly workers: readonly Worker[]) {}
+
+  /** Runs every worker; settles when all have stopped, rejecting with the first error. */
+  async run(): Promise<void> {
+    const runs = this.workers.map((worker) => worker.run());
+    try {
+      await Promise.all(runs);
+    } catch (err) {
+      // One stopped with an error: the others stop too, so the process does not half-serve.
+      this.shutdown();
+      await Promise.allSettled(runs);
+      throw err;
+    }
+  }
+
+  /** `RUNNING` while any worker runs. */
+  getState(): string {
+    return this.workers.some((worker) => worker.getState() === 'RUNNING') ? 'RUNNING' : (this.workers[0]?.getState() ?? 'STOPPED');
+  }
+
+  /** Starts shutting every running worker down. */
+  shutdown(): void {
+    for (const worker of this.workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  }
 }
 
 const quietBundlerLogger = {

@@ -165,6 +165,31 @@ describe('the run page', () => {
   });
 });
 
+describe('the run log on the run page', () => {
+  it('shows the log lines live, and the level filter keeps a level and above', async () => {
+    const run = await startRunOf(ctx, {
+      name: 'page-logs',
+      steps: {
+        chatter: { type: 'log', level: 'debug', message: 'debug detail' },
+        alarm: { type: 'log', needs: ['chatter'], level: 'warn', message: 'stock is low: {% $input.left %} left' },
+        gate: { type: 'wait', needs: ['alarm'], signal: 'go' },
+        done: { type: 'log', needs: ['gate'], level: 'error', message: 'after the gate' },
+      },
+    }, { left: 2 });
+    await openRun(run);
+    const log = page.locator('section[aria-label="log"]');
+    await log.locator('.log-line[data-level="warn"]').waitFor();
+    expect(await log.locator('.log-line .log-message').allTextContents()).toEqual(['debug detail', 'stock is low: 2 left']);
+    await page.getByLabel('log level').selectOption('warn');
+    expect(await log.locator('.log-line .log-message').allTextContents()).toEqual(['stock is low: 2 left']);
+    // A line logged after the page opened arrives without a reload.
+    await ctx.gql(`mutation($id: ID!) { signalRun(id: $id, signal: "go") { id } }`, { id: run.id });
+    await log.locator('.log-line[data-level="error"]').waitFor();
+    expect(await log.locator('.log-line .log-message').allTextContents()).toEqual(['stock is low: 2 left', 'after the gate']);
+    expect((await finished(ctx, run)).status).toBe('COMPLETED');
+  });
+});
+
 describe('the runs list', () => {
   it('adds a new run on top without a reload, and follows its status; counts by status follow', async () => {
     await page.goto(`${origin}/runs?definition=listed-live`);

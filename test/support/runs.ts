@@ -4,7 +4,7 @@ export const RUN_FIELDS = `
   id definition version status input output error trigger startedAt finishedAt
   temporal { workflowId runId uiUrl }
   steps { id type status attempts startedAt finishedAt output error }
-  events(first: 1000) { edges { cursor node { seq at type stepId attempt inputHash output error message actor } } }
+  events(first: 1000) { edges { cursor node { seq at type stepId attempt inputHash output error message level actor } } }
 `;
 
 export type AuditEventView = {
@@ -17,6 +17,7 @@ export type AuditEventView = {
   output: any;
   error: any;
   message: string | null;
+  level: string | null;
   actor: any;
 };
 

@@ -13,6 +13,8 @@ export type TestContext = {
   graphqlUrl: string;
   /** Runs a GraphQL operation against this context's API; fails on GraphQL errors. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** The environment its Trellis was configured from (to start more processes of the same deployment). */
+  env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
 };
 
@@ -56,7 +58,8 @@ export async function createTestContext(
     TRELLIS_HTTP_ALLOW: TEST_HTTP_ALLOW,
     ...options.env,
   };
-  const config = loadConfig(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)));
+  const settled = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const config = loadConfig(settled);
   // Tests fail activities on purpose; the SDK's warnings about them would drown the results.
   // Only a worker needs the SDK's native runtime: installed without one, nothing ever shuts it
   // down, and it keeps jest from exiting (an API-only context, whose workers run elsewhere).
@@ -80,6 +83,7 @@ export async function createTestContext(
     trellis,
     graphqlUrl,
     gql: (query, variables) => graphqlData(graphqlUrl, query, variables),
+    env: settled,
     stop: () => trellis.stop(),
   };
 }

@@ -19,7 +19,7 @@ describe('STEP_TRAITS', () => {
   });
 
   it('lets a testRun mock every type that calls something, and no type that runs inside the workflow', () => {
-    expect(STEP_TYPES.filter((type) => !STEP_TRAITS[type].mockable)).toEqual(['transform', 'condition']);
+    expect(STEP_TYPES.filter((type) => !STEP_TRAITS[type].mockable)).toEqual(['transform', 'condition', 'log']);
     expect(CUSTOM_STEP_TRAITS.mockable).toBe(true);
   });
 

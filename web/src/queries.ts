@@ -29,7 +29,7 @@ export const RUN_UPDATED = `subscription RunUpdated($runId: ID!) { runUpdated(ru
 
 /** A run's audit trail, several events per message (a busy run's trail costs the API and the page fewer messages). */
 export const RUN_EVENT_BATCHES = `subscription RunEventBatches($runId: ID!, $afterSeq: Int) {
-  runEventBatches(runId: $runId, afterSeq: $afterSeq) { seq at type stepId attempt inputHash output error message }
+  runEventBatches(runId: $runId, afterSeq: $afterSeq) { seq at type stepId attempt inputHash output error message level }
 }`;
 
 export const CANCEL_RUN = `mutation CancelRun($id: ID!, $reason: String) { cancelRun(id: $id, reason: $reason) { id status } }`;

@@ -64,6 +64,8 @@ export type AuditEvent = {
   output: unknown;
   error: ErrorInfo | null;
   message: string | null;
+  /** A LOG event's level (debug, info, warn, error); null on other events. */
+  level?: string | null;
 };
 
 /** A step of a definition document, as far as the dashboard reads it. */

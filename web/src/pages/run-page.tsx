@@ -7,6 +7,7 @@ import { Link } from '../router';
 import { StatusBadge } from '../status-badge';
 import { stepHistories, type StepHistory } from '../step-history';
 import type { AuditEvent, Run, StepState } from '../types';
+import { RunLog } from './run-log';
 import { useNow } from '../use-now';
 import { useQuery } from '../use-query';
 import { CancelDialog, RetryDialog, SignalDialog } from './run-actions';
@@ -154,6 +155,10 @@ export function RunPage({ id }: { id: string }) {
         <section className="trail-pane" aria-label="audit trail">
           <h2>Audit trail</h2>
           <AuditTrail events={events} onSelect={setSelected} />
+          <h2>Log</h2>
+          <section aria-label="log">
+            <RunLog events={events} onSelect={setSelected} />
+          </section>
         </section>
       </div>
       {dialog?.kind === 'cancel' && <CancelDialog run={run} onClose={() => setDialog(null)} />}
