@@ -218,6 +218,24 @@ const waitStepSchema = z.strictObject({
 /** Waits for a named signal; output is its payload. */
 export type WaitStep = z.infer<typeof waitStepSchema>;
 
+/** Longest `source` of a `code` step, in characters. */
+export const MAX_CODE_SOURCE_CHARS = 64 * 1024;
+
+const codeStepSchema = z.strictObject({
+  type: z.literal('code'),
+  ...stepFields,
+  source: z
+    .string()
+    .min(1)
+    .max(MAX_CODE_SOURCE_CHARS)
+    .describe(
+      'JavaScript (ES2023, QuickJS): the body of a function of (input, steps, run, item, index) that returns the step\'s output, a JSON value, ' +
+        'e.g. "return input.items.length". Runs in a sandbox with no network, files or timers; `lib` holds the helpers and console.* the step\'s log lines',
+    ),
+});
+/** Runs JavaScript in a QuickJS sandbox as an activity; output is what it returns. */
+export type CodeStep = z.infer<typeof codeStepSchema>;
+
 /** An inline graph run once per item by a `map` step. */
 export interface InlineGraph {
   steps: Record<string, Step>;
@@ -278,6 +296,7 @@ const leafStepSchemas = [
   delayStepSchema,
   workflowStepSchema,
   waitStepSchema,
+  codeStepSchema,
 ] as const;
 
 /** One step of any built-in type, discriminated by `type`. */

@@ -16,6 +16,8 @@ export const TEMPLATED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   workflow: ['input'],
   wait: [],
   map: ['items'],
+  // JavaScript, not a template: `{%` in it is text.
+  code: [],
 };
 
 /** A value of a definition whose strings may hold expressions, and where it is. */

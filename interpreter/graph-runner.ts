@@ -6,6 +6,7 @@ import { setOwn } from '../definition/prototype-keys';
 import { STEP_TYPES } from '../definition/step-types';
 import { evaluateTemplate } from '../definition/template';
 import { evaluateTemplateSync } from '../definition/template-plan';
+import { codeStepInput, runCodeStep } from './code-step';
 import { deferSecretTemplates, type DeferredTemplates } from './deferred-templates';
 import { GraphScheduler } from './graph-scheduler';
 import { resolveHttpRequest } from './http-request';
@@ -84,6 +85,8 @@ export class GraphRunner {
   failure: StepFailure | undefined;
   /** Why the graph was stopped from outside (see {@link stop}). */
   private stopReason: string | undefined;
+  /** What a step's STEP_SUCCEEDED event says besides its output (a code step's console lines). */
+  private readonly notes = new Map<string, string>();
 
   constructor(private readonly options: GraphRunnerOptions) {
     this.scheduler = new GraphScheduler({ steps: options.steps });
@@ -193,7 +196,8 @@ export class GraphRunner {
         }
       }
       this.scheduler.markSucceeded(id, output);
-      const mocked = this.isMocked(id) ? { message: 'mocked: nothing was called' } : {};
+      const note = this.notes.get(id);
+      const mocked = this.isMocked(id) ? { message: 'mocked: nothing was called' } : note !== undefined ? { message: note } : {};
       await this.emit({ type: 'STEP_SUCCEEDED', stepId: id, stepType: step.type, stepStatus: 'SUCCEEDED', attempt, output, ...mocked });
     } catch (err) {
       if (isCancellation(err)) {
@@ -222,7 +226,7 @@ export class GraphRunner {
   /** Runs the attempts of a step; each attempt is audited, retries follow the step's policy. */
   private async withRetries(id: string, step: Step): Promise<unknown> {
     const policy = effectivePolicy(this.options.context.defaults, step.retry);
-    const retries = step.type === 'http' || !BUILT_IN_TYPES.has(step.type);
+    const retries = step.type === 'http' || step.type === 'code' || !BUILT_IN_TYPES.has(step.type);
     const maxAttempts = retries ? policy.maxAttempts : 1;
     for (let attempt = 1; ; attempt++) {
       this.scheduler.markRunning(id, attempt);
@@ -284,6 +288,8 @@ export class GraphRunner {
         return { definition: step.definition, version: step.version ?? 'latest', input: (await this.evaluate(step.input)) ?? {} };
       case 'wait':
         return { signal: step.signal, timeout: step.timeout ?? null };
+      case 'code':
+        return codeStepInput(id, this.options.steps, this.bindings());
       case 'map': {
         const items = await this.evaluate(step.items);
         if (!Array.isArray(items)) throw nonRetryable(`items evaluated to ${JSON.stringify(items ?? null)?.slice(0, 100)}, not an array`, 'ExpressionError');
@@ -315,6 +321,8 @@ export class GraphRunner {
         return { definition: step.definition, version: step.version ?? 'latest', input: this.evaluate(step.input) ?? {} };
       case 'wait':
         return { signal: step.signal, timeout: step.timeout ?? null };
+      case 'code':
+        return codeStepInput(id, this.options.steps, this.bindings());
       case 'map': {
         const items = this.evaluate(step.items);
         if (!Array.isArray(items)) throw nonRetryable(`items evaluated to ${JSON.stringify(items ?? null)?.slice(0, 100)}, not an array`, 'ExpressionError');
@@ -351,6 +359,10 @@ export class GraphRunner {
       }
       case 'wait':
         return this.wait(id, step.signal, step.timeout);
+      case 'code': {
+        const call = { tenantId: this.options.context.tenantId, runId: this.options.context.runId, stepId: id, attempt, source: step.source, args: input };
+        return runCodeStep(call, step, this.options.context.defaults?.timeout, this.path(id), (note) => this.notes.set(id, note));
+      }
       case 'map': {
         const { items, maxConcurrency } = input as { items: unknown[]; maxConcurrency: number };
         const job: MapJob = { context: this.options.context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix: this.options.keyPrefix };

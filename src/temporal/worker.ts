@@ -7,6 +7,8 @@ import type { RetentionSettings } from '../../activities/retention.activity';
 import type { SecretResolver } from '../../activities/deferred-values';
 import type { Database } from '../db/database';
 import type { GuardedFetch } from '../net/guarded-fetch';
+import { CodeSandbox } from '../code-steps/code-sandbox';
+import type { CodeLimits } from '../code-steps/code-limits';
 import { RunVerifier } from '../runs/run-verifier';
 import { RunService } from '../runs/run.service';
 import type { TriggerChains } from '../triggers/trigger-chain';
@@ -51,6 +53,8 @@ export type WorkerOptions = {
   maxRunsInFlight?: number;
   /** Tracing's interceptors and sink, when tracing is on (a prebuilt bundle must include its workflow modules). */
   tracing?: Tracing['worker'];
+  /** Limits of code steps' sandbox. @default DEFAULT_CODE_LIMITS */
+  codeLimits?: Readonly<CodeLimits>;
 };
 
 /**
@@ -73,6 +77,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       retention: options.retention,
       chains: options.chains,
       // Schedule fires record their runs here, as the API records the runs it starts.
+      code: new CodeSandbox(options.codeLimits),
       runs: new RunService({ db: options.db, client: options.client, taskQueue: options.taskQueue, stepTypes: options.stepTypes, maxRunsInFlight: options.maxRunsInFlight }),
     }),
     // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.

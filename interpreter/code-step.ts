@@ -1,0 +1,94 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { CodeStep, Step } from '../definition/definition-schema';
+import { ancestors } from '../definition/definition-graph';
+import type { LogLevel } from '../definition/log-levels';
+import { setOwn } from '../definition/prototype-keys';
+import { parseDuration } from '../definition/duration';
+import type { RunBinding, StepBinding } from './run-context';
+import { nonRetryable } from './step-failure';
+
+/**
+ * Largest JSON of what a code step is given (`input`, `steps`, `run`, `item`, `index`), in
+ * characters: it is the activity's argument, and Temporal refuses payloads past 2 MB (a refused
+ * one would fail the workflow task again and again, not the step).
+ */
+export const MAX_CODE_INPUT_CHARS = 1536 * 1024;
+/** Longest summary of a code step's console lines kept in its STEP_SUCCEEDED event's message. */
+export const MAX_LOG_NOTE_CHARS = 4 * 1024;
+
+const DEFAULT_TIMEOUT = '30s';
+
+/** What a code step's function is called with: its resolved input, hashed into the audit trail. */
+export type CodeStepInput = {
+  input: unknown;
+  /** The steps the code step needs, directly or transitively, as `$steps` shows them. */
+  steps: Record<string, StepBinding>;
+  run: RunBinding;
+  /** In a `map` item's graph: the item and its index. */
+  item?: unknown;
+  index?: number;
+};
+
+/** One console line of a code step. */
+export type CodeLogLine = { level: LogLevel; message: string };
+
+/** What the `runCodeStep` activity returns: the code's result and its console lines. */
+export type CodeStepResult = { output: unknown; logs: CodeLogLine[] };
+
+/** One attempt of a code step, as the activity receives it. */
+export type CodeStepCall = { tenantId: string; runId: string; stepId: string; attempt: number; source: string; args: CodeStepInput };
+
+/**
+ * A code step's input: `$input` and `$run` as every expression sees them, and only the steps
+ * upstream of it in its own graph (what the validator lets its expressions read), so the code
+ * cannot depend on a step that happens to have finished. In a map item also `item` and `index`.
+ * @param bindings what the graph's expressions see now (`GraphRunner.bindings()`)
+ */
+export function codeStepInput(id: string, steps: Record<string, Step>, bindings: Record<string, unknown>): CodeStepInput {
+  const all = bindings.steps as Record<string, StepBinding>;
+  const upstream: Record<string, StepBinding> = {};
+  for (const need of ancestors(steps, id)) {
+    const binding = Object.hasOwn(all, need) ? all[need] : undefined;
+    if (binding) setOwn(upstream, need, binding);
+  }
+  const input: CodeStepInput = { input: bindings.input ?? null, steps: upstream, run: bindings.run as RunBinding };
+  if (Object.hasOwn(bindings, 'item')) Object.assign(input, { item: bindings.item ?? null, index: bindings.index as number });
+  return input;
+}
+
+/**
+ * Runs one attempt of a code step as the `runCodeStep` activity (never in the workflow: QuickJS
+ * is WebAssembly with side channels of its own, and the code's time is not the workflow's).
+ * @param note told the console lines, for the step's STEP_SUCCEEDED event
+ * @throws a non-retryable `CODE_INPUT_TOO_LARGE` failure before scheduling anything, when the
+ *   input cannot travel as an activity argument; the activity's own failures otherwise.
+ */
+export async function runCodeStep(
+  call: Omit<CodeStepCall, 'args'> & { args: unknown },
+  step: Pick<CodeStep, 'timeout'>,
+  defaultTimeout: string | undefined,
+  what: string,
+  note: (message: string) => void,
+): Promise<unknown> {
+  const size = JSON.stringify(call.args).length;
+  if (size > MAX_CODE_INPUT_CHARS) {
+    throw nonRetryable(`what code step "${call.stepId}" is given (input, steps, run) is ${size} characters of JSON; the limit is ${MAX_CODE_INPUT_CHARS}`, 'CODE_INPUT_TOO_LARGE', { code: 'CODE_INPUT_TOO_LARGE' });
+  }
+  const chosen = step.timeout ?? defaultTimeout ?? DEFAULT_TIMEOUT;
+  const activities = proxyActivities<Activities>({
+    summary: `${what}: code`,
+    startToCloseTimeout: parseDuration(chosen) ?? parseDuration(DEFAULT_TIMEOUT)!,
+    // The interpreter retries, not Temporal: every attempt then has its own audit events.
+    retry: { maximumAttempts: 1 },
+  });
+  const result = await activities.runCodeStep(call as CodeStepCall);
+  if (result.logs.length > 0) note(logNote(result.logs));
+  return result.output;
+}
+
+/** The console lines as one message (`2 console lines: [info] … | [warn] …`), cut at {@link MAX_LOG_NOTE_CHARS}. */
+export function logNote(logs: readonly CodeLogLine[]): string {
+  const text = `${logs.length} console line${logs.length === 1 ? '' : 's'}: ${logs.map((line) => `[${line.level}] ${line.message}`).join(' | ')}`;
+  return text.length <= MAX_LOG_NOTE_CHARS ? text : `${text.slice(0, MAX_LOG_NOTE_CHARS - 1)}…`;
+}
