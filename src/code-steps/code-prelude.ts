@@ -39,8 +39,9 @@ export const PRELUDE = String.raw`(function (host) {
   const toText = String;
   const TypeErrorCtor = TypeError;
   const apply = Reflect.apply;
+  const getOwnPropertyNames = Object.getOwnPropertyNames;
   const h = {};
-  for (const name of ['log', 'sha256', 'hmacSha256', 'base64Encode', 'base64Decode', 'parseUrl', 'addToDate', 'dateDiff', 'toEpochMs', 'toIsoDate', 'validate']) {
+  for (const name of ['tick', 'log', 'sha256', 'hmacSha256', 'base64Encode', 'base64Decode', 'parseUrl', 'addToDate', 'dateDiff', 'toEpochMs', 'toIsoDate', 'validate']) {
     h[name] = host[name];
   }
   const call = (name, args) => apply(h[name], undefined, args);
@@ -110,6 +111,25 @@ export const PRELUDE = String.raw`(function (host) {
     }
   }
 
+  // Every built-in method first asks the host whether the deadline has passed (see the host's tick).
+  const tick = h.tick;
+  function guard(holder) {
+    for (const key of getOwnPropertyNames(holder)) {
+      if (key === 'constructor') continue;
+      const descriptor = getOwnPropertyDescriptor(holder, key);
+      if (descriptor === undefined || typeof descriptor.value !== 'function' || !descriptor.configurable) continue;
+      const original = descriptor.value;
+      const guarded = { [key](...args) { tick(); return apply(original, this, args); } }[key];
+      defineProperty(holder, key, { value: guarded, writable: descriptor.writable, enumerable: descriptor.enumerable, configurable: true });
+    }
+  }
+  const typedArray = getPrototypeOf(Uint8Array);
+  for (const holder of [Object, Array, Array.prototype, String, String.prototype, JSON, Math, Number, Number.prototype, RegExp.prototype, Map.prototype, Set.prototype,
+    WeakMap.prototype, WeakSet.prototype, Date, Date.prototype, Promise, Promise.prototype, Reflect, ArrayBuffer, ArrayBuffer.prototype, typedArray, typedArray.prototype,
+    Function.prototype, Symbol, BigInt, BigInt.prototype, Boolean.prototype, Error.prototype]) {
+    guard(holder);
+  }
+
   return freeze({
     run(fn, argsText) {
       const args = parse(argsText);
@@ -135,7 +155,7 @@ export const PRELUDE = String.raw`(function (host) {
         }
         return stringify({ error: false, value: show(value).slice(0, ${MAX_ERROR_TEXT}) });
       } catch (error) {
-        return stringify({ error: false, value: '[a value that could not be described]' });
+        return stringify({ error: false, value: 'a value that could not be described' });
       }
     },
   });

@@ -1,6 +1,6 @@
 import moduleLoader from '@jitl/quickjs-wasmfile-release-sync/emscripten-module';
 import { QuickJSFFI } from '@jitl/quickjs-wasmfile-release-sync/ffi';
-import { newQuickJSWASMModuleFromVariant, type QuickJSSyncVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule, type VmCallResult } from 'quickjs-emscripten-core';
+import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule, type VmCallResult } from 'quickjs-emscripten-core';
 import type { LogLevel } from '../../definition/log-levels';
 import { LOG_LEVELS } from '../../definition/log-levels';
 import { createCodeLibrary, type HostFunction, type HostValue } from './code-library';
@@ -18,14 +18,13 @@ export type CodeOutcome =
 /** A syntax error in a code step's source, positioned in the source (1-based). */
 export type CodeSyntaxError = { message: string; line: number; column?: number };
 
-/** The WebAssembly memory past which a module is dropped after an execution, so a memory bomb's high-water mark is given back. */
-const RECYCLE_WASM_BYTES = 256 * 1024 * 1024;
 /** Extra time, after the code's own, to read what it threw (reading may run its getters). */
 const DESCRIBE_GRACE_MS = 100;
 /** Extra memory, past the limit, to read what it threw after it ran out. */
 const DESCRIBE_MEMORY_BYTES = 1024 * 1024;
 /** Limits of the syntax check at save time, which compiles and runs nothing. */
 const PARSE_TIME_MS = 2_000;
+const TICK_INTERRUPTED = 'interrupted: the code ran past its CPU time limit';
 
 // The package's own variant loads the Emscripten module with a dynamic import(), which jest's
 // CommonJS sandbox refuses: the same two files of the same package, imported statically.
@@ -35,24 +34,41 @@ const variant: QuickJSSyncVariant = {
   importModuleLoader: () => Promise.resolve(moduleLoader),
 };
 
-let shared: Promise<QuickJSWASMModule> | undefined;
+const WASM_PAGE = 64 * 1024;
+/** What the QuickJS build needs besides the code's heap: its static data and C stack (16 MiB initial memory). */
+const BASE_WASM_BYTES = 24 * 1024 * 1024;
+
+const modules = new Map<number, Promise<QuickJSWASMModule>>();
+// Node's global; TypeScript's ES2022 lib does not declare it.
+const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (size: { initial: number; maximum: number }) => WebAssemblyMemory } }).WebAssembly.Memory;
+type WebAssemblyMemory = ReturnType<QuickJSWASMModule['getWasmMemory']>;
 
 /**
- * The process's QuickJS WebAssembly module (compiled and instantiated once, ~80 ms; every
- * execution gets its own runtime and context in it). {@link dropModule} makes the next call load
- * a new one.
+ * The process's QuickJS WebAssembly module for a memory limit (compiled and instantiated once,
+ * ~80 ms; every execution gets its own runtime and context in it). The module's WebAssembly memory
+ * cannot grow past the limit plus what QuickJS itself needs: QuickJS's own accounting
+ * (`setMemoryLimit`) counts allocations but not their sizes in this build, so a bomb of large
+ * strings would otherwise grow the memory to 2 GiB; a capped memory makes `malloc` fail, and
+ * QuickJS throws its out-of-memory error. Executions run one at a time, each freeing its heap.
  */
-function quickJs(): Promise<QuickJSWASMModule> {
-  shared ??= newQuickJSWASMModuleFromVariant(variant).catch((err: unknown) => {
-    shared = undefined;
-    throw err;
-  });
-  return shared;
+function quickJs(memoryBytes: number): Promise<QuickJSWASMModule> {
+  let module = modules.get(memoryBytes);
+  if (!module) {
+    const maximum = Math.ceil((BASE_WASM_BYTES + memoryBytes) / WASM_PAGE);
+    const wasmMemory = new WasmMemory({ initial: BASE_WASM_BYTES / WASM_PAGE, maximum });
+    module = newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmMemory })).catch((err: unknown) => {
+      modules.delete(memoryBytes);
+      throw err;
+    });
+    modules.set(memoryBytes, module);
+  }
+  return module;
 }
 
-function dropModule(module: QuickJSWASMModule): void {
-  void quickJs().then((current) => {
-    if (current === module) shared = undefined;
+/** Makes the next {@link quickJs} call load a new module (after the module broke). */
+function dropModule(memoryBytes: number, module: QuickJSWASMModule): void {
+  void modules.get(memoryBytes)?.then((current) => {
+    if (current === module) modules.delete(memoryBytes);
   });
 }
 
@@ -73,7 +89,7 @@ export class CodeSandbox {
 
   /** Loads the WebAssembly module now rather than on the first execution. */
   async warm(): Promise<void> {
-    await quickJs();
+    await quickJs(this.limits.memoryBytes);
   }
 
   /**
@@ -87,21 +103,19 @@ export class CodeSandbox {
       const error = new CodeStepError('CODE_INPUT_TOO_LARGE', `what the code is given is ${argsText.length} characters of JSON; the limit is ${MAX_CODE_INPUT_CHARS}`);
       return { ok: false, error, logs: [] };
     }
-    const module = await quickJs();
+    const module = await quickJs(this.limits.memoryBytes);
     try {
       return new Execution(module, this.limits).run(source, argsText);
     } catch (err) {
       // Not the code's doing (QuickJS reports those as values): the module itself broke.
-      dropModule(module);
+      dropModule(this.limits.memoryBytes, module);
       throw err;
-    } finally {
-      if (module.getWasmMemory().buffer.byteLength > RECYCLE_WASM_BYTES) dropModule(module);
     }
   }
 
   /** The syntax error of a code step's `source`, or `undefined` when it compiles. Runs nothing. */
   async syntaxError(source: string): Promise<CodeSyntaxError | undefined> {
-    const module = await quickJs();
+    const module = await quickJs(this.limits.memoryBytes);
     const runtime = module.newRuntime();
     try {
       runtime.setMemoryLimit(this.limits.memoryBytes);
@@ -161,7 +175,7 @@ class Execution {
       // The prelude is Trellis's own code: it gets the whole budget before the user's starts.
       this.deadline = performance.now() + this.limits.timeoutMs;
       const host = own(context.newObject());
-      for (const [name, fn] of Object.entries({ ...createCodeLibrary(), log: this.log })) {
+      for (const [name, fn] of Object.entries({ ...createCodeLibrary(), log: this.log, tick: this.tick })) {
         const handle = context.newFunction(name, hostFunction(context, name, fn));
         context.setProp(host, name, handle);
         handle.dispose();
@@ -217,6 +231,18 @@ class Execution {
     if (state.type === 'rejected') return { error: state.error };
     return { value: state.value };
   }
+
+  /**
+   * Called by the prelude's wrapper of every built-in method: QuickJS consults the interrupt
+   * handler only every ten thousand or so calls and loop iterations, and a built-in such as
+   * `"x".repeat(1 << 23)` does milliseconds of work within one, so a loop of them would overrun
+   * the deadline by minutes. Past the deadline every built-in call throws at once.
+   */
+  private readonly tick: HostFunction = () => {
+    if (performance.now() <= this.deadline) return 0;
+    this.interrupted = true;
+    throw new RangeError(TICK_INTERRUPTED);
+  };
 
   private readonly log: HostFunction = (level, message) => {
     const known = (LOG_LEVELS as readonly HostValue[]).includes(level) ? (level as LogLevel) : 'info';
@@ -308,7 +334,8 @@ function hostFunction(context: QuickJSContext, name: string, fn: HostFunction) {
     } catch (err) {
       // Only the name and message cross: a host stack would show the worker's file paths.
       const error = err instanceof Error ? err : new Error(String(err));
-      return { error: context.newError({ name: error instanceof RangeError ? 'RangeError' : 'TypeError', message: `lib.${name}: ${error.message}`.replace(/^lib\.\w+: lib\./, 'lib.') }) };
+      const message = error.message === TICK_INTERRUPTED ? error.message : `lib.${name}: ${error.message}`.replace(/^lib\.\w+: lib\./, 'lib.');
+      return { error: context.newError({ name: error instanceof RangeError ? 'RangeError' : 'TypeError', message }) };
     }
   };
 }
