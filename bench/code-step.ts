@@ -11,7 +11,7 @@ import { ratio, summarize, type LatencySummary } from './stats';
 const CODE_SOURCE = 'const total = item.lines.reduce((sum, line) => sum + line.price * line.qty, 0);\nreturn { total, discount: total > 100 ? total / 10 : 0 };';
 const TRANSFORM_VALUE = {
   total: '{% $sum($item.lines.(price * qty)) %}',
-  discount: '{% $t := $sum($item.lines.(price * qty)); $t > 100 ? $t / 10 : 0 %}',
+  discount: '{% ($t := $sum($item.lines.(price * qty)); $t > 100 ? $t / 10 : 0) %}',
 };
 
 /** What {@link benchCodeSteps} measured. */
