@@ -1,10 +1,7 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { CodeStep, Step } from '../definition/definition-schema';
 import { ancestors } from '../definition/definition-graph';
 import type { LogLevel } from '../definition/log-levels';
 import { setOwn } from '../definition/prototype-keys';
-import { parseDuration } from '../definition/duration';
 import type { RunBinding, StepBinding } from './run-context';
 import { nonRetryable } from './step-failure';
 
@@ -16,8 +13,6 @@ import { nonRetryable } from './step-failure';
 export const MAX_CODE_INPUT_CHARS = 1536 * 1024;
 /** Longest summary of a code step's console lines kept in its STEP_SUCCEEDED event's message. */
 export const MAX_LOG_NOTE_CHARS = 4 * 1024;
-
-const DEFAULT_TIMEOUT = '30s';
 
 /** What a code step's function is called with: its resolved input, hashed into the audit trail. */
 export type CodeStepInput = {
@@ -57,33 +52,29 @@ export function codeStepInput(id: string, steps: Record<string, Step>, bindings:
   return input;
 }
 
+/** What running a code step needs of its graph (a subset of the step handlers' `StepEnv`). */
+export type CodeStepEnv = {
+  readonly id: string;
+  readonly path: string;
+  readonly actions: { run(call: { type: 'code'; call: Omit<CodeStepCall, 'tenantId' | 'runId'>; timeout: string | undefined; what: string }): Promise<unknown> };
+  /** Says what the step's STEP_SUCCEEDED event adds to its output: here, the console lines. */
+  note(message: string): void;
+};
+
 /**
  * Runs one attempt of a code step as the `runCodeStep` activity (never in the workflow: QuickJS
  * is WebAssembly with side channels of its own, and the code's time is not the workflow's).
- * @param note told the console lines, for the step's STEP_SUCCEEDED event
  * @throws a non-retryable `CODE_INPUT_TOO_LARGE` failure before scheduling anything, when the
  *   input cannot travel as an activity argument; the activity's own failures otherwise.
  */
-export async function runCodeStep(
-  call: Omit<CodeStepCall, 'args'> & { args: unknown },
-  step: Pick<CodeStep, 'timeout'>,
-  defaultTimeout: string | undefined,
-  what: string,
-  note: (message: string) => void,
-): Promise<unknown> {
-  const size = JSON.stringify(call.args).length;
+export async function performCodeStep(step: Pick<CodeStep, 'source' | 'timeout'>, input: unknown, env: CodeStepEnv, attempt: number): Promise<unknown> {
+  const size = JSON.stringify(input).length;
   if (size > MAX_CODE_INPUT_CHARS) {
-    throw nonRetryable(`what code step "${call.stepId}" is given (input, steps, run) is ${size} characters of JSON; the limit is ${MAX_CODE_INPUT_CHARS}`, 'CODE_INPUT_TOO_LARGE', { code: 'CODE_INPUT_TOO_LARGE' });
+    throw nonRetryable(`what code step "${env.id}" is given (input, steps, run) is ${size} characters of JSON; the limit is ${MAX_CODE_INPUT_CHARS}`, 'CODE_INPUT_TOO_LARGE', { code: 'CODE_INPUT_TOO_LARGE' });
   }
-  const chosen = step.timeout ?? defaultTimeout ?? DEFAULT_TIMEOUT;
-  const activities = proxyActivities<Activities>({
-    summary: `${what}: code`,
-    startToCloseTimeout: parseDuration(chosen) ?? parseDuration(DEFAULT_TIMEOUT)!,
-    // The interpreter retries, not Temporal: every attempt then has its own audit events.
-    retry: { maximumAttempts: 1 },
-  });
-  const result = await activities.runCodeStep(call as CodeStepCall);
-  if (result.logs.length > 0) note(logNote(result.logs));
+  const call = { stepId: env.id, attempt, source: step.source, args: input as CodeStepInput };
+  const result = (await env.actions.run({ type: 'code', call, timeout: step.timeout, what: env.path })) as CodeStepResult;
+  if (result.logs.length > 0) env.note(logNote(result.logs));
   return result.output;
 }
 

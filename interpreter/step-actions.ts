@@ -12,6 +12,7 @@ import type { Activities } from '../activities';
 import type { CustomStepCall } from '../activities/custom-step.activity';
 import type { HttpRequest, HttpResponse } from '../activities/http.activity';
 import { parseDuration } from '../definition/duration';
+import type { ActionCall } from './action-runner';
 import type { RunContext } from './run-context';
 import { libraryKey, type RunSnapshot } from './run-types';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
@@ -33,6 +34,24 @@ const checks = proxyLocalActivities<Activities>(CHECK_OPTIONS);
  */
 export class StepActions {
   constructor(private readonly context: RunContext) {}
+
+  /**
+   * One attempt of an action: an HTTP request or a custom step (an activity with the call's
+   * timeout), or a child run. Every step, compensation and `map` item runs its actions here, one
+   * attempt per call, inside {@link runAttempts}.
+   */
+  run(call: ActionCall): Promise<unknown> {
+    switch (call.type) {
+      case 'http':
+        return this.http(call.request, call.timeout, call.what);
+      case 'workflow':
+        return this.childRun(call.what, call.reference, call.input);
+      case 'custom':
+        return this.custom(call.call, call.timeout, call.what);
+      case 'code':
+        return this.activities(call.timeout, `${call.what}: code`).runCodeStep({ ...call.call, tenantId: this.context.tenantId, runId: this.context.runId });
+    }
+  }
 
   /**
    * One attempt of an HTTP request.
