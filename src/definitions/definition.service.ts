@@ -41,8 +41,8 @@ export const definitionChecks = new TurnQueue();
 /**
  * {@link checkDefinition} (queued behind the process's other checks, so that many at once do not
  * hold the event loop), then code steps' syntax (QuickJS compiles each `source`), then the checks
- * that need the tenant's other definitions: every
- * sub-workflow exists, none recurses, and chains stay within the depth limit.
+ * that need the tenant's other definitions: every sub-workflow exists, none recurses, and chains
+ * stay within the depth limit.
  */
 export async function checkDefinitionForTenant(
   db: Kysely<Database>,
