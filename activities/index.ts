@@ -5,7 +5,9 @@ import type { RunService } from '../src/runs/run.service';
 import type { RunVerifier, VerifiedRun } from '../src/runs/run-verifier';
 import type { TriggerChains } from '../src/triggers/trigger-chain';
 import type { StepTypeDefinition } from '../src/step-types/define-step-type';
+import type { CodeSandbox } from '../src/code-steps/code-sandbox';
 import { createAuditActivities } from './audit.activity';
+import { createCodeStepActivity } from './code-step.activity';
 import { createCustomStepActivity } from './custom-step.activity';
 import type { SecretResolver } from './deferred-values';
 import { createHttpActivity } from './http.activity';
@@ -30,14 +32,17 @@ export type ActivityDependencies = {
   chains?: TriggerChains;
   /** Records the runs of schedule fires (with the owner's database); without it fires fail. */
   runs?: RunService;
+  /** Runs code steps (with the configured limits). */
+  code: CodeSandbox;
 };
 
 /** Every activity the interpreter calls, bound to their dependencies. */
-export function createActivities({ db, verifier, secrets, stepTypes = [], fetch, retention = { days: 0, batchSize: 10_000 }, chains, runs }: ActivityDependencies) {
+export function createActivities({ db, verifier, secrets, stepTypes = [], fetch, retention = { days: 0, batchSize: 10_000 }, chains, runs, code }: ActivityDependencies) {
   const chainHeaderOf = chains && ((run: VerifiedRun) => chains.encode([...run.chain, chains.linkOf(run.tenantId, run.definition, run.id)]));
   return {
     httpRequest: verifiedActivity(verifier, createHttpActivity(secrets, fetch, chainHeaderOf), (request) => ({ tenantId: request.tenantId })),
     runCustomStep: verifiedActivity(verifier, createCustomStepActivity(stepTypes, secrets, fetch), (call) => ({ tenantId: call.tenantId, runId: call.runId })),
+    runCodeStep: verifiedActivity(verifier, createCodeStepActivity(code), (call) => ({ tenantId: call.tenantId, runId: call.runId })),
     // Pure: reads its input only, for no tenant.
     checkJsonSchema,
     ...createAuditActivities(db, verifier),

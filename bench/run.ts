@@ -15,6 +15,7 @@ import { HttpStub } from '../test/support/http-stub';
 import { createTestContext, type TestContext } from '../test/support/test-context';
 import type { baselineQuote } from './baseline.workflow';
 import { buildQuote } from './build-quote';
+import { benchCodeSteps, reportCodeSteps, type CodeStepBench } from './code-step';
 import { benchExpressions, type ExpressionRow, type Spread } from './expression-bench';
 import { benchIsolation, POISONS, type IsolationResult } from './isolation';
 import { benchWebhooks, type IntakeResult } from './webhooks';
@@ -27,11 +28,12 @@ import { trellisDataConverter } from '../src/temporal/data-converter';
 
 /**
  * `npm run bench [-- --runs N --concurrency C --warmup W --iterations M --repeats R --expression-ms T
- * --attackers A --only graph|expressions|isolation]`: runs the benchmark graph through Trellis and
+ * --attackers A --only graph|expressions|isolation|table|webhooks|code]`: runs the benchmark graph through Trellis and
  * as a hand-written Temporal workflow on the same servers in this process, micro-benchmarks
  * template evaluation, times single expressions inside Temporal's workflow sandbox and in plain
  * Node (see `expression-bench.ts`), measures one tenant's runs beside another's poisoned ones
- * (`isolation.ts`), and prints each with its ratios. `--only` runs one part.
+ * (`isolation.ts`), times code steps against the same logic as a transform (`code-step.ts`), and
+ * prints each with its ratios. `--only` runs one part.
  */
 async function main(): Promise<void> {
   const options = readOptions();
@@ -116,9 +118,17 @@ async function main(): Promise<void> {
       cleanup.push('Trellis (webhooks)', () => ctx.stop());
       intake = await benchWebhooks(ctx, { rate: options.rate, seconds: options.seconds, log });
     }
+    let code: CodeStepBench | undefined;
+    if (wants(options, 'code')) {
+      log('starting Trellis for the code part');
+      const ctx = await createTestContext();
+      cleanup.push('Trellis (code)', () => ctx.stop());
+      code = await benchCodeSteps(ctx, { steps: CODE_STEPS, log });
+    }
     if (expressionRows) printExpressions(options, expressionRows);
     if (isolation) printIsolation(options, isolation);
     if (intake) printIntake(options, intake);
+    if (code) reportCodeSteps(code);
   } finally {
     await cleanup.run();
     process.removeListener('SIGINT', onSignal);
@@ -129,7 +139,10 @@ async function main(): Promise<void> {
 /** Runs whose histories are fetched and averaged. */
 const HISTORY_SAMPLE = 10;
 
-const PARTS = ['graph', 'expressions', 'isolation', 'table', 'webhooks'] as const;
+const PARTS = ['graph', 'expressions', 'isolation', 'table', 'webhooks', 'code'] as const;
+
+/** Code steps the code part runs, in the sandbox alone and as a map step's items. */
+const CODE_STEPS = 1000;
 
 type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; attackers: number; rate: number; seconds: number; only: (typeof PARTS)[number] | undefined };
 

@@ -234,6 +234,23 @@ const logStepSchema = z.strictObject({
 });
 /** Writes one line to the run's log (a LOG audit event), evaluated in the workflow; output `{ level, message }`. */
 export type LogStep = z.infer<typeof logStepSchema>;
+/** Longest `source` of a `code` step, in characters. */
+export const MAX_CODE_SOURCE_CHARS = 64 * 1024;
+
+const codeStepSchema = z.strictObject({
+  type: z.literal('code'),
+  ...stepFields,
+  source: z
+    .string()
+    .min(1)
+    .max(MAX_CODE_SOURCE_CHARS)
+    .describe(
+      'JavaScript (ES2023, QuickJS): the body of a function of (input, steps, run, item, index) that returns the step\'s output, a JSON value, ' +
+        'e.g. "return input.items.length". Runs in a sandbox with no network, files or timers; `lib` holds the helpers and console.* the step\'s log lines',
+    ),
+});
+/** Runs JavaScript in a QuickJS sandbox as an activity; output is what it returns. */
+export type CodeStep = z.infer<typeof codeStepSchema>;
 
 /** An inline graph run once per item by a `map` step. */
 export interface InlineGraph {
@@ -296,6 +313,7 @@ const leafStepSchemas = [
   workflowStepSchema,
   waitStepSchema,
   logStepSchema,
+  codeStepSchema,
 ] as const;
 
 /** One step of any built-in type, discriminated by `type`. */

@@ -142,6 +142,20 @@ export const STEP_TRAITS = {
     guard: true,
     startStatus: 'RUNNING',
   },
+  code: {
+    // JavaScript, not a template: `{%` in its source is text, and no secret reaches the sandbox.
+    templated: [],
+    secrets: false,
+    runs: 'activity',
+    // Only an attempt lost with its worker: everything the code does wrong fails for good.
+    retries: true,
+    mockable: true,
+    compensable: true,
+    action: false,
+    inMap: true,
+    guard: true,
+    startStatus: 'RUNNING',
+  },
 } as const satisfies Record<StepType, StepTraits>;
 
 /**

@@ -5,7 +5,7 @@
  */
 
 /** Built-in step types (SPEC §2 "Step types"). */
-export const STEP_TYPES = ['http', 'transform', 'condition', 'delay', 'workflow', 'wait', 'map', 'log'] as const;
+export const STEP_TYPES = ['http', 'transform', 'condition', 'delay', 'workflow', 'wait', 'map', 'log', 'code'] as const;
 /** One of {@link STEP_TYPES}. */
 export type StepType = (typeof STEP_TYPES)[number];
 

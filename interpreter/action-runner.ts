@@ -1,5 +1,6 @@
 import { isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { CustomStepCall } from '../activities/custom-step.activity';
+import type { CodeStepCall } from './code-step';
 import type { HttpRequest } from '../activities/http.activity';
 import { failedAttempt, type AttemptRules, type FailedAttempt } from './attempt-decisions';
 import type { ErrorInfo } from './run-types';
@@ -26,7 +27,8 @@ export type ActionCall =
       /** The step (or `step[index]`, `step:compensate`) starting the child run, recorded in its trigger. */
       what: string;
     }
-  | { type: 'custom'; call: Omit<CustomStepCall, 'tenantId' | 'runId'>; timeout: string | undefined; what: string };
+  | { type: 'custom'; call: Omit<CustomStepCall, 'tenantId' | 'runId'>; timeout: string | undefined; what: string }
+  | { type: 'code'; call: Omit<CodeStepCall, 'tenantId' | 'runId'>; timeout: string | undefined; what: string };
 
 /** How the attempts of one step, compensation or `map` item are run and reported. */
 export type AttemptOptions = {

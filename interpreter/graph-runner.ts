@@ -294,6 +294,7 @@ export class GraphRunner {
       emit: (event) => this.emit({ ...event, stepId: id, stepType: this.scheduler.step(id).type }),
       wait: (signal, timeout) => this.wait(id, signal, timeout),
       map: (step, items, maxConcurrency) => this.map(id, step, items, maxConcurrency),
+      graph: this.options.steps,
     };
   }
 

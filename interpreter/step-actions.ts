@@ -65,6 +65,8 @@ export class StepActions {
         return this.childRun(call.what, call.reference, call.input);
       case 'custom':
         return this.custom(call.call, call.timeout, call.what);
+      case 'code':
+        return this.activities(call.timeout, `${call.what}: code`).runCodeStep({ ...call.call, tenantId: this.context.tenantId, runId: this.context.runId });
     }
   }
 

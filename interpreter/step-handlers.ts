@@ -5,6 +5,7 @@ import type { BuiltInStep, CustomStep, MapStep, Step } from '../definition/defin
 import { MAX_TIMER_MS, parseDuration } from '../definition/duration';
 import { isBuiltInStepType } from '../definition/step-traits';
 import type { StepType } from '../definition/step-types';
+import { codeStepInput, performCodeStep } from './code-step';
 import { deferSecretTemplates, type DeferredTemplates } from './deferred-templates';
 import { resolveHttpRequest } from './http-request';
 import type { GraphEvent } from './graph-runner';
@@ -34,6 +35,8 @@ export interface StepEnv {
   wait(signal: string, timeout: string | undefined): Promise<unknown>;
   /** Fans a `map` step's items out (inline, or in batch child workflows). */
   map(step: MapStep, items: unknown[], maxConcurrency: number): Promise<unknown[]>;
+  /** The steps of the graph the step sits in (a code step passes its upstream steps' outputs). */
+  readonly graph: Readonly<Record<string, Step>>;
 }
 
 /**
@@ -93,6 +96,10 @@ export const STEP_HANDLERS: { readonly [T in StepType]: StepHandler<BuiltInStepO
     input: (step, env) => logStepInput(step, env.evaluate(step.message)),
     // Its line becomes a LOG event just before its STEP_SUCCEEDED (see step-logs.ts).
     perform: (_step, input) => performLogStep(input),
+  },
+  code: {
+    input: (_step, env) => codeStepInput(env.id, env.graph, env.bindings()),
+    perform: (step, input, env, attempt) => performCodeStep(step, input, env, attempt),
   },
 };
 

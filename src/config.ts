@@ -6,6 +6,7 @@ import { parseDuration } from '../definition/duration';
 import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
 import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 import { operationsConfig, operationsEnv, type OperationsConfig } from './operations-config';
+import { codeLimitsFrom, codeStepEnv, type CodeLimits } from './code-steps/code-limits';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -129,6 +130,7 @@ const envSchema = z.object({
   TRELLIS_START_TIMEOUT: duration('5s', 100, 10 * 60 * 1000),
   TRELLIS_EVENT_RETRY_INTERVAL: duration('2s', 100, HOUR_MS),
   ...operationsEnv,
+  ...codeStepEnv,
 });
 
 /** A duration ("500ms", "2s", "1m") between `min` and `max` milliseconds, read as milliseconds. */
@@ -247,6 +249,8 @@ export type Config = Readonly<{
   }>;
   /** Webhooks, event triggers and schedules (README "Triggers"). */
   triggers: Readonly<TriggerSettings>;
+  /** Hard limits of one execution of a code step (README "Code steps"). */
+  codeLimits: Readonly<CodeLimits>;
 }> &
   OperationsConfig;
 
@@ -371,6 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       startTimeoutMs: e.TRELLIS_START_TIMEOUT,
       eventRetryIntervalMs: e.TRELLIS_EVENT_RETRY_INTERVAL,
     }),
+    codeLimits: codeLimitsFrom(e),
     ...operations,
   });
 }

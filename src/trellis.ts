@@ -198,6 +198,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         chains,
         maxRunsInFlight: config.limits.runsInFlight,
         tracing: tracing?.worker,
+        codeLimits: config.codeLimits,
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
       const running = worker.run();

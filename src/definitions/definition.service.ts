@@ -3,6 +3,7 @@ import { validateDefinition, type ValidationResult } from '../../definition/defi
 import { embeddedJsonSchemas } from '../../definition/definition-walk';
 import type { Database, DefinitionVersionRow } from '../db/database';
 import { saveDefinitionVersion } from '../db/definitions.repository';
+import { codeSyntaxErrors } from '../code-steps/code-syntax';
 import { BadUserInputError } from '../errors';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
 import { TurnQueue } from '../support/turn-queue';
@@ -42,8 +43,9 @@ export const definitionChecks = new TurnQueue();
 
 /**
  * {@link checkDefinition} (queued behind the process's other checks, so that many at once do not
- * hold the event loop), then the checks that need the tenant's other definitions: every
- * sub-workflow exists, none recurses, and chains stay within the depth limit.
+ * hold the event loop), then code steps' syntax (QuickJS compiles each `source`), then the checks
+ * that need the tenant's other definitions: every sub-workflow exists, none recurses, and chains
+ * stay within the depth limit.
  */
 export async function checkDefinitionForTenant(
   db: Kysely<Database>,
@@ -53,6 +55,8 @@ export async function checkDefinitionForTenant(
 ): Promise<ValidationResult> {
   const result = await definitionChecks.run(() => checkDefinition(spec, options));
   if (!result.valid) return result;
+  const syntax = await codeSyntaxErrors(result.definition);
+  if (syntax.length > 0) return { valid: false, errors: syntax };
   const { errors } = await pinSubWorkflows(db, tenantId, { name: result.definition.name, definition: result.definition });
   return errors.length > 0 ? { valid: false, errors } : result;
 }

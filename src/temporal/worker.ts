@@ -7,6 +7,8 @@ import type { RetentionSettings } from '../../activities/retention.activity';
 import type { SecretResolver } from '../../activities/deferred-values';
 import type { Database } from '../db/database';
 import type { GuardedFetch } from '../net/guarded-fetch';
+import { CodeSandbox } from '../code-steps/code-sandbox';
+import type { CodeLimits } from '../code-steps/code-limits';
 import { RunVerifier } from '../runs/run-verifier';
 import { RunService } from '../runs/run.service';
 import type { TriggerChains } from '../triggers/trigger-chain';
@@ -60,6 +62,8 @@ export type WorkerOptions = {
   maxRunsInFlight?: number;
   /** Tracing's interceptors and sink, when tracing is on (a prebuilt bundle must include its workflow modules). */
   tracing?: Tracing['worker'];
+  /** Limits of code steps' sandbox. @default DEFAULT_CODE_LIMITS */
+  codeLimits?: Readonly<CodeLimits>;
 };
 
 /**
@@ -78,6 +82,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     fetch: options.fetch,
     retention: options.retention,
     chains: options.chains,
+    code: new CodeSandbox(options.codeLimits),
     // Schedule fires record their runs here, as the API records the runs it starts.
     runs: new RunService({
       db: options.db,

@@ -126,8 +126,8 @@ describe('validateDefinition', () => {
 
     it('reports an unknown or missing step type with the allowed types', () => {
       expect(errorsOf(definition({ a: { type: 'htp', url: 'x' }, b: { url: 'x' } }))).toEqual([
-        { path: '/steps/a/type', message: 'unknown type "htp": expected one of http, transform, condition, delay, workflow, wait, log, map' },
-        { path: '/steps/b/type', message: 'missing "type": expected one of http, transform, condition, delay, workflow, wait, log, map' },
+        { path: '/steps/a/type', message: 'unknown type "htp": expected one of http, transform, condition, delay, workflow, wait, log, code, map' },
+        { path: '/steps/b/type', message: 'missing "type": expected one of http, transform, condition, delay, workflow, wait, log, code, map' },
       ]);
     });
 
@@ -879,14 +879,14 @@ describe('validateDefinition', () => {
 
     it('lists the registered types after the built-in ones for an unknown type', () => {
       expect(errorsOf(definition({ a: { type: 'send-emails', to: 'x' } }), { stepTypes })).toEqual([
-        { path: '/steps/a/type', message: 'unknown type "send-emails": expected one of http, transform, condition, delay, workflow, wait, log, map, send-email' },
+        { path: '/steps/a/type', message: 'unknown type "send-emails": expected one of http, transform, condition, delay, workflow, wait, log, code, map, send-email' },
       ]);
     });
 
     it('is an unknown type when the deployment did not register it', () => {
       expect(errorsOf(definition({ a: { type: 'send-email', to: 'a@example.com', subject: 'x' } }))[0]).toEqual({
         path: '/steps/a/type',
-        message: 'unknown type "send-email": expected one of http, transform, condition, delay, workflow, wait, log, map',
+        message: 'unknown type "send-email": expected one of http, transform, condition, delay, workflow, wait, log, code, map',
       });
     });
 

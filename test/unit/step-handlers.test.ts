@@ -3,13 +3,14 @@ import { evaluateTemplateSync } from '../../definition/template-plan';
 import type { ActionCall } from '../../interpreter/action-runner';
 import { CUSTOM_STEP_HANDLER, DEFAULT_MAP_CONCURRENCY, STEP_HANDLERS, handlerOf, type StepEnv } from '../../interpreter/step-handlers';
 import type { StepActions } from '../../interpreter/step-actions';
+import { LoggedOutput } from '../../interpreter/step-logs';
 
 /**
  * The handlers with the real synchronous evaluator and a graph that records what they ask of it:
  * the actions they would run (StepActions.run is where the workflow reaches Temporal), the
  * signals they wait for and the items they fan out.
  */
-function envFor(id: string, bindings: Record<string, unknown> = {}): StepEnv & { asked: unknown[] } {
+function envFor(id: string, bindings: Record<string, unknown> = {}, graph: Record<string, Step> = {}): StepEnv & { asked: unknown[] } {
   const asked: unknown[] = [];
   const actions = { run: (call: ActionCall) => (asked.push(call), Promise.resolve({ ran: call.type })) } as unknown as StepActions;
   return {
@@ -23,6 +24,7 @@ function envFor(id: string, bindings: Record<string, unknown> = {}): StepEnv & {
     emit: (event) => (asked.push(event), Promise.resolve()),
     wait: (signal, timeout) => (asked.push({ wait: signal, timeout }), Promise.resolve('approved')),
     map: (step: MapStep, items, maxConcurrency) => (asked.push({ map: step.items, items, maxConcurrency }), Promise.resolve(items)),
+    graph,
   };
 }
 
@@ -83,6 +85,31 @@ describe('STEP_HANDLERS', () => {
     expect((await run(step, bindings)).input).toEqual({ items: [1, 2, 3], maxConcurrency: DEFAULT_MAP_CONCURRENCY });
     expect((await run({ ...step, maxConcurrency: 2 }, bindings)).asked).toEqual([{ map: step.items, items: [1, 2, 3], maxConcurrency: 2 }]);
     expect(() => STEP_HANDLERS.map.input({ ...step, items: '{% $input.n %}' }, envFor('s', bindings))).toThrow('items evaluated to 2, not an array');
+  });
+
+  it('gives a code step its upstream steps only, and runs it as one code action whose console lines become its log lines', async () => {
+    const graph: Record<string, Step> = {
+      a: { type: 'transform', value: 1 },
+      b: { type: 'transform', needs: ['a'], value: 2 },
+      other: { type: 'transform', value: 3 },
+      s: { type: 'code', needs: ['b'], source: 'return steps.a.output', timeout: '5s' },
+    };
+    const run = { id: 'run-1', definition: 'd', version: 1, startedAt: '2026-01-01T00:00:00.000Z', attempt: 1 };
+    const seen = { input: { n: 2 }, run, steps: { a: { output: 1, status: 'SUCCEEDED' }, b: { output: 2, status: 'SUCCEEDED' }, other: { output: 3, status: 'SUCCEEDED' } } };
+    const env = envFor('s', seen, graph);
+    env.actions.run = ((call: ActionCall) => (env.asked.push(call), Promise.resolve({ output: 1, logs: [{ level: 'warn', message: 'careful' }] }))) as StepActions['run'];
+    const step = graph.s as Extract<Step, { type: 'code' }>;
+    const input = STEP_HANDLERS.code.input(step, env);
+    expect(input).toEqual({ input: { n: 2 }, run, steps: { a: seen.steps.a, b: seen.steps.b } });
+    expect(await STEP_HANDLERS.code.perform(step, input, env, 2)).toEqual(new LoggedOutput(1, [{ level: 'warn', message: 'careful' }]));
+    expect(env.asked).toEqual([{ type: 'code', call: { stepId: 's', attempt: 2, source: 'return steps.a.output', args: input }, timeout: '5s', what: 's' }]);
+  });
+
+  it('refuses a code step whose input cannot travel as an activity argument, before running anything', async () => {
+    const env = envFor('s');
+    const huge = { input: 'x'.repeat(2 * 1024 * 1024), steps: {}, run: {} };
+    await expect(STEP_HANDLERS.code.perform({ type: 'code', source: 'return 1' }, huge, env, 1)).rejects.toMatchObject({ type: 'CODE_INPUT_TOO_LARGE', nonRetryable: true });
+    expect(env.asked).toEqual([]);
   });
 
   it('resolves a delay\'s duration literally and its until by expression', () => {
