@@ -333,7 +333,7 @@ export class GraphRunner {
     if (mocks && Object.hasOwn(mocks, id)) return mocks[id];
     switch (step.type) {
       case 'http':
-        return actions.http(input as Parameters<StepActions['http']>[0], step.timeout, this.path(id));
+        return actions.http(input as Parameters<StepActions['http']>[0], step.timeout, this.path(id), step.local);
       case 'transform':
         return input;
       case 'condition': {
@@ -440,7 +440,7 @@ export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: 
         if (action.type === 'http') {
           const request = await resolveHttpRequest(action, evaluate, bindings, itemKey);
           const policy = effectivePolicy(context.defaults, action.retry);
-          return await withPolicy(policy, () => actions.http(request, action.timeout, itemPath), (info) => failed(info), itemPath);
+          return await withPolicy(policy, () => actions.http(request, action.timeout, itemPath, action.local), (info) => failed(info), itemPath);
         }
         return await actions.childRun(itemPath, action, (await evaluate(action.input)) ?? {});
       }

@@ -279,7 +279,7 @@ class RunInterpreter {
         const bindings = this.graph.bindings();
         const request = await resolveHttpRequest(action, (value) => this.graph.evaluate(value, bindings), bindings, `${this.snapshot.runId}:${id}:compensate`);
         input = request;
-        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.http(request, action.timeout, `${id} (compensate)`)), fail, `${id} (compensate)`);
+        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.http(request, action.timeout, `${id} (compensate)`, action.local)), fail, `${id} (compensate)`);
       } else {
         input = { definition: action.definition, version: action.version ?? 'latest', input: (await this.graph.evaluate(action.input)) ?? {} };
         const childInput = (input as { input: unknown }).input;
