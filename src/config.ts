@@ -5,6 +5,7 @@ import { parseDuration } from '../definition/duration';
 import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-list';
 import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 import { operationsConfig, operationsEnv, type OperationsConfig } from './operations-config';
+import { workerTuningConfig, workerTuningEnv, type WorkerTuning } from './worker-tuning-config';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -92,6 +93,7 @@ const envSchema = z.object({
   TRELLIS_START_TIMEOUT: duration('5s', 100, 10 * 60 * 1000),
   TRELLIS_EVENT_RETRY_INTERVAL: duration('2s', 100, HOUR_MS),
   ...operationsEnv,
+  ...workerTuningEnv,
 });
 
 /** A duration ("500ms", "2s", "1m") between `min` and `max` milliseconds, read as milliseconds. */
@@ -203,6 +205,8 @@ export type Config = Readonly<{
   }>;
   /** Webhooks, event triggers and schedules (README "Triggers"). */
   triggers: Readonly<TriggerSettings>;
+  /** Temporal's levers: eager start and dispatch, worker slots, the sticky cache (README "Performance"). */
+  workerTuning: WorkerTuning;
 }> &
   OperationsConfig;
 
@@ -322,6 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       startTimeoutMs: e.TRELLIS_START_TIMEOUT,
       eventRetryIntervalMs: e.TRELLIS_EVENT_RETRY_INTERVAL,
     }),
+    workerTuning: workerTuningConfig(e),
     ...operations,
   });
 }

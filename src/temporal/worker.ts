@@ -15,6 +15,7 @@ import { logger } from '../observability/logger';
 import { TemporalLogger } from '../observability/temporal-logger';
 import type { Tracing } from '../observability/tracing';
 import { FAILURE_CONVERTER_PATH } from './data-converter';
+import type { WorkerTuning } from '../worker-tuning-config';
 
 /** The workflow bundle's entry point: everything under `interpreter/`, nothing else. */
 export const WORKFLOWS_PATH = require.resolve('../../interpreter/workflows');
@@ -51,6 +52,8 @@ export type WorkerOptions = {
   maxRunsInFlight?: number;
   /** Tracing's interceptors and sink, when tracing is on (a prebuilt bundle must include its workflow modules). */
   tracing?: Tracing['worker'];
+  /** Slots, eager activity dispatch and the sticky cache (`config.workerTuning`); unset fields keep the SDK's defaults. */
+  tuning?: Omit<WorkerTuning, 'eagerWorkflowStart'>;
 };
 
 /**
@@ -75,6 +78,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       // Schedule fires record their runs here, as the API records the runs it starts.
       runs: new RunService({ db: options.db, client: options.client, taskQueue: options.taskQueue, stepTypes: options.stepTypes, maxRunsInFlight: options.maxRunsInFlight }),
     }),
+    ...workerSlots(options.tuning),
     // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     ...(options.tracing
@@ -82,6 +86,19 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       : {}),
   });
   return { worker, connection };
+}
+
+/** The SDK options of {@link WorkerTuning}: only those set, so the rest keep the SDK's defaults. */
+function workerSlots(tuning: WorkerOptions['tuning']): Partial<Parameters<typeof Worker.create>[0]> {
+  if (!tuning) return {};
+  const options = {
+    maxEagerActivityReservationsPerWorkflowTask: tuning.eagerActivities,
+    maxConcurrentWorkflowTaskExecutions: tuning.workflowTaskSlots,
+    maxConcurrentActivityTaskExecutions: tuning.activitySlots,
+    maxConcurrentLocalActivityExecutions: tuning.localActivitySlots,
+    maxCachedWorkflows: tuning.cachedWorkflows,
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
 }
 
 const quietBundlerLogger = {
