@@ -33,11 +33,14 @@ type Row = {
 
 const echo = (url: string, extra: Record<string, unknown> = {}) => ({ type: 'http', method: 'POST', url: `${url}/echo`, body: { step: 'x' }, ...extra });
 
-function chain(url: string, n: number): Record<string, unknown> {
+function chain(url: string, n: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const steps: Record<string, unknown> = {};
-  for (let i = 1; i <= n; i++) steps[`s${i}`] = echo(url, i === 1 ? {} : { needs: [`s${i - 1}`] });
+  for (let i = 1; i <= n; i++) steps[`s${i}`] = echo(url, { ...extra, ...(i === 1 ? {} : { needs: [`s${i - 1}`] }) });
   return steps;
 }
+
+/** The chain's http steps as local activities (`"local": true`). */
+const LOCAL = { local: true, timeout: '5s' };
 
 function parallel(url: string, n: number): Record<string, unknown> {
   return Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i + 1}`, echo(url)]));
@@ -61,6 +64,8 @@ const mapOf = (url: string, name: string, items: number, concurrency: number) =>
 const ROWS: Row[] = [
   { id: 'chain', name: '10 http steps in a chain, p50', figure: 'p50 ms', definition: (url) => ({ name: 'bench-chain', steps: chain(url, 10) }), baseline: { workflow: 'baselineChain', args: (url) => [url, 10] }, runs: [20, 5], concurrency: 1 },
   { id: 'burst', name: 'the same, 100 runs started at once', figure: 'runs/s', definition: (url) => ({ name: 'bench-chain', steps: chain(url, 10) }), baseline: { workflow: 'baselineChain', args: (url) => [url, 10] }, runs: [100, 25], concurrency: 100 },
+  { id: 'chain-local', name: 'the chain with "local": true, p50', figure: 'p50 ms', definition: (url) => ({ name: 'bench-chain-local', steps: chain(url, 10, LOCAL) }), baseline: { workflow: 'baselineChain', args: (url) => [url, 10] }, runs: [20, 5], concurrency: 1 },
+  { id: 'burst-local', name: 'the chain with "local": true, 100 runs started at once', figure: 'runs/s', definition: (url) => ({ name: 'bench-chain-local', steps: chain(url, 10, LOCAL) }), baseline: { workflow: 'baselineChain', args: (url) => [url, 10] }, runs: [100, 25], concurrency: 100 },
   { id: 'parallel-50', name: '50 parallel http steps, p50', figure: 'p50 ms', definition: (url) => ({ name: 'bench-parallel-50', steps: parallel(url, 50) }), baseline: { workflow: 'baselineParallel', args: (url) => [url, 50] }, runs: [10, 3], concurrency: 1 },
   {
     id: 'transform-chain',
@@ -276,8 +281,9 @@ export function reportTable(table: TableRow[], context: Record<string, unknown>)
       const t = row.trellisHistory;
       const b = row.baselineHistory;
       const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
-      const of = t.workflows > 1 ? ` in ${t.workflows.toFixed(0)} workflows, largest ${fmt(t.largestEvents)} events / ${kib(t.largestBytes)}` : '';
-      return `${fmt(t.events)} (${kib(t.bytes)}${of}), ${fmt(b.events)} (${kib(b.bytes)})`;
+      const count = (n: number) => Math.round(n).toLocaleString('en-US');
+      const of = t.workflows > 1 ? ` in ${count(t.workflows)} workflows, largest ${count(t.largestEvents)} events / ${kib(t.largestBytes)}` : '';
+      return `${count(t.events)} (${kib(t.bytes)}${of}), ${count(b.events)} (${kib(b.bytes)})`;
     }
     return '—';
   };
