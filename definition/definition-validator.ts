@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { isCommonStepField, type CustomStepTypeSchema } from './custom-step-type';
+import type { CustomStepTypeSchema } from './custom-step-type';
 import { ancestors, findCycles, type GraphSteps } from './definition-graph';
 import { definitionSchemaFor, type Definition } from './definition-schema';
 import { isExpressionError } from './expression-error';
@@ -17,7 +17,7 @@ import { pointerFromPath, pointerJoin, pointerTokens } from './json-pointer';
 import { isPrototypeKey } from './prototype-keys';
 import { inspectJson, MAX_JSON_DEPTH } from './storable-json';
 import { undeclaredField } from './json-schema-fields';
-import { TEMPLATED_FIELDS } from './templated-fields';
+import { CUSTOM_STEP_TRAITS, STEP_TRAITS, isBuiltInStepType, templatedFieldsOf, type StepTraits } from './step-traits';
 import { VARIABLE_NAME_PATTERN } from './variables';
 
 /** One problem in a definition: where (an RFC 6901 JSON pointer) and what, for a human. */
@@ -222,16 +222,19 @@ function checkGraph(steps: RawRecord, check: Check, scope: GraphScope): void {
     const expressionScope: ExpressionScope = { steps: visible, allowed: upstream, reader: `step "${id}"`, secrets: false, item: inMap };
 
     const type = typeof step.type === 'string' ? step.type : '';
-    const custom = check.customTypes.has(type);
-    if (inMap) checkInlineStep(step, at, type, errors);
-    checkGuard(step, at, type, errors);
+    // An unregistered type has no traits: the schema reports it.
+    const traits: StepTraits | undefined = isBuiltInStepType(type) ? STEP_TRAITS[type] : check.customTypes.has(type) ? CUSTOM_STEP_TRAITS : undefined;
+    if (inMap) checkInlineStep(step, at, type, traits, errors);
+    checkGuard(step, at, traits, errors);
     if (typeof step.if === 'string') checkExpressions(step.if, pointerJoin(at, 'if'), expressionScope, errors);
-    const templated = custom ? Object.keys(step).filter((field) => !isCommonStepField(field)) : (TEMPLATED_FIELDS[type] ?? []);
-    const fieldScope = { ...expressionScope, secrets: type === 'http' || custom };
-    for (const field of templated) checkExpressions(step[field], pointerJoin(at, field), fieldScope, errors);
+    const fieldScope = { ...expressionScope, secrets: traits?.secrets ?? false };
+    for (const field of traits ? templatedFieldsOf(step) : []) checkExpressions(step[field], pointerJoin(at, field), fieldScope, errors);
     if (type === 'condition') checkBranches(id, step, at, graph, errors);
     if (type === 'delay') checkUntil(step, at, errors);
     if (type === 'map') checkMap(id, step, at, check, scope, expressionScope);
+    if (step.compensate !== undefined && traits?.compensable === false) {
+      errors.push({ path: pointerJoin(at, 'compensate'), message: `a ${type} step has nothing to roll back: remove "compensate"` });
+    }
     if (isRecord(step.compensate)) {
       const compensateScope = { ...expressionScope, allowed: new Set([...upstream, id]), reader: `the compensation of "${id}"` };
       checkAction(step.compensate, pointerJoin(at, 'compensate'), compensateScope, errors);
@@ -251,11 +254,14 @@ function checkGraph(steps: RawRecord, check: Check, scope: GraphScope): void {
 }
 
 /** What a step inside a map step's inline graph may not do. */
-function checkInlineStep(step: RawRecord, at: string, type: string, errors: DefinitionError[]): void {
-  if (type === 'wait') {
+function checkInlineStep(step: RawRecord, at: string, type: string, traits: StepTraits | undefined, errors: DefinitionError[]): void {
+  if (traits?.inMap === false) {
     errors.push({
       path: pointerJoin(at, 'type'),
-      message: 'a wait step cannot run inside a map step\'s "do": signals are addressed to the run, not to one item; wait before or after the map step',
+      message:
+        type === 'wait'
+          ? 'a wait step cannot run inside a map step\'s "do": signals are addressed to the run, not to one item; wait before or after the map step'
+          : `a ${type} step cannot run inside a map step's "do"`,
     });
   }
   if (step.compensate !== undefined) {
@@ -277,9 +283,9 @@ function checkNeeds(id: string, step: RawRecord, at: string, ids: ReadonlySet<st
   }
 }
 
-function checkGuard(step: RawRecord, at: string, type: string, errors: DefinitionError[]): void {
+function checkGuard(step: RawRecord, at: string, traits: StepTraits | undefined, errors: DefinitionError[]): void {
   if (typeof step.if !== 'string' || wholeExpression(step.if) !== undefined) return;
-  const what = type === 'condition' ? 'the condition' : 'a guard';
+  const what = traits?.guard === false ? 'the condition' : 'a guard';
   errors.push({ path: pointerJoin(at, 'if'), message: `${what} must be one expression, like "{% $input.amount > 100 %}"` });
 }
 
@@ -345,9 +351,11 @@ function checkMap(id: string, step: RawRecord, at: string, check: Check, scope: 
 
 function checkAction(action: RawRecord, at: string, scope: ExpressionScope, errors: DefinitionError[]): void {
   const type = typeof action.type === 'string' ? action.type : '';
-  checkGuard(action, at, type, errors);
-  for (const field of type === 'http' || type === 'workflow' ? (TEMPLATED_FIELDS[type] ?? []) : []) {
-    checkExpressions(action[field], pointerJoin(at, field), { ...scope, secrets: type === 'http' }, errors);
+  // Only types that may be actions have their fields checked here; the schema reports the others.
+  const traits = isBuiltInStepType(type) && STEP_TRAITS[type].action ? STEP_TRAITS[type] : undefined;
+  checkGuard(action, at, traits, errors);
+  for (const field of traits ? templatedFieldsOf(action) : []) {
+    checkExpressions(action[field], pointerJoin(at, field), { ...scope, secrets: traits?.secrets ?? false }, errors);
   }
   if (typeof action.if === 'string') checkExpressions(action.if, pointerJoin(at, 'if'), scope, errors);
 }

@@ -1,22 +1,22 @@
-import { customStepConfig } from './custom-step-type';
 import type { Definition } from './definition-schema';
 import { walkSteps } from './definition-walk';
 import { pointerJoin } from './json-pointer';
+import { STEP_TRAITS, templatedFieldsOf, traitsOf } from './step-traits';
+import { STEP_TYPES, type StepType } from './step-types';
 
 /**
  * Fields whose strings are templates, per built-in step type (and per action type, for `http`
- * and `workflow` compensations and map actions); everything else is taken literally. A step's
- * `if` is one expression besides these, and every config field of a custom step is a template.
+ * and `workflow` compensations and map actions); everything else is taken literally. Derived
+ * from {@link STEP_TRAITS}, where each type declares them. A step's `if` is one expression besides
+ * these, and every config field of a custom step is a template.
  */
-export const TEMPLATED_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  http: ['method', 'url', 'query', 'headers', 'body'],
-  transform: ['value'],
-  condition: [],
-  delay: ['until'],
-  workflow: ['input'],
-  wait: [],
-  map: ['items'],
-};
+export const TEMPLATED_FIELDS: Readonly<Record<StepType, readonly string[]>> = templatedFieldsByType();
+
+function templatedFieldsByType(): Record<StepType, readonly string[]> {
+  const fields = {} as Record<StepType, readonly string[]>;
+  for (const type of STEP_TYPES) fields[type] = STEP_TRAITS[type].templated;
+  return fields;
+}
 
 /** A value of a definition whose strings may hold expressions, and where it is. */
 export type TemplatedValue = { pointer: string; value: unknown };
@@ -34,15 +34,13 @@ export function templatedValues(definition: Definition): TemplatedValue[] {
   };
   const addAction = (action: Record<string, unknown>, pointer: string): void => {
     add(action.if, pointerJoin(pointer, 'if'));
-    for (const field of TEMPLATED_FIELDS[String(action.type)] ?? []) add(action[field], pointerJoin(pointer, field));
+    if (traitsOf(String(action.type)).action) for (const field of templatedFieldsOf(action)) add(action[field], pointerJoin(pointer, field));
   };
   add(definition.output, '/output');
   for (const { step, pointer } of walkSteps(definition.steps)) {
     const raw = step as Record<string, unknown>;
     add(raw.if, pointerJoin(pointer, 'if'));
-    const fields = TEMPLATED_FIELDS[step.type];
-    if (fields) for (const field of fields) add(raw[field], pointerJoin(pointer, field));
-    else for (const [field, value] of Object.entries(customStepConfig(raw))) add(value, pointerJoin(pointer, field));
+    for (const field of templatedFieldsOf(raw)) add(raw[field], pointerJoin(pointer, field));
     if (step.compensate) addAction(step.compensate, pointerJoin(pointer, 'compensate'));
     if (step.type === 'map') {
       if ('type' in step.do) addAction(step.do, pointerJoin(pointer, 'do'));

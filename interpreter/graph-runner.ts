@@ -1,22 +1,26 @@
-import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
-import type { HttpAction, MapAction, Step, WorkflowAction } from '../definition/definition-schema';
-import { customStepConfig } from '../definition/custom-step-type';
-import { MAX_TIMER_MS, parseDuration } from '../definition/duration';
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import type { HttpAction, MapAction, MapStep, Step, WorkflowAction } from '../definition/definition-schema';
+import { parseDuration } from '../definition/duration';
 import { setOwn } from '../definition/prototype-keys';
-import { STEP_TYPES } from '../definition/step-types';
+import { STEP_TRAITS, traitsOf } from '../definition/step-traits';
 import { evaluateTemplate } from '../definition/template';
 import { evaluateTemplateSync } from '../definition/template-plan';
-import { deferSecretTemplates, type DeferredTemplates } from './deferred-templates';
+import { runAction, runAttempts, SettledFailure, type ActionCall } from './action-runner';
+import { attemptRules, cancellationReason, failureStopsGraph, guardDecision, unresolvableInput } from './attempt-decisions';
 import { GraphScheduler } from './graph-scheduler';
 import { resolveHttpRequest } from './http-request';
+import { legacyStepInput } from './legacy-step-input';
 import { runMap, type MapJob } from './map-step';
-import { effectivePolicy, retryDelay, withPolicy } from './retry-policy';
+import { effectivePolicy } from './retry-policy';
 import { runBindings, type RunContext, type StepBinding } from './run-context';
 import type { AuditEventInput, ErrorInfo, ReusedOutputs } from './run-types';
 import type { SignalInbox } from './signal-inbox';
 import type { StepActions } from './step-actions';
 import { StepFailure, nonRetryable, toErrorInfo } from './step-failure';
+import { handlerOf, type StepEnv } from './step-handlers';
 import { WorkflowTaskBudget } from './workflow-task-budget';
+
+export { DEFAULT_MAP_CONCURRENCY } from './step-handlers';
 
 /**
  * Largest step output, in characters of JSON. Outputs travel through Temporal history (2 MB per
@@ -42,11 +46,6 @@ export const MAX_EXPRESSION_STEPS = 5_000;
 export function syncExpressionBudget(): WorkflowTaskBudget | undefined {
   return patched('trellis-sync-expressions') ? new WorkflowTaskBudget() : undefined;
 }
-/** Items a `map` step runs at once when it does not set `maxConcurrency`. */
-export const DEFAULT_MAP_CONCURRENCY = 10;
-
-const BUILT_IN_TYPES: ReadonlySet<string> = new Set(STEP_TYPES);
-
 /** An audit event as a graph emits it; the run fills in run id, tenant, time and actor. */
 export type GraphEvent = Omit<AuditEventInput, 'runId' | 'tenantId' | 'at' | 'actor'>;
 
@@ -165,12 +164,13 @@ export class GraphRunner {
   private async execute(id: string): Promise<void> {
     const step = this.scheduler.step(id);
     try {
-      if (step.type !== 'condition' && step.if !== undefined) {
+      if (traitsOf(step.type).guard && step.if !== undefined) {
         const guard = this.options.syncExpressions ? this.evaluate(step.if) : await this.evaluate(step.if);
-        if (typeof guard !== 'boolean') {
+        const decision = guardDecision(guard);
+        if (decision === 'not-boolean') {
           throw nonRetryable(`guard "if" evaluated to ${JSON.stringify(guard ?? null)}, not a boolean`, 'ExpressionError');
         }
-        if (!guard) {
+        if (decision === 'skip') {
           await this.skip(id, 'skipped: guard "if" evaluated to false');
           return;
         }
@@ -198,7 +198,7 @@ export class GraphRunner {
     } catch (err) {
       if (isCancellation(err)) {
         this.scheduler.markCancelled(id);
-        const why = this.failure ? `cancelled because step "${this.failure.stepId}" failed` : (this.stopReason ?? 'cancelled with the run');
+        const why = cancellationReason(this.failure?.stepId, this.stopReason);
         await this.emit({ type: 'STEP_FAILED', stepId: id, stepType: step.type, stepStatus: 'CANCELLED', attempt: this.scheduler.state(id).attempts, message: why, error: { message: why, type: 'Cancelled', retryable: false } });
         return;
       }
@@ -211,7 +211,7 @@ export class GraphRunner {
         await this.emit({ type: 'STEP_FAILED', stepId: id, stepType: step.type, stepStatus: 'FAILED', error: failure.info, message: `failed for good: ${failure.info.message}` });
       }
       this.scheduler.markFailed(id, failure.info);
-      if ((step.onError ?? 'fail') === 'fail' && !this.failure) {
+      if (failureStopsGraph(step.onError) && !this.failure) {
         this.failure = failure;
         // A step failed for good: nothing new starts and running siblings are cancelled.
         this.scope.cancel();
@@ -219,151 +219,75 @@ export class GraphRunner {
     }
   }
 
-  /** Runs the attempts of a step; each attempt is audited, retries follow the step's policy. */
-  private async withRetries(id: string, step: Step): Promise<unknown> {
-    const policy = effectivePolicy(this.options.context.defaults, step.retry);
-    const retries = step.type === 'http' || !BUILT_IN_TYPES.has(step.type);
-    const maxAttempts = retries ? policy.maxAttempts : 1;
-    for (let attempt = 1; ; attempt++) {
-      this.scheduler.markRunning(id, attempt);
-      let input: unknown;
-      let unresolvable: unknown;
-      try {
-        if (this.options.syncExpressions) {
-          input = this.resolveInputSync(id, step);
-          if (input instanceof Promise) input = await input;
-        } else {
-          input = await this.resolveInput(id, step);
-        }
-      } catch (err) {
-        unresolvable = err;
-      }
-      await this.emit({ type: 'STEP_STARTED', stepId: id, stepType: step.type, stepStatus: step.type === 'wait' ? 'WAITING' : 'RUNNING', attempt, input });
-      if (unresolvable !== undefined) {
-        // Expressions are deterministic: evaluating them again would fail the same way.
-        const info: ErrorInfo = { ...toErrorInfo(unresolvable), retryable: false };
-        await this.emit({ type: 'STEP_FAILED', stepId: id, stepType: step.type, stepStatus: 'FAILED', attempt, error: info, message: `attempt ${attempt} failed for good: ${info.message}` });
-        throw new StepFailure(id, info);
-      }
-      try {
-        return await this.perform(id, step, input, attempt);
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        const info = toErrorInfo(err);
-        const willRetry = info.retryable !== false && attempt < maxAttempts;
-        const delay = willRetry ? retryDelay(policy, attempt, info) : 0;
-        await this.emit({
-          type: 'STEP_FAILED',
-          stepId: id,
-          stepType: step.type,
-          stepStatus: willRetry ? 'RUNNING' : 'FAILED',
-          attempt,
-          error: { ...info, retryable: willRetry },
-          message: willRetry
-            ? `attempt ${attempt} of ${maxAttempts} failed; retrying in ${delay} ms`
-            : `attempt ${attempt} of ${maxAttempts} failed for good${info.retryable === false ? ' (not retryable)' : ''}`,
-        });
-        if (!willRetry) throw new StepFailure(id, info);
-        await sleep(delay, { summary: `${this.path(id)}: backoff after attempt ${attempt}` });
-      }
-    }
-  }
-
-  /** The step's resolved input: what is hashed into the audit trail and handed to the action. */
-  private async resolveInput(id: string, step: Step): Promise<unknown> {
-    switch (step.type) {
-      case 'http':
-        return resolveHttpRequest(step, (value) => this.evaluate(value), this.bindings(), this.key(id));
-      case 'transform':
-        return this.evaluate(step.value);
-      case 'condition':
-        return this.evaluate(step.if);
-      case 'delay':
-        return step.duration !== undefined ? { duration: step.duration } : { until: await this.evaluate(step.until) };
-      case 'workflow':
-        return { definition: step.definition, version: step.version ?? 'latest', input: (await this.evaluate(step.input)) ?? {} };
-      case 'wait':
-        return { signal: step.signal, timeout: step.timeout ?? null };
-      case 'map': {
-        const items = await this.evaluate(step.items);
-        if (!Array.isArray(items)) throw nonRetryable(`items evaluated to ${JSON.stringify(items ?? null)?.slice(0, 100)}, not an array`, 'ExpressionError');
-        return { items, maxConcurrency: step.maxConcurrency ?? DEFAULT_MAP_CONCURRENCY };
-      }
-      default: {
-        const config = customStepConfig(step as Record<string, unknown>);
-        const { value, deferred } = deferSecretTemplates(config, this.bindings());
-        return { config: await this.evaluate(value), ...(deferred ? { deferred } : {}) };
-      }
-    }
-  }
-
   /**
-   * {@link resolveInput} with the synchronous evaluator: no promise unless the step needs one
-   * (an http request's secret-bearing strings are sorted out asynchronously).
+   * Runs the attempts of a step through {@link runAttempts}: each attempt resolves the step's
+   * input and is audited (STEP_STARTED, then STEP_FAILED when it fails); retries follow the
+   * step's policy when its type retries (see `STEP_TRAITS`).
    */
-  private resolveInputSync(id: string, step: Step): unknown {
-    switch (step.type) {
-      case 'http':
-        return resolveHttpRequest(step, (value) => this.evaluate(value), this.bindings(), this.key(id));
-      case 'transform':
-        return this.evaluate(step.value);
-      case 'condition':
-        return this.evaluate(step.if);
-      case 'delay':
-        return step.duration !== undefined ? { duration: step.duration } : { until: this.evaluate(step.until) };
-      case 'workflow':
-        return { definition: step.definition, version: step.version ?? 'latest', input: this.evaluate(step.input) ?? {} };
-      case 'wait':
-        return { signal: step.signal, timeout: step.timeout ?? null };
-      case 'map': {
-        const items = this.evaluate(step.items);
-        if (!Array.isArray(items)) throw nonRetryable(`items evaluated to ${JSON.stringify(items ?? null)?.slice(0, 100)}, not an array`, 'ExpressionError');
-        return { items, maxConcurrency: step.maxConcurrency ?? DEFAULT_MAP_CONCURRENCY };
-      }
-      default: {
-        const config = customStepConfig(step as Record<string, unknown>);
-        const { value, deferred } = deferSecretTemplates(config, this.bindings());
-        return { config: this.evaluate(value), ...(deferred ? { deferred } : {}) };
-      }
-    }
+  private withRetries(id: string, step: Step): Promise<unknown> {
+    const traits = traitsOf(step.type);
+    const rules = attemptRules(traits, effectivePolicy(this.options.context.defaults, step.retry));
+    const env = this.env(id);
+    const audit = { stepId: id, stepType: step.type } as const;
+    return runAttempts(
+      {
+        rules,
+        what: env.path,
+        failed: (decision, attempt) =>
+          this.emit({ type: 'STEP_FAILED', ...audit, stepStatus: decision.stepStatus, attempt, error: decision.error, message: decision.message }),
+        fail: (info) => new StepFailure(id, info),
+      },
+      async (attempt) => {
+        this.scheduler.markRunning(id, attempt);
+        let input: unknown;
+        let unresolvable: unknown;
+        try {
+          if (this.options.syncExpressions) {
+            input = handlerOf(step).input(step, env);
+            if (input instanceof Promise) input = await input;
+          } else {
+            input = await legacyStepInput(step, env);
+          }
+        } catch (err) {
+          unresolvable = err;
+        }
+        await this.emit({ type: 'STEP_STARTED', ...audit, stepStatus: traits.startStatus, attempt, input });
+        if (unresolvable !== undefined) {
+          const decision = unresolvableInput(attempt, toErrorInfo(unresolvable));
+          await this.emit({ type: 'STEP_FAILED', ...audit, stepStatus: decision.stepStatus, attempt, error: decision.error, message: decision.message });
+          throw new SettledFailure(new StepFailure(id, decision.error));
+        }
+        return await this.perform(id, step, input, attempt, env);
+      },
+    );
   }
 
-  private async perform(id: string, step: Step, input: unknown, attempt: number): Promise<unknown> {
-    const { actions, mocks } = this.options;
+  private async perform(id: string, step: Step, input: unknown, attempt: number, env: StepEnv): Promise<unknown> {
+    const { mocks } = this.options;
     if (mocks && Object.hasOwn(mocks, id)) return mocks[id];
-    switch (step.type) {
-      case 'http':
-        return actions.http(input as Parameters<StepActions['http']>[0], step.timeout, this.path(id), step.local);
-      case 'transform':
-        return input;
-      case 'condition': {
-        if (typeof input !== 'boolean') {
-          throw nonRetryable(`condition "if" evaluated to ${JSON.stringify(input ?? null)}, not a boolean`, 'ExpressionError');
-        }
-        // The scheduler reads the branch taken from this output.
-        return { result: input, branch: input ? 'then' : 'else' };
-      }
-      case 'delay':
-        return delay(input as { duration: string } | { until: unknown }, this.path(id));
-      case 'workflow': {
-        const resolved = input as { input: unknown };
-        return actions.childRun(this.path(id), step, resolved.input);
-      }
-      case 'wait':
-        return this.wait(id, step.signal, step.timeout);
-      case 'map': {
-        const { items, maxConcurrency } = input as { items: unknown[]; maxConcurrency: number };
-        const job: MapJob = { context: this.options.context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix: this.options.keyPrefix };
-        const progress = this.options.progress;
-        return runMap(job, items, maxConcurrency, itemRunner(job, actions, this.options.syncExpressions), progress && ((done, total) => progress(id, done, total)));
-      }
-      default: {
-        // A step type registered by the deployment, run by the worker's `runCustomStep` activity.
-        const custom = step as { type: string; timeout?: string };
-        const resolved = input as { config: Record<string, unknown>; deferred?: DeferredTemplates };
-        return actions.custom({ type: custom.type, stepId: id, attempt, idempotencyKey: this.key(id), ...resolved }, custom.timeout, this.path(id));
-      }
-    }
+    return handlerOf(step).perform(step, input, env, attempt);
+  }
+
+  /** What the step's handler may use of this graph. */
+  private env(id: string): StepEnv {
+    const key = this.key(id);
+    return {
+      actions: this.options.actions,
+      id,
+      key,
+      path: this.path(id),
+      evaluate: (value) => this.evaluate(value),
+      bindings: () => this.bindings(),
+      emit: (event) => this.emit({ ...event, stepId: id, stepType: this.scheduler.step(id).type }),
+      wait: (signal, timeout) => this.wait(id, signal, timeout),
+      map: (step, items, maxConcurrency) => this.map(id, step, items, maxConcurrency),
+    };
+  }
+
+  private map(id: string, step: MapStep, items: unknown[], maxConcurrency: number): Promise<unknown[]> {
+    const { actions, context, keyPrefix, progress, syncExpressions } = this.options;
+    const job: MapJob = { context, stepId: id, action: step.do, outerSteps: this.bindings().steps as Record<string, StepBinding>, keyPrefix };
+    return runMap(job, items, maxConcurrency, itemRunner(job, actions, syncExpressions), progress && ((done, total) => progress(id, done, total)));
   }
 
   private async wait(id: string, signal: string, timeout: string | undefined): Promise<unknown> {
@@ -397,32 +321,9 @@ export class GraphRunner {
   }
 }
 
-async function delay(input: { duration: string } | { until: unknown }, what: string): Promise<unknown> {
-  if ('duration' in input) {
-    const ms = parseDuration(input.duration);
-    if (ms === undefined) throw nonRetryable(`invalid duration "${input.duration}"`, 'InvalidDuration');
-    // Definitions saved before durations had a maximum; Temporal would refuse a timer past 100
-    // years and retry the workflow task forever. Runs that waited that long replay as they did.
-    if (ms > MAX_TIMER_MS && patched('trellis-timer-limit')) {
-      throw nonRetryable(`duration "${input.duration}" is longer than 365 days, the most a delay may take`, 'InvalidDuration');
-    }
-    await sleep(ms, { summary: `${what}: delay ${input.duration}` });
-    return { waitedMs: ms };
-  }
-  const until = typeof input.until === 'number' ? input.until : Date.parse(String(input.until));
-  if (Number.isNaN(until)) throw nonRetryable(`"until" evaluated to ${JSON.stringify(input.until)}, not a timestamp`, 'InvalidTimestamp');
-  const ms = Math.max(0, until - Date.now());
-  if (ms > MAX_TIMER_MS && patched('trellis-timer-limit')) {
-    const when = Math.abs(until) <= 8.64e15 ? new Date(until).toISOString() : String(until);
-    throw nonRetryable(`"until" evaluated to ${when}, more than 365 days ahead: the most a delay may wait`, 'InvalidTimestamp');
-  }
-  if (ms > 0) await sleep(ms, { summary: `${what}: delay until ${new Date(until).toISOString()}` });
-  return { until: new Date(until).toISOString(), waitedMs: ms };
-}
-
 /**
- * How one item of a `map` step runs: its `http` action (retried by its policy, not audited per
- * item), its `workflow` action (a child run), or its inline graph (a nested {@link GraphRunner}
+ * How one item of a `map` step runs: its `http` or `workflow` action through {@link runAction}
+ * (retried as a step of its type would be, not audited per item), or its inline graph (a nested {@link GraphRunner}
  * whose result is the graph's `output`, by default its sinks' outputs).
  */
 export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: WorkflowTaskBudget): (item: unknown, index: number) => Promise<unknown> {
@@ -437,12 +338,15 @@ export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: 
     try {
       if (isAction(action)) {
         if (action.if !== undefined && (await evaluate(action.if)) === false) return null;
+        const rules = attemptRules(STEP_TRAITS[action.type], effectivePolicy(context.defaults, action.retry));
         if (action.type === 'http') {
           const request = await resolveHttpRequest(action, evaluate, bindings, itemKey);
-          const policy = effectivePolicy(context.defaults, action.retry);
-          return await withPolicy(policy, () => actions.http(request, action.timeout, itemPath, action.local), (info) => failed(info), itemPath);
+          const call: ActionCall = { type: 'http', request, timeout: action.timeout, what: itemPath, local: action.local };
+          return await runAction(actions, call, { rules, what: itemPath, fail: (info) => failed({ ...info, retryable: false }) });
         }
-        return await actions.childRun(itemPath, action, (await evaluate(action.input)) ?? {});
+        const call: ActionCall = { type: 'workflow', reference: action, input: (await evaluate(action.input)) ?? {}, what: itemPath };
+        // The item's error as the child run reported it (runs recorded it so before one action runner).
+        return await runAction(actions, call, { rules, what: itemPath, fail: (info) => failed(info) });
       }
       const graph = new GraphRunner({ steps: action.steps, context, actions, outer: { steps: job.outerSteps, item, index }, keyPrefix: `${itemKey}.`, syncExpressions });
       await graph.run();

@@ -5,7 +5,9 @@ import { parseDuration } from '../definition/duration';
 import type { RunStatus } from '../definition/step-types';
 import { GraphRunner, syncExpressionBudget, type GraphEvent } from './graph-runner';
 import { resolveHttpRequest } from './http-request';
-import { effectivePolicy, withPolicy } from './retry-policy';
+import { runAttempts, type ActionCall } from './action-runner';
+import { failedRunStatus, mustCompensate, rollBackOutcome, type AttemptRules, type RollBack } from './attempt-decisions';
+import { effectivePolicy } from './retry-policy';
 import type { RunContext } from './run-context';
 import { AUDIT_WRITE_FAILED, AUDIT_WRITE_REFUSED, type AuditEventInput, type ErrorInfo, type RunSnapshot, type StepProgress } from './run-types';
 import { SignalInbox } from './signal-inbox';
@@ -21,8 +23,6 @@ export { toErrorInfo } from './step-failure';
 /** What the interpreter workflow returns when a run completes. */
 export type RunResult = { status: RunStatus; output: unknown };
 
-/** How a roll-back ended: nothing to compensate, everything compensated, or not everything. */
-type RollBack = 'nothing' | 'compensated' | 'incomplete';
 
 const ROLL_BACK_OUTCOME: Record<RollBack, string> = {
   nothing: '',
@@ -216,7 +216,7 @@ class RunInterpreter {
   private async failed(failure: StepFailure): Promise<never> {
     const error: ErrorInfo = { ...failure.info, message: failure.stepId ? `step "${failure.stepId}" failed: ${failure.info.message}` : failure.info.message };
     const rollBack = await this.rollBack();
-    const status: RunStatus = rollBack === 'compensated' ? 'COMPENSATED' : 'FAILED';
+    const status: RunStatus = failedRunStatus(rollBack);
     await this.emit({ type: 'RUN_FAILED', runStatus: status, error, message: status === 'COMPENSATED' ? 'failed; every compensation succeeded' : error.message });
     throw ApplicationFailure.create({ message: error.message, type: 'RunFailed', nonRetryable: true, details: [{ status, error }] });
   }
@@ -248,11 +248,11 @@ class RunInterpreter {
    */
   private async rollBack(): Promise<RollBack> {
     const toCompensate = this.graph.scheduler.compensationOrder();
-    if (toCompensate.length === 0) return 'nothing';
+    if (!mustCompensate(toCompensate)) return 'nothing';
     await this.emit({ type: 'COMPENSATION_STARTED', runStatus: 'COMPENSATING', message: `compensating ${toCompensate.join(', ')}` });
-    let allCompensated = true;
-    for (const id of toCompensate) allCompensated = (await this.compensate(id)) && allCompensated;
-    return allCompensated ? 'compensated' : 'incomplete';
+    const compensated: boolean[] = [];
+    for (const id of toCompensate) compensated.push(await this.compensate(id));
+    return rollBackOutcome(compensated);
   }
 
   /** Runs a step's `compensate` action with its own guard, retry policy and timeout. */
@@ -271,20 +271,22 @@ class RunInterpreter {
         await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, message: 'nothing to compensate: the guard "if" evaluated to false' });
         return true;
       }
-      const fail = (info: ErrorInfo): StepFailure => new StepFailure(id, info);
+      // Ends the attempts: a compensation that failed for good is not retried by anything else.
+      const fail = (info: ErrorInfo): StepFailure => new StepFailure(id, { ...info, retryable: false });
+      const what = `${id} (compensate)`;
       let input: unknown;
-      let output: unknown;
-      let attempts = 0;
+      let call: ActionCall;
       if (action.type === 'http') {
         const bindings = this.graph.bindings();
         const request = await resolveHttpRequest(action, (value) => this.graph.evaluate(value, bindings), bindings, `${this.snapshot.runId}:${id}:compensate`);
         input = request;
-        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.http(request, action.timeout, `${id} (compensate)`, action.local)), fail, `${id} (compensate)`);
+        call = { type: 'http', request, timeout: action.timeout, what, local: action.local };
       } else {
         input = { definition: action.definition, version: action.version ?? 'latest', input: (await this.graph.evaluate(action.input)) ?? {} };
-        const childInput = (input as { input: unknown }).input;
-        output = await withPolicy(policy, (n) => ((attempts = n), this.actions.childRun(`${id}:compensate`, action, childInput)), fail, `${id} (compensate)`);
+        call = { type: 'workflow', reference: action, input: (input as { input: unknown }).input, what: `${id}:compensate` };
       }
+      let attempts = 0;
+      const output = await runAttempts({ rules: compensationRules(policy), what, fail }, (n) => ((attempts = n), this.actions.run(call)));
       scheduler.markCompensated(id, true);
       await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, stepStatus: 'COMPENSATED', attempt: attempts, input, output });
       return true;
@@ -417,4 +419,12 @@ function refusalOf(err: unknown): ApplicationFailure | undefined {
 function auditSummary(batch: PendingAuditEvent[]): string {
   const shown = batch.slice(0, 4).map(({ full }) => (full.stepId ? `${full.type} ${full.stepId}` : full.type));
   return `audit: ${shown.join(', ')}${batch.length > shown.length ? ` +${batch.length - shown.length}` : ''}`;
+}
+
+/**
+ * The attempts of a compensation: its policy's `maxAttempts` whatever its type, `workflow` included
+ * (a `workflow` step itself runs once: see `STEP_TRAITS`).
+ */
+function compensationRules(policy: AttemptRules['policy']): AttemptRules {
+  return { policy, maxAttempts: policy.maxAttempts };
 }

@@ -12,6 +12,7 @@ import type { Activities } from '../activities';
 import type { CustomStepCall } from '../activities/custom-step.activity';
 import type { HttpRequest, HttpResponse } from '../activities/http.activity';
 import { parseDuration } from '../definition/duration';
+import type { ActionCall } from './action-runner';
 import { localHttpActivity } from './local-http';
 import type { RunContext } from './run-context';
 import { libraryKey, type RunSnapshot } from './run-types';
@@ -36,11 +37,27 @@ export class StepActions {
   constructor(private readonly context: RunContext) {}
 
   /**
+   * One attempt of an action: an HTTP request or a custom step (an activity with the call's
+   * timeout), or a child run. Every step, compensation and `map` item runs its actions here, one
+   * attempt per call, inside {@link runAttempts}.
+   */
+  run(call: ActionCall): Promise<unknown> {
+    switch (call.type) {
+      case 'http':
+        return this.http(call.request, call.timeout, call.what, call.local);
+      case 'workflow':
+        return this.childRun(call.what, call.reference, call.input);
+      case 'custom':
+        return this.custom(call.call, call.timeout, call.what);
+    }
+  }
+
+  /**
    * One attempt of an HTTP request.
-   * @param local run it as a local activity (the step's `"local": true`, see `localHttpActivity`)
    * @param what the step it is for (`charge`, `charge (compensate)`, `items[3]`): Temporal's UI
    *   shows it with the method as the activity's summary. Ids and names only: a summary is encoded
    *   like a payload (the UI decodes it through the codec endpoint), but it says what, not with what.
+   * @param local run it as a local activity (the step's `"local": true`, see `localHttpActivity`)
    */
   http(request: HttpRequest, timeout: string | undefined, what?: string, local?: boolean): Promise<HttpResponse> {
     const summary = what && `${what}: http ${request.method.toUpperCase()}`;

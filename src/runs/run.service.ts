@@ -6,6 +6,7 @@ import { cancelRequestedSignal, runSignal, type CancelRequest } from '../../inte
 import type { trellisRun } from '../../interpreter/workflows';
 import type { Actor, ChainLink, DefinitionLibrary, RunSnapshot } from '../../interpreter/run-types';
 import { FINAL_RUN_STATUSES } from '../../definition/step-types';
+import { traitsOf } from '../../definition/step-traits';
 import type { Database, NewRun, RunRow } from '../db/database';
 import { findDefinition, findVersion } from '../db/definitions.repository';
 import { deleteUnstartedRun, findFinalEvent, findRun, findRunByIdempotencyKey, insertRun, listRecordedSteps, recordRunEnd, setTemporalRunId } from '../db/runs.repository';
@@ -93,9 +94,6 @@ export type TestRunRequest = { spec: unknown; input?: unknown; mocks?: unknown; 
 
 /** Why a run cannot start when variables it reads are not set (each is listed with where it is read). */
 const VARIABLES_NOT_PINNED = 'it reads variables that are not set';
-
-/** Step types that run inside the workflow and call nothing, so a mock would stand in for nothing. */
-const UNMOCKABLE_TYPES: ReadonlySet<string> = new Set(['transform', 'condition']);
 
 /** Readable, unique Temporal workflow id of a run (SPEC §3). */
 export function workflowIdOf(tenantId: string, definition: string, runId: string): string {
@@ -574,7 +572,8 @@ export function checkInput(definition: Definition, input: unknown, cacheKey: str
 
 /**
  * A `testRun`'s mocks as outputs by step id: an object whose keys are top-level steps that call
- * something (not `transform` or `condition`, which run inside the workflow).
+ * something (whose type's traits say `mockable`: not `transform` or `condition`, which run inside
+ * the workflow).
  * @throws BadUserInputError locating each bad key at `/mocks/<key>`
  */
 function checkMocks(definition: Definition, mocks: unknown): Record<string, unknown> | undefined {
@@ -587,7 +586,7 @@ function checkMocks(definition: Definition, mocks: unknown): Record<string, unkn
     const at = pointerJoin('/mocks', id);
     const step = Object.hasOwn(definition.steps, id) ? definition.steps[id]! : undefined;
     if (!step) errors.push({ path: at, message: `no step "${id}" in "${definition.name}"` });
-    else if (UNMOCKABLE_TYPES.has(step.type)) errors.push({ path: at, message: `a ${step.type} step runs inside the workflow and calls nothing: it cannot be mocked` });
+    else if (!traitsOf(step.type).mockable) errors.push({ path: at, message: `a ${step.type} step runs inside the workflow and calls nothing: it cannot be mocked` });
     else errors.push(...mockOutputErrors(step, mock, at));
   }
   if (errors.length > 0) throw new BadUserInputError('invalid mocks', errors);
