@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../test/support/browser';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
-import { wsClient } from '../test/support/graphql-client';
 import { HttpStub } from '../test/support/http-stub';
 import { finished, startRunOf } from '../test/support/runs';
 import { createTestContext, type TestContext } from '../test/support/test-context';
@@ -14,8 +17,11 @@ import { createTestContext, type TestContext } from '../test/support/test-contex
  *  1. A run of 200 parallel http steps: time to draw the page, frame times while all 200 finish,
  *     and how long after the run's last event the page shows it.
  *  2. A map over 5,000 items: the same while it runs.
- *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEvents) on one run against
- *     none: the run's duration, alternated, several times each.
+ *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEventBatches, in another process as
+ *     tabs would be) on one run against none: the run's duration, alternated, several times each;
+ *     and that each watcher got every event in order and the final state.
+ *  0. First render: the runs list and a run's page, with an empty cache and cached.
+ * `--only=first-render|parallel|map|watchers` runs one part; a bare number sets the watcher part's rounds (5).
  */
 const log = (message: string) => process.stdout.write(`${message}\n`);
 
@@ -81,6 +87,76 @@ async function mapRun(ctx: TestContext, page: Page, origin: string): Promise<voi
   log(`map over 5,000 items: while it ran, ${await frameStats(page)}`);
 }
 
+/** Milliseconds from navigation start to the first contentful paint of the page now shown. */
+async function firstContentfulPaint(page: Page): Promise<number> {
+  return (await page.evaluate(`performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1`)) as number;
+}
+
+/**
+ * The first page a visitor sees: the runs list (navigation to its first row, and to the first
+ * contentful paint) and a finished 30-step run's page (to all its steps drawn): the first visit
+ * with an empty cache, then the median of 5 visits with the assets cached. Prints the JavaScript
+ * each page loads (its gzip size).
+ */
+async function firstRender(ctx: TestContext, page: Page, origin: string): Promise<void> {
+  const steps: Record<string, unknown> = {};
+  for (let i = 0; i < 30; i++) steps[`s${i}`] = { type: 'transform', ...(i > 0 ? { needs: [`s${i - 1}`] } : {}), value: i };
+  const run = await startRunOf(ctx, { name: 'first-render', steps });
+  await finished(ctx, run);
+  const pages = [
+    { name: 'runs list', url: `${origin}/runs`, drawn: `document.querySelector('tr[data-run]') !== null` },
+    { name: '30-step run', url: `${origin}/runs/${run.id}`, drawn: `document.querySelectorAll('[data-status="SUCCEEDED"]').length === 30` },
+  ];
+  for (const { name, url, drawn } of pages) {
+    const scripts = new Map<string, number>();
+    const onResponse = (response: { url(): string; body(): Promise<Buffer> }) => {
+      if (response.url().endsWith('.js')) void response.body().then((body) => scripts.set(response.url(), gzipSync(body, { level: 9 }).length), () => undefined);
+    };
+    const times: Array<{ drawn: number; paint: number }> = [];
+    for (let visit = 0; visit < 6; visit++) {
+      await page.goto('about:blank');
+      if (visit === 0) {
+        await page.context().clearCookies();
+        const session = await page.context().newCDPSession(page);
+        await session.send('Network.clearBrowserCache');
+        await session.detach();
+        page.on('response', onResponse);
+      }
+      const started = performance.now();
+      await page.goto(url);
+      await page.waitForFunction(drawn, undefined, { timeout: 60_000, polling: 'raf' });
+      times.push({ drawn: performance.now() - started, paint: await firstContentfulPaint(page) });
+      if (visit === 0) page.off('response', onResponse);
+    }
+    const [cold, ...warm] = times;
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!.toFixed(0);
+    const kib = ([...scripts.values()].reduce((a, b) => a + b, 0) / 1024).toFixed(0);
+    log(`first render, ${name}: empty cache ${cold!.drawn.toFixed(0)} ms (first paint ${cold!.paint.toFixed(0)} ms); cached, median of 5: ${median(warm.map((t) => t.drawn))} ms (first paint ${median(warm.map((t) => t.paint))} ms); ${scripts.size} scripts, ${kib} KiB gzip`);
+  }
+}
+
+/** The watchers' process (bench/dashboard-watchers.ts): one run id per line in, one JSON line out per run. */
+function watcherProcess(graphqlUrl: string, count: number) {
+  // The same loader (tsx) as this process, without its profiling flags.
+  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--cpu-prof'));
+  const child = spawn(process.execPath, [...execArgv, path.join(__dirname, 'dashboard-watchers.ts'), graphqlUrl, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const replies = createInterface({ input: child.stdout! });
+  const waiting: Array<(line: string) => void> = [];
+  replies.on('line', (line) => waiting.shift()?.(line));
+  return {
+    /** Subscribes every watcher to the run; resolves with what each received once its streams ended. */
+    watch(runId: string): Promise<Array<{ updates: number; finalStatus: string; events: number; inOrder: boolean }>> {
+      const reply = new Promise<string>((resolve) => waiting.push(resolve));
+      child.stdin!.write(`${runId}\n`);
+      return reply.then((line) => JSON.parse(line));
+    },
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.stdin!.end();
+    }),
+  };
+}
+
 async function watchers(ctx: TestContext, rounds: number): Promise<void> {
   const spec = { name: 'watched', steps: {} as Record<string, unknown> };
   let previous: string | undefined;
@@ -89,24 +165,32 @@ async function watchers(ctx: TestContext, rounds: number): Promise<void> {
     spec.steps[id] = { type: 'transform', ...(previous ? { needs: [previous] } : {}), value: { i, previous: previous ? `{% $steps.${previous}.output.i %}` : null } };
     previous = id;
   }
+  const tabs = watcherProcess(ctx.graphqlUrl, 50);
   const durations: Record<'none' | 'fifty', number[]> = { none: [], fifty: [] };
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of ['none', 'fifty'] as const) {
-      const clients = mode === 'fifty' ? Array.from({ length: 50 }, () => wsClient(ctx.graphqlUrl)) : [];
-      const run = await startRunOf(ctx, spec);
-      // Each watcher opens what a tab of the run page opens.
-      for (const client of clients) {
-        client.subscribe({ query: 'subscription($id: ID!) { runUpdated(runId: $id) { id status steps { id status } } }', variables: { id: run.id } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
-        client.subscribe({ query: 'subscription($id: ID!) { runEvents(runId: $id) { seq type stepId } }', variables: { id: run.id } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+  const updates: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of ['none', 'fifty'] as const) {
+        const run = await startRunOf(ctx, spec);
+        // Each watcher opens what a tab of the run page opens.
+        const watched = mode === 'fifty' ? tabs.watch(run.id) : undefined;
+        const view = await finished(ctx, run);
+        const at = (type: string) => Date.parse(view.events.find((e) => e.type === type)!.at);
+        durations[mode].push(at('RUN_COMPLETED') - at('RUN_STARTED'));
+        if (!watched) continue;
+        const received = await watched;
+        const events = view.events.length;
+        const wrong = received.filter((r) => r.finalStatus !== 'COMPLETED' || r.events !== events || !r.inOrder).length;
+        if (wrong > 0) throw new Error(`${wrong} of 50 watchers missed the final state or an event: ${JSON.stringify(received)}`);
+        updates.push(...received.map((r) => r.updates));
       }
-      const view = await finished(ctx, run);
-      const at = (type: string) => Date.parse(view.events.find((e) => e.type === type)!.at);
-      durations[mode].push(at('RUN_COMPLETED') - at('RUN_STARTED'));
-      await Promise.all(clients.map((client) => client.dispose()));
     }
+  } finally {
+    await tabs.stop();
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   log(`30-step run, RUN_STARTED to RUN_COMPLETED: no watcher ${durations.none.join(', ')} ms (median ${median(durations.none)}); 50 watchers ${durations.fifty.join(', ')} ms (median ${median(durations.fifty)}); ratio ${(median(durations.fifty) / median(durations.none)).toFixed(2)}`);
+  log(`50 watchers: each got every event in order and the final state; runUpdated messages per watcher and run: median ${median(updates)}, max ${Math.max(...updates)}`);
 }
 
 async function main(): Promise<void> {
@@ -117,10 +201,12 @@ async function main(): Promise<void> {
   try {
     const page = await browser.page();
     const origin = new URL(ctx.graphqlUrl).origin;
-    await parallelRun(ctx, page, origin);
-    if (!process.argv.includes('--no-map')) await mapRun(ctx, page, origin);
+    const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+    if (!only || only === 'first-render') await firstRender(ctx, page, origin);
+    if (!only || only === 'parallel') await parallelRun(ctx, page, origin);
+    if ((!only && !process.argv.includes('--no-map')) || only === 'map') await mapRun(ctx, page, origin);
     await page.goto('about:blank');
-    await watchers(ctx, Number(process.argv[2] ?? 5) || 5);
+    if (!only || only === 'watchers') await watchers(ctx, Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 5) || 5);
   } finally {
     await browser.close();
     await ctx.stop();

@@ -13,6 +13,7 @@ import { toGraphQLError } from './errors';
 import { closeableStream, type Wakeup } from './audit-event-hub';
 import { connection, decodeCursor, encodeCursor, pageSize } from './pagination';
 import { sharedRunReads } from './shared-run-reads';
+import { sharedPayload } from './shared-subscription-results';
 import type { GraphQLResolveInfo } from 'graphql';
 
 
@@ -29,6 +30,15 @@ export const eventNode = (row: AuditEventRow) => ({
   actor: row.actor,
   superseded: row.superseded,
 });
+
+const eventNodes = new WeakMap<AuditEventRow, ReturnType<typeof eventNode>>();
+
+/** {@link eventNode}, the same object for the same row (subscribers given one row share its result). */
+function sharedEventNode(row: AuditEventRow): ReturnType<typeof eventNode> {
+  let node = eventNodes.get(row);
+  if (!node) eventNodes.set(row, (node = eventNode(row)));
+  return node;
+}
 
 /** The Temporal Web UI page of a run's workflow. */
 export function temporalUiUrl(base: string | undefined, namespace: string, workflowId: string, runId: string | null): string | null {
@@ -91,14 +101,21 @@ export const runsResolvers = {
   Subscription: {
     runEvents: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
-        const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
+        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
         return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0));
       },
     },
+    runEventBatches: {
+      async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
+        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
+        if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
+        return closeableStream((wakeup) => mapBatches(streamEventBatches(ctx, wakeup, run.id, args.afterSeq ?? 0)));
+      },
+    },
     runUpdated: {
       async subscribe(_: unknown, args: { runId: string }, ctx: GraphQLContext) {
-        const run = isUuid(args.runId) ? await findRun(ctx.db, ctx.tenantId, args.runId) : undefined;
+        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
         return closeableStream((wakeup) => streamRunUpdates(ctx, wakeup, run));
       },
@@ -157,6 +174,15 @@ export const runsResolvers = {
   },
 };
 
+/**
+ * The run a subscription asks for, as the subscriber's tenant sees it (undefined: not the tenant's).
+ * Subscribers of one tenant arriving together (dashboards opened on one run) share the read, and
+ * then runUpdated's first answer.
+ */
+function subscribedRun(ctx: GraphQLContext, runId: string): Promise<RunRow | undefined> {
+  return sharedRunReads(ctx.hub).read(ctx.tenantId, runId, 'run', () => findRun(ctx.db, ctx.tenantId, runId));
+}
+
 /** The definition a run executes: a test run's own document, else its pinned version. */
 async function runDefinition(run: RunRow | RetryPreview, ctx: GraphQLContext): Promise<Definition | undefined> {
   if (run.spec !== null) return run.spec as Definition;
@@ -178,35 +204,54 @@ function previewSteps(preview: RetryPreview): Array<Pick<RunStepRow, 'step_id' |
   }));
 }
 
+type EventNode = ReturnType<typeof eventNode>;
+
+/** Batches already cut from a shared read's rows, by the rows, then by the seq they follow. */
+const batches = new WeakMap<readonly AuditEventRow[], Map<number, readonly EventNode[]>>();
+
 /**
- * Yields a run's events after `afterSeq` in `seq` order, then live ones, and ends after the run's
- * final event. Events committed out of order (parallel steps) are held back until the gap before
- * them is filled, so subscribers never see a gap or a duplicate.
+ * The events of `rows` that follow `after` without a gap, up to and with the run's final event;
+ * the same array for the same rows and `after` (subscribers at one place in the trail share it).
  */
-async function* streamEvents(
-  ctx: GraphQLContext,
-  wakeup: Wakeup,
-  runId: string,
-  afterSeq: number,
-): AsyncGenerator<{ runEvents: ReturnType<typeof eventNode> }> {
-  // Subscribe before the first read: an event committed in between then still wakes us.
-  const unsubscribe = ctx.hub.subscribe(runId, wakeup);
+function nextBatch(rows: readonly AuditEventRow[], after: number): readonly EventNode[] {
+  let byAfter = batches.get(rows);
+  if (!byAfter) batches.set(rows, (byAfter = new Map()));
+  let batch = byAfter.get(after);
+  if (!batch) {
+    const nodes: EventNode[] = [];
+    for (const row of rows) {
+      if (row.seq !== after + nodes.length + 1) break;
+      nodes.push(sharedEventNode(row));
+      if (isFinalEvent(row)) break;
+    }
+    byAfter.set(after, (batch = nodes));
+  }
+  return batch;
+}
+
+const isFinalEvent = (event: Pick<AuditEventRow, 'type' | 'superseded'>) => FINAL_AUDIT_EVENT_TYPES.has(event.type) && !event.superseded;
+
+/**
+ * Yields a run's events after `afterSeq` in `seq` order, in batches (what one read found), then
+ * live ones, and ends after the run's final event. Events committed out of order (parallel steps)
+ * are held back until the gap before them is filled, so subscribers never see a gap or a duplicate.
+ */
+async function* streamEventBatches(ctx: GraphQLContext, wakeup: Wakeup, runId: string, afterSeq: number): AsyncGenerator<readonly EventNode[]> {
+  // Subscribe before the first read: an event committed in between then still wakes us. Paced:
+  // events that come close together are read (once for every subscriber) and sent in one batch.
+  const unsubscribe = ctx.hub.subscribe(runId, wakeup, { paced: true });
   try {
     let last = afterSeq;
     for (;;) {
       const after = last;
       const rows = await sharedRunReads(ctx.hub).read(ctx.tenantId, runId, `events>${after}`, () => listEvents(ctx.db, runId, { afterSeq: after, limit: 500 }));
-      let contiguous = true;
-      for (const row of rows) {
-        if (row.seq !== last + 1) {
-          contiguous = false;
-          break;
-        }
-        last = row.seq;
-        yield { runEvents: eventNode(row) };
-        if (FINAL_AUDIT_EVENT_TYPES.has(row.type) && !row.superseded) return;
+      const batch = nextBatch(rows, after);
+      if (batch.length > 0) {
+        last = batch.at(-1)!.seq;
+        yield batch;
+        if (isFinalEvent(batch.at(-1)!)) return;
       }
-      if (contiguous && rows.length === 500) continue;
+      if (batch.length === rows.length && rows.length === 500) continue;
       await wakeup.wait();
       if (wakeup.closed) return;
     }
@@ -215,18 +260,33 @@ async function* streamEvents(
   }
 }
 
-/** The run now, then after every change to it or its steps, until it has finished. */
+/** {@link streamEventBatches} as runEventBatches payloads. */
+async function* mapBatches(batches: AsyncGenerator<readonly EventNode[]>): AsyncGenerator<{ runEventBatches: readonly EventNode[] }> {
+  for await (const batch of batches) yield sharedPayload('runEventBatches', batch);
+}
+
+/** {@link streamEventBatches} one event at a time (runEvents). */
+async function* streamEvents(ctx: GraphQLContext, wakeup: Wakeup, runId: string, afterSeq: number): AsyncGenerator<{ runEvents: EventNode }> {
+  for await (const batch of streamEventBatches(ctx, wakeup, runId, afterSeq)) {
+    for (const node of batch) yield sharedPayload('runEvents', node);
+  }
+}
+
+/**
+ * The run now, then as it is after changes to it or its steps, until it has finished. Paced: of
+ * changes that come close together only the latest state is sent (the final one always is).
+ */
 async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: RunRow): AsyncGenerator<{ runUpdated: RunRow }> {
-  const unsubscribe = ctx.hub.subscribe(first.id, wakeup);
+  const unsubscribe = ctx.hub.subscribe(first.id, wakeup, { paced: true });
   try {
     let run: RunRow | undefined = first;
     for (;;) {
       if (!run) return;
-      yield { runUpdated: run };
+      yield sharedPayload('runUpdated', run);
       if (FINAL_RUN_STATUSES.has(run.status)) return;
       await wakeup.wait();
       if (wakeup.closed) return;
-      run = await sharedRunReads(ctx.hub).read(ctx.tenantId, first.id, 'run', () => findRun(ctx.db, ctx.tenantId, first.id));
+      run = await subscribedRun(ctx, first.id);
     }
   } finally {
     unsubscribe();

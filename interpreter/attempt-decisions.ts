@@ -18,6 +18,16 @@ export function attemptRules(traits: Pick<StepTraits, 'retries'>, policy: Requir
   return { policy, maxAttempts: traits.retries ? policy.maxAttempts : 1 };
 }
 
+/**
+ * The rules of an action (a `compensate` action, a `map` step's `do`): its own `retry` is
+ * honoured whatever its type, so a `workflow` action whose child run failed for a reason worth
+ * retrying (terminated, timed out) starts a new child run. A `workflow` STEP runs once
+ * ({@link attemptRules}): its `retry` is not one of its options.
+ */
+export function actionRules(policy: Required<RetryPolicy>): AttemptRules {
+  return { policy, maxAttempts: policy.maxAttempts };
+}
+
 /** Milliseconds to wait after failed attempt number `attempt` (1-based): exponential, capped at `maxInterval`. */
 export function backoff(policy: Required<RetryPolicy>, attempt: number): number {
   const initial = parseDuration(policy.initialInterval) ?? 1000;

@@ -6,7 +6,7 @@ import { STEP_TRAITS, traitsOf } from '../definition/step-traits';
 import { evaluateTemplate } from '../definition/template';
 import { evaluateTemplateSync } from '../definition/template-plan';
 import { runAction, runAttempts, SettledFailure, type ActionCall } from './action-runner';
-import { attemptRules, cancellationReason, failureStopsGraph, guardDecision, unresolvableInput } from './attempt-decisions';
+import { actionRules, attemptRules, cancellationReason, failureStopsGraph, guardDecision, unresolvableInput } from './attempt-decisions';
 import { GraphScheduler } from './graph-scheduler';
 import { resolveHttpRequest } from './http-request';
 import { legacyStepInput } from './legacy-step-input';
@@ -323,7 +323,7 @@ export class GraphRunner {
 
 /**
  * How one item of a `map` step runs: its `http` or `workflow` action through {@link runAction}
- * (retried as a step of its type would be, not audited per item), or its inline graph (a nested {@link GraphRunner}
+ * (retried by its own policy, as compensations are; not audited per item), or its inline graph (a nested {@link GraphRunner}
  * whose result is the graph's `output`, by default its sinks' outputs).
  */
 export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: WorkflowTaskBudget): (item: unknown, index: number) => Promise<unknown> {
@@ -338,15 +338,19 @@ export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: 
     try {
       if (isAction(action)) {
         if (action.if !== undefined && (await evaluate(action.if)) === false) return null;
-        const rules = attemptRules(STEP_TRAITS[action.type], effectivePolicy(context.defaults, action.retry));
+        const policy = effectivePolicy(context.defaults, action.retry);
+        // The last attempt's error: nothing else retries the item.
+        const fail = (info: ErrorInfo): StepFailure => failed({ ...info, retryable: false });
         if (action.type === 'http') {
           const request = await resolveHttpRequest(action, evaluate, bindings, itemKey);
           const call: ActionCall = { type: 'http', request, timeout: action.timeout, what: itemPath, local: action.local };
-          return await runAction(actions, call, { rules, what: itemPath, fail: (info) => failed({ ...info, retryable: false }) });
+          return await runAction(actions, call, { rules: actionRules(policy), what: itemPath, fail });
         }
         const call: ActionCall = { type: 'workflow', reference: action, input: (await evaluate(action.input)) ?? {}, what: itemPath };
-        // The item's error as the child run reported it (runs recorded it so before one action runner).
-        return await runAction(actions, call, { rules, what: itemPath, fail: (info) => failed(info) });
+        // Runs started before one action runner ran a workflow action once, whatever its `retry`
+        // (a compensation's was honoured), and reported the child's error as it was.
+        if (patched('trellis-one-action-runner')) return await runAction(actions, call, { rules: actionRules(policy), what: itemPath, fail });
+        return await runAction(actions, call, { rules: attemptRules(STEP_TRAITS.workflow, policy), what: itemPath, fail: (info) => failed(info) });
       }
       const graph = new GraphRunner({ steps: action.steps, context, actions, outer: { steps: job.outerSteps, item, index }, keyPrefix: `${itemKey}.`, syncExpressions });
       await graph.run();

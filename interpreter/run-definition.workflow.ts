@@ -6,7 +6,7 @@ import type { RunStatus } from '../definition/step-types';
 import { GraphRunner, syncExpressionBudget, type GraphEvent } from './graph-runner';
 import { resolveHttpRequest } from './http-request';
 import { runAttempts, type ActionCall } from './action-runner';
-import { failedRunStatus, mustCompensate, rollBackOutcome, type AttemptRules, type RollBack } from './attempt-decisions';
+import { actionRules, failedRunStatus, mustCompensate, rollBackOutcome, type RollBack } from './attempt-decisions';
 import { effectivePolicy } from './retry-policy';
 import type { RunContext } from './run-context';
 import { AUDIT_WRITE_FAILED, AUDIT_WRITE_REFUSED, type AuditEventInput, type ErrorInfo, type RunSnapshot, type StepProgress } from './run-types';
@@ -286,7 +286,7 @@ class RunInterpreter {
         call = { type: 'workflow', reference: action, input: (input as { input: unknown }).input, what: `${id}:compensate` };
       }
       let attempts = 0;
-      const output = await runAttempts({ rules: compensationRules(policy), what, fail }, (n) => ((attempts = n), this.actions.run(call)));
+      const output = await runAttempts({ rules: actionRules(policy), what, fail }, (n) => ((attempts = n), this.actions.run(call)));
       scheduler.markCompensated(id, true);
       await this.emit({ type: 'STEP_COMPENSATED', stepId: id, stepType: step.type, stepStatus: 'COMPENSATED', attempt: attempts, input, output });
       return true;
@@ -419,12 +419,4 @@ function refusalOf(err: unknown): ApplicationFailure | undefined {
 function auditSummary(batch: PendingAuditEvent[]): string {
   const shown = batch.slice(0, 4).map(({ full }) => (full.stepId ? `${full.type} ${full.stepId}` : full.type));
   return `audit: ${shown.join(', ')}${batch.length > shown.length ? ` +${batch.length - shown.length}` : ''}`;
-}
-
-/**
- * The attempts of a compensation: its policy's `maxAttempts` whatever its type, `workflow` included
- * (a `workflow` step itself runs once: see `STEP_TRAITS`).
- */
-function compensationRules(policy: AttemptRules['policy']): AttemptRules {
-  return { policy, maxAttempts: policy.maxAttempts };
 }

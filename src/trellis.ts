@@ -240,9 +240,16 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       const temporal = { address, namespace: config.temporal.namespace, uiUrl };
       const tenants = new TenantDatabases(databaseUrl);
       stack.push({ name: 'tenant database pool', stop: () => tenants.destroy() });
+      // Beside a worker, the API looks keys up in a pool of its own: 50 dashboards connecting and
+      // subscribing (a key lookup each) must not queue the worker's audit writes behind them.
+      let apiDb = db;
+      if (config.role === 'all') {
+        apiDb = createDatabase(databaseUrl, { max: 5 });
+        stack.push({ name: 'API database pool', stop: () => apiDb.destroy() });
+      }
       const api: ApiServer = await createApiServer({
         services: {
-          db,
+          db: apiDb,
           tenants,
           client,
           starter,

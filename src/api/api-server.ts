@@ -9,6 +9,7 @@ import { formatError, toGraphQLError, toSocketError } from '../../graphql/errors
 import { PARSE_OPTIONS, documentRules, operationCostPlugin, subscribeWithLimits } from '../../graphql/operation-limits';
 import { refuseDeeplyNestedOperations } from '../../graphql/operation-text-limits';
 import { createSchema } from '../../graphql/schema';
+import { subscribeSharingResults } from '../../graphql/shared-subscription-results';
 import type { ApiLimits } from '../config';
 import { PgListener } from '../db/pg-listener';
 import { API_KEYS_CHANNEL } from './api-keys';
@@ -92,6 +93,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const wsCleanup = useServer<Record<string, unknown> | undefined, GuardExtra>(
     {
       schema,
+      // Subscribers of one tenant running the same operation share each event's execution.
+      subscribe: subscribeSharingResults,
       // Never an error's message in a close reason (graphql-ws shows it unless in production).
       isProd: true,
       // The key travels in the connection's init payload: {"Authorization": "Bearer <key>"}.

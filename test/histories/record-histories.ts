@@ -13,6 +13,7 @@ import { decodePayloadsInPlace } from '../support/history-payloads';
 import { HttpStub } from '../support/http-stub';
 import { temporal } from '@temporalio/proto';
 import { finished, getRun, save, startRunOf, type RunView, type StartedRun } from '../support/runs';
+import { startedChildren } from '../support/child-runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { sql } from 'kysely';
@@ -37,6 +38,8 @@ type Scenario = {
   /** The tenant's variables ($var) and secrets ($secret) set before the run. */
   variables?: (stubUrl: string) => Record<string, unknown>;
   secrets?: Record<string, string>;
+  /** Done once the run has started (and its signals are sent), while it runs. */
+  whileRunning?: (ctx: TestContext, run: StartedRun) => Promise<void>;
   /** Prepares the database before the run, and undoes it after. */
   database?: { before: (ctx: TestContext) => Promise<void>; after: (ctx: TestContext) => Promise<void> };
 };
@@ -365,6 +368,28 @@ const SCENARIOS: Scenario[] = [
     },
     expectedStatus: 'COMPENSATED',
   },
+  {
+    // A map step's workflow action retried by its own policy (the trellis-one-action-runner
+    // patch): the item's first child run is terminated, a second one completes.
+    name: 'map-workflow-action-retry',
+    routes: () => undefined,
+    children: [{ name: 'history-slow-child', output: '{% $input.n %}', steps: { hold: { type: 'delay', duration: '1s' } } }],
+    spec: () => ({
+      name: 'history-map-workflow-action-retry',
+      steps: {
+        each: {
+          type: 'map',
+          items: '{% [5] %}',
+          do: { type: 'workflow', definition: 'history-slow-child', input: { n: '{% $item %}' }, retry: { maxAttempts: 2, initialInterval: '100ms' } },
+        },
+      },
+    }),
+    whileRunning: async (ctx, run) => {
+      const [first] = await startedChildren(ctx, run.temporal.workflowId, 1);
+      await ctx.trellis.client.workflow.getHandle(first!).terminate('history: the first attempt is lost');
+    },
+    expectedStatus: 'COMPLETED',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;
@@ -407,6 +432,7 @@ async function recordRun(ctx: TestContext, scenario: Scenario, spec: Record<stri
     for (const { signal, payload } of scenario.signals ?? []) {
       await ctx.gql(`mutation($id: ID!, $signal: String!, $payload: JSON) { signalRun(id: $id, signal: $signal, payload: $payload) { id } }`, { id: started.id, signal, payload });
     }
+    await scenario.whileRunning?.(ctx, started);
     run = await finished(ctx, started);
   }
   if (run.status !== scenario.expectedStatus) {

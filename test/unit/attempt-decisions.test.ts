@@ -1,6 +1,7 @@
 import type { RetryPolicy } from '../../definition/definition-schema';
 import { CUSTOM_STEP_TRAITS, STEP_TRAITS } from '../../definition/step-traits';
 import {
+  actionRules,
   attemptRules,
   backoff,
   cancellationReason,
@@ -28,6 +29,13 @@ describe('attemptRules', () => {
     for (const type of ['transform', 'condition', 'delay', 'workflow', 'wait', 'map'] as const) {
       expect(attemptRules(STEP_TRAITS[type], policy)).toEqual({ policy, maxAttempts: 1 });
     }
+  });
+});
+
+describe('actionRules', () => {
+  it('gives a compensation or map action its own policy\'s attempts whatever its type', () => {
+    expect(actionRules(policy)).toEqual({ policy, maxAttempts: 3 });
+    expect(failedAttempt(actionRules(policy), 1, retryable, never).retry).toBe(true);
   });
 });
 

@@ -1,10 +1,12 @@
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { apiKey } from './api-key';
 import { ApiKeyPrompt } from './api-key-prompt';
 import { onUnauthenticated } from './graphql';
 import { DefinitionsPage } from './pages/definitions-page';
 import { RunsPage } from './pages/runs-page';
+import { RUN } from './queries';
 import { Link, routeOf, useLocation } from './router';
+import { prefetchQuery } from './use-query';
 
 // The runs list (the first page) needs neither the graph (React Flow, dagre) nor the editor
 // (CodeMirror, the JSON Schema, YAML): pages that do load them when they are opened.
@@ -18,6 +20,9 @@ export function App() {
   const { pathname } = useLocation();
   const route = routeOf(pathname);
   const [askKey, setAskKey] = useState(false);
+  // A run's answer comes while its page's code (the graph) loads, not after: asked once per run shown.
+  const runId = route.page === 'run' ? route.id : undefined;
+  useMemo(() => runId !== undefined && prefetchQuery(RUN, { id: runId }), [runId]);
   useEffect(() => onUnauthenticated(() => setAskKey(true)), []);
   const section = route.page === 'run' ? 'runs' : route.page === 'definition' ? 'definitions' : route.page;
   return (

@@ -27,8 +27,9 @@ export const RUN = `query Run($id: ID!) { run(id: $id) { ${RUN_FIELDS} spec } }`
 
 export const RUN_UPDATED = `subscription RunUpdated($runId: ID!) { runUpdated(runId: $runId) { ${RUN_FIELDS} } }`;
 
-export const RUN_EVENTS = `subscription RunEvents($runId: ID!, $afterSeq: Int) {
-  runEvents(runId: $runId, afterSeq: $afterSeq) { seq at type stepId attempt inputHash output error message }
+/** A run's audit trail, several events per message (a busy run's trail costs the API and the page fewer messages). */
+export const RUN_EVENT_BATCHES = `subscription RunEventBatches($runId: ID!, $afterSeq: Int) {
+  runEventBatches(runId: $runId, afterSeq: $afterSeq) { seq at type stepId attempt inputHash output error message }
 }`;
 
 export const CANCEL_RUN = `mutation CancelRun($id: ID!, $reason: String) { cancelRun(id: $id, reason: $reason) { id status } }`;

@@ -2,10 +2,11 @@ import '@xyflow/react/dist/style.css';
 import { Background, Controls, ReactFlow, ReactFlowProvider, useNodesInitialized, useReactFlow, type Edge, type NodeChange, type NodeMouseHandler } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { DefinitionDocument, StepState } from '../types';
-import { graphShapeKey, layoutDefinition } from './definition-graph';
+import { NODE_HEIGHT, NODE_WIDTH, graphShapeKey, layoutDefinition } from './definition-graph';
 import { StepNode, type StepNodeType } from './step-node';
 
 const NODE_TYPES = { step: StepNode };
+const INITIAL_SIZE = { width: NODE_WIDTH, height: NODE_HEIGHT };
 
 export type RunGraphProps = {
   spec: DefinitionDocument | undefined;
@@ -68,11 +69,13 @@ function Graph({ spec, steps, notes, invalid, selected, onSelect }: RunGraphProp
           invalid: invalid?.has(node.id) ?? false,
           selected: selected === node.id,
         };
-        const size = sizes.current.get(node.id);
+        // Every step box is drawn NODE_WIDTH × NODE_HEIGHT (styles.css): with that size given,
+        // React Flow draws the boxes at once instead of hidden until it has measured them.
+        const size = sizes.current.get(node.id) ?? INITIAL_SIZE;
         const key = JSON.stringify([data, node.x, node.y, size]);
         const previous = made.current.get(node.id);
         if (previous?.key === key) return previous.node;
-        const fresh: StepNodeType = { id: node.id, type: 'step', position: { x: node.x, y: node.y }, ...(size ? { measured: size } : {}), data };
+        const fresh: StepNodeType = { id: node.id, type: 'step', position: { x: node.x, y: node.y }, measured: size, data };
         made.current.set(node.id, { key, node: fresh });
         return fresh;
       }),

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { subscribe } from '../graphql';
 import { durationBetween, formatClock, formatDuration, formatTime, pretty, shortId } from '../format';
 import { RunGraph } from '../graph/run-graph';
-import { RUN, RUN_EVENTS, RUN_UPDATED } from '../queries';
+import { RUN, RUN_EVENT_BATCHES, RUN_UPDATED } from '../queries';
 import { Link } from '../router';
 import { StatusBadge } from '../status-badge';
 import { stepHistories, type StepHistory } from '../step-history';
@@ -17,7 +17,7 @@ type Dialog = { kind: 'cancel' } | { kind: 'retry'; fromStep?: string } | { kind
 
 /**
  * One run: its graph coloured by step status and updated live (runUpdated), the audit trail
- * streaming beside it (runEvents), the selected step's details, and the actions.
+ * streaming beside it (runEventBatches), the selected step's details, and the actions.
  */
 export function RunPage({ id }: { id: string }) {
   const loaded = useQuery<{ run: Run | null }>(RUN, { id }, id);
@@ -50,10 +50,10 @@ export function RunPage({ id }: { id: string }) {
     const variables = { runId: id, afterSeq: 0 };
     let buffer: AuditEvent[] = [];
     let frame = 0;
-    const stop = subscribe<{ runEvents: AuditEvent }>(RUN_EVENTS, variables, {
-      next: ({ runEvents }) => {
-        variables.afterSeq = runEvents.seq;
-        buffer.push(runEvents);
+    const stop = subscribe<{ runEventBatches: AuditEvent[] }>(RUN_EVENT_BATCHES, variables, {
+      next: ({ runEventBatches }) => {
+        variables.afterSeq = runEventBatches.at(-1)?.seq ?? variables.afterSeq;
+        buffer.push(...runEventBatches);
         // Events arriving together are shown together: one render per frame.
         frame ||= requestAnimationFrame(() => {
           frame = 0;

@@ -1,0 +1,153 @@
+import type { Client } from 'graphql-ws';
+import { RUN_EVENT_BATCHES, RUN_UPDATED } from '../../web/src/queries';
+import { collectSubscription, graphql, wsClient } from '../support/graphql-client';
+import { GraphQLSocket } from '../support/graphql-socket';
+import { createKeyWithCli, keysCli } from '../support/keys-cli';
+import { createTestContext, type TestContext } from '../support/test-context';
+import { until } from '../support/until';
+
+// Many subscribers of one run, as dashboards open them (the dashboard's own documents): they
+// share reads and executions of the run's updates (graphql/shared-subscription-results.ts), and
+// runUpdated is paced. Each must still get every event once, in order, and the final state; and
+// nothing of it may reach another tenant or a key once revoked.
+
+type EventView = { seq: number; type: string; stepId: string | null };
+type RunView = { id: string; status: string; steps: Array<{ id: string; status: string; output: unknown }> };
+
+let ctx: TestContext;
+const keys: Record<'acme' | 'acmeOther' | 'globex', { id: string; secret: string }> = {} as never;
+const clients: Client[] = [];
+const sockets: GraphQLSocket[] = [];
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  keys.acme = await createKeyWithCli(ctx.trellis.databaseUrl, 'acme', { name: 'one' });
+  keys.acmeOther = await createKeyWithCli(ctx.trellis.databaseUrl, 'acme', { name: 'two' });
+  keys.globex = await createKeyWithCli(ctx.trellis.databaseUrl, 'globex', { name: 'three' });
+});
+
+afterAll(async () => {
+  for (const socket of sockets.splice(0)) socket.close();
+  await Promise.all(clients.splice(0).map((client) => client.dispose()));
+  await ctx?.stop();
+});
+
+async function data<T = any>(key: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const result = await graphql<T>(ctx.graphqlUrl, query, variables, key);
+  if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+  return result.data;
+}
+
+function clientOf(key: string): Client {
+  const client = wsClient(ctx.graphqlUrl, key);
+  clients.push(client);
+  return client;
+}
+
+/**
+ * Starts a run of acme that waits for the signal "go" before 8 parallel delays and a last step:
+ * subscribers attach while it waits, and its steps then finish close together.
+ */
+async function waitingRun(name: string): Promise<string> {
+  const steps: Record<string, unknown> = { gate: { type: 'wait', signal: 'go' } };
+  for (let i = 0; i < 8; i++) steps[`w${i}`] = { type: 'delay', needs: ['gate'], duration: `${20 + i * 15}ms` };
+  steps.last = { type: 'transform', needs: Object.keys(steps).filter((id) => id !== 'gate'), value: '{% $count($keys($steps)) %}' };
+  await data(keys.acmeOther.secret, `mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: { name, steps } });
+  const { startRun } = await data(keys.acmeOther.secret, `mutation($name: String!) { startRun(definition: $name) { id } }`, { name });
+  await until('the run waits for its signal', async () => {
+    const { run } = await data(keys.acmeOther.secret, `query($id: ID!) { run(id: $id) { steps { id status } } }`, { id: startRun.id });
+    return run.steps.some((s: { id: string; status: string }) => s.id === 'gate' && s.status === 'WAITING');
+  });
+  return startRun.id;
+}
+
+function signal(runId: string): Promise<unknown> {
+  return data(keys.acmeOther.secret, `mutation($id: ID!) { signalRun(id: $id, signal: "go") { id } }`, { id: runId });
+}
+
+const RUN_EVENTS = 'subscription($runId: ID!, $afterSeq: Int) { runEvents(runId: $runId, afterSeq: $afterSeq) { seq type stepId } }';
+
+/**
+ * A tab of the run page: its runUpdated and runEventBatches streams (or, `oneByOne`, runEvents as
+ * other clients follow a run), collected until the server ends them.
+ */
+function tab(client: Client, runId: string, options: { oneByOne?: boolean } = {}) {
+  const updates: RunView[] = [];
+  const events: EventView[] = [];
+  const ended = Promise.all([
+    collectSubscription<{ runUpdated: RunView }>(client, RUN_UPDATED, { runId }, ({ runUpdated }) => updates.push(runUpdated)),
+    options.oneByOne
+      ? collectSubscription<{ runEvents: EventView }>(client, RUN_EVENTS, { runId, afterSeq: 0 }, ({ runEvents }) => events.push(runEvents))
+      : collectSubscription<{ runEventBatches: EventView[] }>(client, RUN_EVENT_BATCHES, { runId, afterSeq: 0 }, ({ runEventBatches }) => {
+          expect(runEventBatches.length).toBeGreaterThan(0);
+          events.push(...runEventBatches);
+        }),
+  ]);
+  return { updates, events, ended };
+}
+
+async function storedEvents(runId: string): Promise<EventView[]> {
+  const rows = await ctx.trellis.db.selectFrom('audit_events').select(['seq', 'type', 'step_id']).where('run_id', '=', runId).orderBy('seq').execute();
+  return rows.map((row) => ({ seq: row.seq, type: row.type, stepId: row.step_id }));
+}
+
+const trail = (events: EventView[]) => events.map((e) => `#${e.seq} ${e.type}${e.stepId ? `:${e.stepId}` : ''}`);
+
+describe('many subscribers of one run', () => {
+  it('each get every event once in seq order (in batches or one by one), and the final state of the run and of every step', async () => {
+    const runId = await waitingRun('watched-by-many');
+    const tabs = Array.from({ length: 12 }, (_, i) => tab(clientOf(i % 2 ? keys.acme.secret : keys.acmeOther.secret), runId, { oneByOne: i % 3 === 0 }));
+    await until('every tab has the run waiting', () => tabs.every((t) => t.updates.length > 0 && t.events.some((e) => e.type === 'STEP_STARTED' && e.stepId === 'gate')));
+    await signal(runId);
+    await Promise.all(tabs.map((t) => t.ended));
+
+    const stored = trail(await storedEvents(runId));
+    expect(stored.at(-1)).toMatch(/RUN_COMPLETED$/);
+    const { run } = await data(keys.acmeOther.secret, `query($id: ID!) { run(id: $id) { id status steps { id status output } } }`, { id: runId });
+    for (const t of tabs) {
+      expect(trail(t.events)).toEqual(stored);
+      expect(t.updates.at(-1)).toMatchObject(run);
+      expect(t.updates.at(-1)!.steps.every((s) => s.status === 'SUCCEEDED')).toBe(true);
+    }
+    // Resumed after an event, a finished run's trail comes in batches from the next one to its end.
+    const resumed = await collectSubscription<{ runEventBatches: EventView[] }>(clientOf(keys.acme.secret), RUN_EVENT_BATCHES, { runId, afterSeq: 3 });
+    expect(trail(resumed.flatMap((answer) => answer.runEventBatches))).toEqual(stored.slice(3));
+  });
+
+  it('never serve another tenant: its subscription with the same document and variables is refused while the owner\'s are live', async () => {
+    const runId = await waitingRun('watched-across-tenants');
+    const owner = tab(clientOf(keys.acme.secret), runId);
+    await until('the owner\'s tab has the run', () => owner.updates.length > 0 && owner.events.length > 0);
+
+    const globex = clientOf(keys.globex.secret);
+    await expect(collectSubscription(globex, RUN_UPDATED, { runId })).rejects.toThrow(/NOT_FOUND/);
+    await expect(collectSubscription(globex, RUN_EVENT_BATCHES, { runId, afterSeq: 0 })).rejects.toThrow(/NOT_FOUND/);
+    await expect(collectSubscription(globex, RUN_EVENTS, { runId, afterSeq: 0 })).rejects.toThrow(/NOT_FOUND/);
+
+    await signal(runId);
+    await owner.ended;
+    expect(owner.updates.at(-1)!.status).toBe('COMPLETED');
+  });
+
+  it('close the sockets of a revoked key at once, while another key of the tenant keeps receiving the run to its end', async () => {
+    const runId = await waitingRun('watched-by-two-keys');
+    const revoked = await GraphQLSocket.connect(ctx.graphqlUrl, keys.acme.secret);
+    sockets.push(revoked);
+    const updated = revoked.subscribe(RUN_UPDATED, { runId });
+    const streamed = revoked.subscribe(RUN_EVENT_BATCHES, { runId, afterSeq: 0 });
+    const kept = tab(clientOf(keys.acmeOther.secret), runId);
+    await until('both keys\' tabs have the run', () => revoked.about(updated).length > 0 && revoked.about(streamed).length > 0 && kept.updates.length > 0);
+
+    expect((await keysCli(ctx.trellis.databaseUrl, 'revoke', '--id', keys.acme.id)).code).toBe(0);
+    expect(await revoked.closedBy(10_000)).toEqual({ code: 4403, reason: 'API key revoked' });
+    const before = revoked.messages.length;
+
+    await signal(runId);
+    await kept.ended;
+    expect(kept.updates.at(-1)!.status).toBe('COMPLETED');
+    expect(trail(kept.events)).toEqual(trail(await storedEvents(runId)));
+    // Nothing reached the revoked key's socket after it was closed, nor any final state.
+    expect(revoked.messages.length).toBe(before);
+    expect(revoked.about(updated).some((m) => m.payload?.data?.runUpdated?.status === 'COMPLETED')).toBe(false);
+  });
+});
