@@ -23,7 +23,10 @@ import { historyStats, runLoad, type HistoryStats, type LoadResult, type Variant
 import { STUB_BODIES, confirmation, quoteDefinition, quoteInput, routeQuoteServices } from './quote-graph';
 import { ratio } from './stats';
 import { benchTemplate } from './template-micro';
-import { benchTable, reportTable } from './table';
+import { benchTable, reportTable, TABLE_ROW_IDS } from './table';
+import { startTemporalDevServer } from '../src/temporal/dev-server';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../src/temporal/search-attributes';
+import { resolveTemporalCli } from '../src/temporal/temporal-cli';
 import { trellisDataConverter } from '../src/temporal/data-converter';
 
 /**
@@ -49,6 +52,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    let serverOutput: (() => string) | undefined;
+    if (process.env.TEMPORAL_ADDRESS === undefined) {
+      // Started here rather than by the global setup, to read its warnings (and to run it on a file).
+      const temporal = await startBenchTemporal(options);
+      cleanup.push('Temporal', () => temporal.stop());
+      serverOutput = temporal.output;
+    }
     log('starting Temporal and PostgreSQL');
     cleanup.push('servers', globalTeardown);
     await globalSetup();
@@ -95,14 +105,19 @@ async function main(): Promise<void> {
       const stub = await new HttpStub().start();
       cleanup.push('HTTP stub (table)', () => stub.stop());
       log('starting Trellis for the table (bundles the interpreter)');
-      const ctx = await createTestContext({ env: { TRELLIS_RATE_LIMIT: '0' } });
+      // No rate limit (one key sends every request); room for the stream rows' 100 sockets.
+      const ctx = await createTestContext({ env: { TRELLIS_RATE_LIMIT: '0', TRELLIS_MAX_SOCKETS_PER_KEY: '1000', ...options.trellisEnv } });
       cleanup.push('Trellis (table)', () => ctx.stop());
       log('starting the baseline worker (bundles the baseline workflows)');
       const baseline = await startBaselineWorker(ctx);
       cleanup.push('baseline worker (table)', () => baseline.stop());
-      const load = os.loadavg();
-      const table = await benchTable(ctx, stub, baseline.taskQueue, log);
-      reportTable(table, `load average ${load.map((n) => n.toFixed(1)).join(' ')} at the start, ${os.loadavg().map((n) => n.toFixed(1)).join(' ')} at the end`);
+      const loadBefore = os.loadavg();
+      const table = await benchTable(ctx, stub, baseline.taskQueue, { rows: options.rows, quick: options.quick, serverOutput, log });
+      reportTable(table, {
+        // The machine is shared: the load average says how much else ran meanwhile.
+        load: { start: loadBefore, end: os.loadavg() },
+        options: { rows: options.rows, quick: options.quick, temporalDb: options.temporalDb ?? 'in memory', sqlitePragmas: options.sqlitePragmas, trellisEnv: options.trellisEnv },
+      });
     }
     let isolation: IsolationResult | undefined;
     if (wants(options, 'isolation')) {
@@ -144,7 +159,28 @@ const PARTS = ['graph', 'expressions', 'isolation', 'table', 'webhooks', 'code']
 /** Code steps the code part runs, in the sandbox alone and as a map step's items. */
 const CODE_STEPS = 1000;
 
-type Options = { runs: number; concurrency: number; warmup: number; iterations: number; repeats: number; expressionMs: number; attackers: number; rate: number; seconds: number; only: (typeof PARTS)[number] | undefined };
+type Options = {
+  runs: number;
+  concurrency: number;
+  warmup: number;
+  iterations: number;
+  repeats: number;
+  expressionMs: number;
+  attackers: number;
+  rate: number;
+  seconds: number;
+  only: (typeof PARTS)[number] | undefined;
+  /** Table rows to run (`--rows chain,stream`); all when empty. */
+  rows: string[];
+  /** Fewer runs per table row. */
+  quick: boolean;
+  /** Run the Temporal dev server on this SQLite file instead of in memory. */
+  temporalDb: string | undefined;
+  /** `default` (PERSISTENT_SQLITE_PRAGMAS) or `none` (SQLite's own), for `temporalDb`. */
+  sqlitePragmas: 'default' | 'none';
+  /** Extra settings of the table's Trellis (`--trellis-env NAME=value`, repeatable): the levers. */
+  trellisEnv: Record<string, string>;
+};
 
 function wants(options: Options, part: (typeof PARTS)[number]): boolean {
   return options.only === undefined || options.only === part;
@@ -163,8 +199,24 @@ function readOptions(): Options {
       rate: { type: 'string' },
       seconds: { type: 'string' },
       only: { type: 'string' },
+      rows: { type: 'string' },
+      quick: { type: 'boolean' },
+      'temporal-db': { type: 'string' },
+      'sqlite-pragmas': { type: 'string' },
+      'trellis-env': { type: 'string', multiple: true },
     },
   });
+  const rows = (values.rows ?? process.env.BENCH_ROWS ?? '').split(',').map((row) => row.trim()).filter(Boolean);
+  const unknown = rows.filter((row) => !(TABLE_ROW_IDS as readonly string[]).includes(row));
+  if (unknown.length > 0) throw new Error(`--rows: unknown row ${unknown.join(', ')}; the rows are ${TABLE_ROW_IDS.join(', ')}`);
+  const pragmas = values['sqlite-pragmas'] ?? 'default';
+  if (pragmas !== 'default' && pragmas !== 'none') throw new Error(`--sqlite-pragmas must be "default" or "none", got "${pragmas}"`);
+  const trellisEnv: Record<string, string> = {};
+  for (const item of values['trellis-env'] ?? []) {
+    const [name, ...value] = item.split('=');
+    if (!name || value.length === 0) throw new Error(`--trellis-env must be NAME=value, got "${item}"`);
+    trellisEnv[name] = value.join('=');
+  }
   const only = values.only;
   if (only !== undefined && !(PARTS as readonly string[]).includes(only)) throw new Error(`--only must be one of ${PARTS.join(', ')}, got "${only}"`);
   return {
@@ -178,6 +230,11 @@ function readOptions(): Options {
     rate: positiveInt('rate', values.rate ?? process.env.BENCH_RATE ?? '100'),
     seconds: positiveInt('seconds', values.seconds ?? process.env.BENCH_SECONDS ?? '30'),
     only: only as Options['only'],
+    rows,
+    quick: values.quick ?? process.env.BENCH_QUICK === '1',
+    temporalDb: values['temporal-db'],
+    sqlitePragmas: pragmas,
+    trellisEnv,
   };
 }
 
@@ -185,6 +242,22 @@ function positiveInt(name: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
   return value;
+}
+
+/** The Temporal dev server of the benchmark, with everything it printed kept (the table reads its warnings). */
+async function startBenchTemporal(options: Options): Promise<{ stop(): Promise<void>; output(): string }> {
+  const cli = await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, log });
+  let output = '';
+  const server = await startTemporalDevServer({
+    cliPath: cli.path,
+    uiPort: false,
+    searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
+    ...(options.temporalDb === undefined ? {} : { dbFile: options.temporalDb, ...(options.sqlitePragmas === 'none' ? { sqlitePragmas: {} } : {}) }),
+    log,
+    onOutput: (text) => (output += text),
+  });
+  process.env.TEMPORAL_ADDRESS = server.address;
+  return { stop: () => server.stop(), output: () => output };
 }
 
 /** The result every run of either variant must return for input `index`. */
@@ -250,7 +323,8 @@ async function startBaselineWorker(ctx: TestContext): Promise<{ taskQueue: strin
       // Trellis's client encrypts what it sends (the payload codec): the baseline decodes the same way.
       dataConverter: trellisDataConverter(ctx.trellis.codec),
       // The stand-in services listen on loopback, which the egress policy refuses unless allowed.
-      activities: { httpRequest: createHttpActivity(undefined, outbound) },
+      // computeStep: the inline steps' work as an activity (the "100 inline steps" row's baseline).
+      activities: { httpRequest: createHttpActivity(undefined, outbound), computeStep },
     });
     const running = worker.run();
     running.catch((err: unknown) => log(`baseline worker stopped with an error: ${String(err)}`));
@@ -269,6 +343,11 @@ async function startBaselineWorker(ctx: TestContext): Promise<{ taskQueue: strin
     await outbound.close();
     throw err;
   }
+}
+
+/** What one inline step of the "100 inline steps" row computes, as an activity. */
+async function computeStep(input: { op: 'add' | 'check'; value: number }): Promise<unknown> {
+  return input.op === 'add' ? input.value + 1 : { result: input.value > 0, branch: input.value > 0 ? 'then' : 'else' };
 }
 
 const quietLogger = {

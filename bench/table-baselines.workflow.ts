@@ -46,3 +46,21 @@ export async function baselineMap(url: string, count: number, concurrency: numbe
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
   return count;
 }
+
+const { computeStep } = proxyActivities<{ computeStep(input: { op: 'add' | 'check'; value: number }): Promise<unknown> }>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
+});
+
+/**
+ * The same chain as `n` inline transform/condition steps (see table.ts), each step an activity:
+ * what the steps would cost if every one of them were a unit of work scheduled through Temporal.
+ */
+export async function baselineActivityChain(n: number): Promise<number> {
+  let value = 0;
+  for (let i = 1; i <= n / 2; i++) {
+    value = (await computeStep({ op: 'add', value })) as number;
+    await computeStep({ op: 'check', value });
+  }
+  return value;
+}

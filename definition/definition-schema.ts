@@ -134,6 +134,13 @@ const httpFields = {
       'Which redirects to follow, at most 5 in a row: "same-origin" (default) only to the same scheme, host and port; "any" also to other origins, ' +
         'dropping Authorization, Cookie, Proxy-Authorization and every header or body that reads $secret; "none" never. A redirect not followed is the response.',
     ),
+  local: z
+    .boolean()
+    .optional()
+    .describe(
+      'Run each attempt as a Temporal local activity, inside the run\'s workflow task, instead of a regular activity: fewer round trips through the server for short calls. ' +
+        'At most 10s per attempt (timeout, else defaults.timeout, else 10s). Retries, the audit trail and Idempotency-Key are the same; a worker that dies mid-call repeats the request.',
+    ),
 };
 
 const workflowFields = {

@@ -3,6 +3,7 @@ import type { CustomStepTypeSchema } from './custom-step-type';
 import { ancestors, findCycles, type GraphSteps } from './definition-graph';
 import { definitionSchemaFor, type Definition } from './definition-schema';
 import { isExpressionError } from './expression-error';
+import { localHttpErrors } from './local-http';
 import {
   expressionReferences,
   findExpressions,
@@ -168,6 +169,7 @@ export function validateDefinition(spec: unknown, options: ValidateOptions = {})
   // The graph checks run on the raw document as well, so a typo in one step does not hide a
   // cycle in another; they skip whatever the shape check already reported as malformed.
   if (isRecord(spec)) checkDefinition(spec, { options, errors, customTypes: new Set(stepTypes.map((type) => type.name)) });
+  if (parsed.success) errors.push(...localHttpErrors(parsed.data));
   const sorted = sortErrors(errors);
   if (parsed.success && sorted.length === 0) return { valid: true, definition: parsed.data, errors: [] };
   return { valid: false, errors: sorted };

@@ -25,6 +25,8 @@ export type ApiServices = {
   /** The database as each tenant sees it, under row-level security. */
   tenants: TenantDatabases;
   client: Client;
+  /** Starts runs with eager workflow start, where a worker shares this process (see `RunServiceOptions.starter`). @default none */
+  starter?: Client;
   taskQueue: string;
   hub: AuditEventHub;
   secrets: { key: Buffer; environment: EnvironmentSecrets };
@@ -58,6 +60,7 @@ export function runServiceFor(services: ApiServices, db: Kysely<Database>): RunS
     maxRunsInFlight: services.maxRunsInFlight,
     chains: services.triggers.chains,
     startTimeoutMs: services.triggers.settings.startTimeoutMs,
+    starter: services.starter,
   });
 }
 

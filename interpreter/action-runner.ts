@@ -19,6 +19,8 @@ export type ActionCall =
       timeout: string | undefined;
       /** Names it in Temporal's UI (ids and names only, never data): `charge`, `charge (compensate)`, `items[3]`. */
       what: string;
+      /** The step's or action's `"local": true`: run as a local activity (see `localHttpActivity`). */
+      local?: boolean;
     }
   | {
       type: 'workflow';

@@ -359,7 +359,7 @@ export function itemRunner(job: MapJob, actions: StepActions, syncExpressions?: 
         const fail = (info: ErrorInfo): StepFailure => failed({ ...info, retryable: false });
         if (action.type === 'http') {
           const request = await resolveHttpRequest(action, evaluate, bindings, itemKey);
-          const call: ActionCall = { type: 'http', request, timeout: action.timeout, what: itemPath };
+          const call: ActionCall = { type: 'http', request, timeout: action.timeout, what: itemPath, local: action.local };
           return await runAction(actions, call, { rules: actionRules(policy), what: itemPath, fail });
         }
         const call: ActionCall = { type: 'workflow', reference: action, input: (await evaluate(action.input)) ?? {}, what: itemPath };

@@ -283,7 +283,7 @@ class RunInterpreter {
         const bindings = this.graph.bindings();
         const request = await resolveHttpRequest(action, (value) => this.graph.evaluate(value, bindings), bindings, `${this.snapshot.runId}:${id}:compensate`);
         input = request;
-        call = { type: 'http', request, timeout: action.timeout, what };
+        call = { type: 'http', request, timeout: action.timeout, what, local: action.local };
       } else {
         input = { definition: action.definition, version: action.version ?? 'latest', input: (await this.graph.evaluate(action.input)) ?? {} };
         call = { type: 'workflow', reference: action, input: (input as { input: unknown }).input, what: `${id}:compensate` };

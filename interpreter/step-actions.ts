@@ -14,6 +14,7 @@ import type { CustomStepCall } from '../activities/custom-step.activity';
 import type { HttpRequest, HttpResponse } from '../activities/http.activity';
 import { parseDuration } from '../definition/duration';
 import type { ActionCall } from './action-runner';
+import { localHttpActivity } from './local-http';
 import type { RunContext } from './run-context';
 import { libraryKey, type RunSnapshot } from './run-types';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
@@ -60,7 +61,7 @@ export class StepActions {
   run(call: ActionCall): Promise<unknown> {
     switch (call.type) {
       case 'http':
-        return this.http(call.request, call.timeout, call.what);
+        return this.http(call.request, call.timeout, call.what, call.local);
       case 'workflow':
         return this.childRun(call.what, call.reference, call.input);
       case 'custom':
@@ -75,9 +76,12 @@ export class StepActions {
    * @param what the step it is for (`charge`, `charge (compensate)`, `items[3]`): Temporal's UI
    *   shows it with the method as the activity's summary. Ids and names only: a summary is encoded
    *   like a payload (the UI decodes it through the codec endpoint), but it says what, not with what.
+   * @param local run it as a local activity (the step's `"local": true`, see `localHttpActivity`)
    */
-  http(request: HttpRequest, timeout: string | undefined, what?: string): Promise<HttpResponse> {
-    return this.activities(timeout, what && `${what}: http ${request.method.toUpperCase()}`).httpRequest({ ...request, tenantId: this.context.tenantId });
+  http(request: HttpRequest, timeout: string | undefined, what?: string, local?: boolean): Promise<HttpResponse> {
+    const summary = what && `${what}: http ${request.method.toUpperCase()}`;
+    const call = local === true ? localHttpActivity(timeout, this.context.defaults?.timeout, summary) : this.activities(timeout, summary).httpRequest;
+    return call({ ...request, tenantId: this.context.tenantId });
   }
 
   custom(call: Omit<CustomStepCall, 'tenantId' | 'runId'>, timeout: string | undefined, what?: string): Promise<unknown> {

@@ -57,7 +57,7 @@ type BuiltInStepOf<T extends StepType> = Extract<BuiltInStep, { type: T }>;
 export const STEP_HANDLERS: { readonly [T in StepType]: StepHandler<BuiltInStepOf<T>> } = {
   http: {
     input: (step, env) => resolveHttpRequest(step, (value) => env.evaluate(value), env.bindings(), env.key),
-    perform: (step, input, env) => env.actions.run({ type: 'http', request: input as HttpRequest, timeout: step.timeout, what: env.path }),
+    perform: (step, input, env) => env.actions.run({ type: 'http', request: input as HttpRequest, timeout: step.timeout, what: env.path, local: step.local }),
   },
   transform: {
     input: (step, env) => env.evaluate(step.value),

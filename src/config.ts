@@ -7,6 +7,7 @@ import { parseEgressAllowList, type EgressAllowList } from './net/egress-allow-l
 import { readEnvironmentSecrets, type EnvironmentSecrets } from './secrets/environment-secrets';
 import { operationsConfig, operationsEnv, type OperationsConfig } from './operations-config';
 import { codeLimitsFrom, codeStepEnv, type CodeLimits } from './code-steps/code-limits';
+import { workerTuningConfig, workerTuningEnv, type WorkerTuning } from './worker-tuning-config';
 
 const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -131,6 +132,7 @@ const envSchema = z.object({
   TRELLIS_EVENT_RETRY_INTERVAL: duration('2s', 100, HOUR_MS),
   ...operationsEnv,
   ...codeStepEnv,
+  ...workerTuningEnv,
 });
 
 /** A duration ("500ms", "2s", "1m") between `min` and `max` milliseconds, read as milliseconds. */
@@ -251,6 +253,8 @@ export type Config = Readonly<{
   triggers: Readonly<TriggerSettings>;
   /** Hard limits of one execution of a code step (README "Code steps"). */
   codeLimits: Readonly<CodeLimits>;
+  /** Temporal's levers: eager start and dispatch, worker slots, the sticky cache (README "Performance"). */
+  workerTuning: WorkerTuning;
 }> &
   OperationsConfig;
 
@@ -376,6 +380,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventRetryIntervalMs: e.TRELLIS_EVENT_RETRY_INTERVAL,
     }),
     codeLimits: codeLimitsFrom(e),
+    workerTuning: workerTuningConfig(e),
     ...operations,
   });
 }

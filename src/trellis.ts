@@ -174,6 +174,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const sdkMetricsUrl = config.role === 'api' ? undefined : temporalSdkMetricsUrl();
 
     let egress: ReturnType<typeof createEgress> | undefined;
+    let starter: Client | undefined;
     if (config.role !== 'api') {
       egress = createEgress({ config, db, databaseUrl, temporal: temporalEndpoints });
       // Metrics name every tenant's definitions: no step may read them.
@@ -199,8 +200,18 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         maxRunsInFlight: config.limits.runsInFlight,
         tracing: tracing?.worker,
         codeLimits: config.codeLimits,
+        tuning: config.workerTuning,
       });
       stack.push({ name: 'worker connection', stop: () => workerConnection.close() });
+      if (config.role === 'all' && config.workerTuning.eagerWorkflowStart) {
+        // Eager start needs the worker's own connection: Temporal hands the first task back with the start's answer.
+        starter = new Client({
+          connection: workerConnection,
+          namespace: config.temporal.namespace,
+          dataConverter,
+          ...(tracing ? { interceptors: { workflow: tracing.clientInterceptors } } : {}),
+        });
+      }
       const running = worker.run();
       let stopping = false;
       running.catch((err: unknown) => {
@@ -244,6 +255,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
           db: apiDb,
           tenants,
           client,
+          starter,
           taskQueue: config.taskQueue,
           hub,
           secrets: { key: secretKey, environment: config.environmentSecrets },

@@ -71,6 +71,13 @@ export type RunServiceOptions = {
   chains?: TriggerChains;
   /** How long a start waits for Temporal before it is given up (UnavailableError). @default 5000 */
   startTimeoutMs?: number;
+  /**
+   * A client over the NativeConnection of a worker of `taskQueue` in this process: runs are then
+   * started through it with eager workflow start (`requestEagerStart`), and their first workflow
+   * task comes back with the start's answer, to that worker, instead of through a poll.
+   * @default none: starts through `client`, no eager start
+   */
+  starter?: Client;
 };
 
 /** A `signalRun` request: the signal a `wait` step waits for, and its payload (the step's output). */
@@ -490,12 +497,13 @@ export class RunService {
   }
 
   private async startWorkflow(workflowId: string, snapshot: RunSnapshot): Promise<string | undefined> {
-    const { client } = this.options;
+    const client = this.options.starter ?? this.options.client;
     const deadline = Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     try {
       const handle = await client.withDeadline(deadline, () => client.workflow.start<typeof trellisRun>('trellisRun', {
         taskQueue: this.options.taskQueue,
         workflowId,
+        ...(this.options.starter ? { requestEagerStart: true } : {}),
         args: [snapshot],
         // Temporal's UI names the run by its definition; ids and names only (not encrypted there).
         staticSummary: `${snapshot.definitionName} v${snapshot.definitionVersion}`,
@@ -549,6 +557,9 @@ export function isTemporalUnavailable(err: unknown): boolean {
   for (let at: unknown = err, hops = 0; at instanceof Error && hops < 5; at = at.cause, hops += 1) {
     const code = (at as { code?: unknown }).code;
     if (typeof code === 'number' && UNREACHABLE_CODES.has(code)) return true;
+    // The worker's native connection (eager start goes through it) reports a connection it
+    // could not make or lost as UNKNOWN (2) "transport error" where grpc-js says UNAVAILABLE.
+    if (code === 2 && /^transport error/i.test(at.message)) return true;
   }
   return false;
 }

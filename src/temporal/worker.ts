@@ -18,6 +18,7 @@ import { TemporalLogger } from '../observability/temporal-logger';
 import type { Tracing } from '../observability/tracing';
 import { FAILURE_CONVERTER_PATH } from './data-converter';
 import type { TaskQueuePolicy } from '../../definition/task-queues';
+import type { WorkerTuning } from '../worker-tuning-config';
 
 /** The workflow bundle's entry point: everything under `interpreter/`, nothing else. */
 export const WORKFLOWS_PATH = require.resolve('../../interpreter/workflows');
@@ -64,6 +65,8 @@ export type WorkerOptions = {
   tracing?: Tracing['worker'];
   /** Limits of code steps' sandbox. @default DEFAULT_CODE_LIMITS */
   codeLimits?: Readonly<CodeLimits>;
+  /** Slots, eager activity dispatch and the sticky cache (`config.workerTuning`); unset fields keep the SDK's defaults. */
+  tuning?: Omit<WorkerTuning, 'eagerWorkflowStart'>;
 };
 
 /**
@@ -104,6 +107,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
           taskQueue: queue,
           dataConverter: options.dataConverter,
           activities,
+          ...workerSlots(options.tuning),
           // A prebuilt bundle must come from bundleInterpreter(), which bundles the failure converter.
           ...(!runsWorkflows ? {} : options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
           ...(options.tracing
@@ -148,6 +152,19 @@ export class WorkerGroup {
   shutdown(): void {
     for (const worker of this.workers) if (worker.getState() === 'RUNNING') worker.shutdown();
   }
+}
+
+/** The SDK options of {@link WorkerTuning}: only those set, so the rest keep the SDK's defaults. */
+function workerSlots(tuning: WorkerOptions['tuning']): Partial<Parameters<typeof Worker.create>[0]> {
+  if (!tuning) return {};
+  const options = {
+    maxEagerActivityReservationsPerWorkflowTask: tuning.eagerActivities,
+    maxConcurrentWorkflowTaskExecutions: tuning.workflowTaskSlots,
+    maxConcurrentActivityTaskExecutions: tuning.activitySlots,
+    maxConcurrentLocalActivityExecutions: tuning.localActivitySlots,
+    maxCachedWorkflows: tuning.cachedWorkflows,
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
 }
 
 const quietBundlerLogger = {
