@@ -38,6 +38,12 @@ export type StepTraits = {
   guard: boolean;
   /** The step status its STEP_STARTED event records. */
   startStatus: 'RUNNING' | 'WAITING';
+  /**
+   * Whether an attempt makes Temporal commands (schedules an activity, a timer or a child
+   * workflow, or waits for a signal). A step that makes none only computes in the workflow; the
+   * run need not wait for the audit writes of its start and success (`trellis-inline-audit`).
+   */
+  commands: boolean;
 };
 
 /** The traits of every built-in step type (SPEC §2 "Step types"). */
@@ -53,6 +59,7 @@ export const STEP_TRAITS = {
     inMap: true,
     guard: true,
     startStatus: 'RUNNING',
+    commands: true,
   },
   transform: {
     templated: ['value'],
@@ -65,6 +72,7 @@ export const STEP_TRAITS = {
     inMap: true,
     guard: true,
     startStatus: 'RUNNING',
+    commands: false,
   },
   condition: {
     // Its `if` is read as its input, not as a guard (see `guard`).
@@ -78,6 +86,7 @@ export const STEP_TRAITS = {
     inMap: true,
     guard: false,
     startStatus: 'RUNNING',
+    commands: false,
   },
   delay: {
     templated: ['until'],
@@ -90,6 +99,7 @@ export const STEP_TRAITS = {
     inMap: true,
     guard: true,
     startStatus: 'RUNNING',
+    commands: true,
   },
   workflow: {
     templated: ['input'],
@@ -102,6 +112,7 @@ export const STEP_TRAITS = {
     inMap: true,
     guard: true,
     startStatus: 'RUNNING',
+    commands: true,
   },
   wait: {
     templated: [],
@@ -115,6 +126,7 @@ export const STEP_TRAITS = {
     inMap: false,
     guard: true,
     startStatus: 'WAITING',
+    commands: true,
   },
   map: {
     templated: ['items'],
@@ -128,6 +140,7 @@ export const STEP_TRAITS = {
     inMap: true,
     guard: true,
     startStatus: 'RUNNING',
+    commands: true,
   },
   log: {
     templated: ['message'],
@@ -141,6 +154,7 @@ export const STEP_TRAITS = {
     inMap: true,
     guard: true,
     startStatus: 'RUNNING',
+    commands: false,
   },
   code: {
     // JavaScript, not a template: `{%` in its source is text, and no secret reaches the sandbox.
@@ -155,6 +169,7 @@ export const STEP_TRAITS = {
     inMap: true,
     guard: true,
     startStatus: 'RUNNING',
+    commands: true,
   },
 } as const satisfies Record<StepType, StepTraits>;
 
@@ -173,6 +188,7 @@ export const CUSTOM_STEP_TRAITS = {
   inMap: true,
   guard: true,
   startStatus: 'RUNNING',
+  commands: true,
 } as const satisfies StepTraits;
 
 const BUILT_IN: ReadonlySet<string> = new Set(STEP_TYPES);

@@ -85,6 +85,8 @@ export class GraphRunner {
   failure: StepFailure | undefined;
   /** Why the graph was stopped from outside (see {@link stop}). */
   private stopReason: string | undefined;
+  /** Whether this run defers command-free steps' audit writes (see defersAudit): asked once. */
+  private inlineAudit: boolean | undefined;
   /** Lines attempts logged, recorded just before their step's next event. */
   private readonly logs = new StepLogBuffer();
 
@@ -160,6 +162,21 @@ export class GraphRunner {
     return output;
   }
 
+  /**
+   * Whether the run goes on without waiting for the audit writes of `step`'s start and success:
+   * only for steps whose attempt makes no command (`STEP_TRAITS[type].commands` false: transform,
+   * condition, log), in runs that batch their audit writes. Nothing outside the workflow can see
+   * the run move on before the next command, and every command is preceded by an awaited event,
+   * whose batch commits after the batches before it; so "persisted before the run moves on" still
+   * holds, and a chain of such steps costs one batch instead of two per step. A worker lost before
+   * the batch commits replays the same steps and writes the same batch (event keys dedupe).
+   */
+  private defersAudit(step: Step): boolean {
+    if (!this.options.syncExpressions || this.options.emit === undefined || traitsOf(step.type).commands) return false;
+    this.inlineAudit ??= patched('trellis-inline-audit');
+    return this.inlineAudit;
+  }
+
   private emit(event: GraphEvent): Promise<void> {
     const emit = this.options.emit;
     if (!emit) return Promise.resolve();
@@ -202,7 +219,9 @@ export class GraphRunner {
       }
       this.scheduler.markSucceeded(id, output);
       const mocked = this.isMocked(id) ? { message: 'mocked: nothing was called' } : {};
-      await this.emit({ type: 'STEP_SUCCEEDED', stepId: id, stepType: step.type, stepStatus: 'SUCCEEDED', attempt, output, ...mocked });
+      const succeeded = this.emit({ type: 'STEP_SUCCEEDED', stepId: id, stepType: step.type, stepStatus: 'SUCCEEDED', attempt, output, ...mocked });
+      if (this.defersAudit(step)) void succeeded.catch(() => undefined);
+      else await succeeded;
     } catch (err) {
       if (isCancellation(err)) {
         this.scheduler.markCancelled(id);
@@ -259,7 +278,9 @@ export class GraphRunner {
         } catch (err) {
           unresolvable = err;
         }
-        await this.emit({ type: 'STEP_STARTED', ...audit, stepStatus: traits.startStatus, attempt, input });
+        const started = this.emit({ type: 'STEP_STARTED', ...audit, stepStatus: traits.startStatus, attempt, input });
+        if (this.defersAudit(step)) void started.catch(() => undefined);
+        else await started;
         if (unresolvable !== undefined) {
           const decision = unresolvableInput(attempt, toErrorInfo(unresolvable));
           await this.emit({ type: 'STEP_FAILED', ...audit, stepStatus: decision.stepStatus, attempt, error: decision.error, message: decision.message });

@@ -390,6 +390,32 @@ const SCENARIOS: Scenario[] = [
     },
     expectedStatus: 'COMPLETED',
   },
+  {
+    // Steps that make no command do not wait for their own audit writes (the trellis-inline-audit
+    // patch): a guard, a chain of transforms, a condition skipping a branch and a log step share
+    // batches; an http step between them waits for every event before it; a transform fails
+    // under onError "continue".
+    name: 'inline-audit',
+    routes: (stub) => {
+      stub.on('POST /inline', (request) => ({ body: { got: request.body } }));
+    },
+    spec: (url) => ({
+      name: 'history-inline-audit',
+      output: { total: '{% $steps.c.output %}', call: '{% $steps.call.output.body %}' },
+      steps: {
+        a: { type: 'transform', if: '{% $input.n > 0 %}', value: '{% $input.n %}' },
+        b: { type: 'transform', needs: ['a'], value: '{% $steps.a.output * 2 %}' },
+        c: { type: 'transform', needs: ['b'], value: '{% $steps.b.output + 1 %}' },
+        check: { type: 'condition', needs: ['c'], if: '{% $steps.c.output > 5 %}', then: ['call'], else: ['never'] },
+        call: { type: 'http', needs: ['check'], method: 'POST', url: `${url}/inline`, body: { c: '{% $steps.c.output %}' } },
+        never: { type: 'transform', needs: ['check'], value: 'never' },
+        note: { type: 'log', needs: ['call'], level: 'warn', message: 'called with {% $steps.c.output %}' },
+        broken: { type: 'transform', needs: ['note'], onError: 'continue', value: '{% $error("inline failure") %}' },
+      },
+    }),
+    input: { n: 3 },
+    expectedStatus: 'COMPLETED',
+  },
 ];
 
 const HISTORIES_DIR = __dirname;

@@ -254,12 +254,16 @@ describe('a worker killed with SIGKILL', () => {
     const gateB = new Gate();
     stub.on('POST /mid-task/a', async () => (await gateA.passed(), { body: { n: 1 } }));
     stub.on('POST /mid-task/b', async () => (await gateB.passed(), { body: { n: 2 } }));
+    stub.on('POST /mid-task/x', (request) => ({ body: request.body }));
     await save(ctx, {
       name: 'mid-task',
       steps: {
         a: { type: 'http', method: 'POST', url: `${stub.url}/mid-task/a` },
         b: { type: 'http', method: 'POST', url: `${stub.url}/mid-task/b` },
-        x: { type: 'transform', needs: ['a'], value: '{% $steps.a.output.body.n %}' },
+        // A local activity: the task stays open while it runs, between the audit batch holding
+        // STEP_STARTED x and the one holding STEP_SUCCEEDED x (a transform's events would share
+        // one batch with STEP_SUCCEEDED a: trellis-inline-audit).
+        x: { type: 'http', local: true, needs: ['a'], method: 'POST', url: `${stub.url}/mid-task/x`, body: { n: '{% $steps.a.output.body.n %}' } },
       },
     });
     const first = await startWorker();
