@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/net/free-port';
 import { until } from '../support/until';
+import { stablePort } from '../support/stable-port';
 
 /**
  * `npm start` with the embedded Temporal dev server and PostgreSQL (its own data directory and
@@ -22,7 +22,10 @@ const started: ChildProcess[] = [];
 
 beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'trellis-embedded-'));
-  const [port, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+  // Ports the embedded Temporal server's own services cannot take while Trellis starts.
+  const port = await stablePort();
+  const temporalPort = await stablePort([port]);
+  const uiPort = await stablePort([port, temporalPort]);
   env = { ...process.env, TRELLIS_DATA_DIR: dataDir, PORT: String(port), TEMPORAL_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort), TRELLIS_ROLE: 'api' };
   // The embedded servers, not the ones the jest global setup started; the generated secret key.
   for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'DATABASE_URL', 'TRELLIS_SECRET_KEY']) delete env[name];

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/net/free-port';
 import { collectSubscription, graphqlData, wsClient } from '../support/graphql-client';
+import { stablePort } from '../support/stable-port';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
@@ -52,13 +52,11 @@ describe('npm start', () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'trellis-restart-'));
     await fs.chmod(dataDir, 0o755); // PostgreSQL runs as another user when the suite runs as root
     const { TEMPORAL_ADDRESS: _a, DATABASE_URL: _d, TRELLIS_TEST_DATABASE_URL: _t, ...rest } = process.env;
-    env = {
-      ...rest,
-      TRELLIS_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      TEMPORAL_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-    };
+    // Ports the embedded Temporal server's own services cannot take while Trellis starts.
+    const port = await stablePort();
+    const temporalPort = await stablePort([port]);
+    const uiPort = await stablePort([port, temporalPort]);
+    env = { ...rest, TRELLIS_DATA_DIR: dataDir, PORT: String(port), TEMPORAL_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort) };
   });
 
   afterAll(async () => {
