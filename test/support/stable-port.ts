@@ -6,17 +6,19 @@ const LOW = 15_000;
 const HIGH = 32_000;
 
 /**
- * A TCP port that is free now and stays free while a test starts a server on it some seconds
+ * TCP ports that are free now and stay free while a test starts servers on them some seconds
  * later: picked below the ephemeral range, so no outgoing connection and no server asking the OS
- * for any free port (the Temporal dev server's internal services do) can take it meanwhile, as
- * happens to a port `freePort()` returns.
- * @param avoid ports already handed out to the same test
- * @throws when no free port is found after 200 tries
+ * for any free port (the Temporal dev server's internal services do) can take them meanwhile, as
+ * happens to ports `freePort()` returns.
+ * @param count how many distinct ports
+ * @throws when `count` free ports are not found in 200 tries
  */
-export async function stablePort(avoid: readonly number[] = []): Promise<number> {
-  for (let tries = 0; tries < 200; tries++) {
+export async function stablePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count; tries++) {
+    if (tries === 200) throw new Error(`no free port between ${LOW} and ${HIGH} after 200 tries`);
     const port = randomInt(LOW, HIGH);
-    if (!avoid.includes(port) && (await isPortFree(port))) return port;
+    if (!ports.includes(port) && (await isPortFree(port))) ports.push(port);
   }
-  throw new Error(`no free port between ${LOW} and ${HIGH} after 200 tries`);
+  return ports;
 }
