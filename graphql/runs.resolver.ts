@@ -117,10 +117,10 @@ export const runsResolvers = {
       },
     },
     runUpdated: {
-      async subscribe(_: unknown, args: { runId: string }, ctx: GraphQLContext) {
+      async subscribe(_: unknown, args: { runId: string; changedStepsOnly?: boolean | null }, ctx: GraphQLContext) {
         const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
         if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
-        return closeableStream((wakeup) => streamRunUpdates(ctx, wakeup, run));
+        return closeableStream((wakeup) => streamRunUpdates(ctx, wakeup, run, args.changedStepsOnly === true));
       },
     },
     runsChanged: {
@@ -143,7 +143,9 @@ export const runsResolvers = {
       uiUrl: temporalUiUrl(ctx.temporal.uiUrl, ctx.temporal.namespace, run.workflow_id, run.temporal_run_id),
     }),
     spec: async (run: RunRow | RetryPreview, _: unknown, ctx: GraphQLContext) => (await runDefinition(run, ctx)) ?? {},
-    async steps(run: RunRow | RetryPreview, _: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) {
+    async steps(run: RunRow | RetryPreview | ChangedStepsView, _: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) {
+      // runUpdated(changedStepsOnly): the stream has read the steps and chosen which to send.
+      if (CHANGED_STEPS in run) return run[CHANGED_STEPS];
       // Subscribers of one run share the read of its steps (see SharedRunReads); queries read their own.
       const live = info.operation.operation === 'subscription';
       const readSteps = () => listRunSteps(ctx.db, run.id);
@@ -151,22 +153,7 @@ export const runsResolvers = {
         live ? sharedRunReads(ctx.hub).read(ctx.tenantId, run.id, 'definition', () => runDefinition(run, ctx)) : runDefinition(run, ctx),
         'preview' in run ? previewSteps(run) : live ? sharedRunReads(ctx.hub).read(ctx.tenantId, run.id, 'steps', readSteps) : readSteps(),
       ]);
-      const byId = new Map(rows.map((row) => [row.step_id, row]));
-      return Object.entries(definition?.steps ?? {}).map(([id, step]) => {
-        const row = byId.get(id);
-        return {
-          id,
-          type: step.type,
-          status: row?.status ?? 'PENDING',
-          attempts: row?.attempts ?? 0,
-          input: row?.input ?? null,
-          items: row && 'items_total' in row && row.items_total !== null ? { done: row.items_done ?? 0, total: row.items_total } : null,
-          startedAt: row?.started_at ?? null,
-          finishedAt: row?.finished_at ?? null,
-          output: row?.output ?? null,
-          error: row?.error ?? null,
-        };
-      });
+      return stepStates(definition, rows);
     },
     async events(run: RunRow, args: { first?: number | null; after?: string | null; level?: LogLevel | null }, ctx: GraphQLContext) {
       const size = pageSize(args.first, 100);
@@ -238,6 +225,51 @@ function nextBatch(rows: readonly AuditEventRow[], after: number): readonly Even
   return batch;
 }
 
+type StepState = ReturnType<typeof stepState>;
+
+function stepState(id: string, type: string, row: Partial<RunStepRow> | undefined) {
+  return {
+    id,
+    type,
+    status: row?.status ?? 'PENDING',
+    attempts: row?.attempts ?? 0,
+    input: row?.input ?? null,
+    items: row && 'items_total' in row && row.items_total !== null && row.items_total !== undefined ? { done: row.items_done ?? 0, total: row.items_total } : null,
+    startedAt: row?.started_at ?? null,
+    finishedAt: row?.finished_at ?? null,
+    output: row?.output ?? null,
+    error: row?.error ?? null,
+  };
+}
+
+/** Every top-level step of the definition, in its order, with what its row says (PENDING without one). */
+function stepStates(definition: Definition | undefined, rows: ReadonlyArray<Partial<RunStepRow> & { step_id: string }>): StepState[] {
+  const byId = new Map(rows.map((row) => [row.step_id, row]));
+  return Object.entries(definition?.steps ?? {}).map(([id, step]) => stepState(id, step.type, byId.get(id)));
+}
+
+/** The steps a runUpdated(changedStepsOnly) answer lists, on the run row it answers with. */
+const CHANGED_STEPS = Symbol('changedSteps');
+type ChangedStepsView = RunRow & { [CHANGED_STEPS]: readonly StepState[] };
+
+/**
+ * One read of a run's steps, as every subscriber woken by the same notification got it (shared
+ * reads return one array): the states, each with its JSON (what a subscriber compares with what
+ * it sent), and the views built from it, by run row (subscribers woken together share one) and
+ * the steps they list.
+ */
+type StepsRead = { states: StepState[]; prints: string[]; views: WeakMap<RunRow, Map<string, ChangedStepsView>> };
+const stepsReads = new WeakMap<object, StepsRead>();
+
+function stepsRead(definition: Definition | undefined, rows: readonly RunStepRow[]): StepsRead {
+  let read = stepsReads.get(rows);
+  if (!read) {
+    const states = stepStates(definition, rows);
+    stepsReads.set(rows, (read = { states, prints: states.map((state) => JSON.stringify(state)), views: new WeakMap() }));
+  }
+  return read;
+}
+
 const isFinalEvent = (event: Pick<AuditEventRow, 'type' | 'superseded'>) => FINAL_AUDIT_EVENT_TYPES.has(event.type) && !event.superseded;
 
 /**
@@ -291,14 +323,39 @@ async function* streamEvents(
 /**
  * The run now, then as it is after changes to it or its steps, until it has finished. Paced: of
  * changes that come close together only the latest state is sent (the final one always is).
+ * With `changedStepsOnly`, each answer after the first lists only the steps whose state differs
+ * from what this subscriber was last sent: a long run's watchers get a few steps per answer, not
+ * all of them. Subscribers woken together with the same steps to send get the same object, and so
+ * share its execution (shared-subscription-results.ts).
  */
-async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: RunRow): AsyncGenerator<{ runUpdated: RunRow }> {
+async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: RunRow, changedStepsOnly: boolean): AsyncGenerator<{ runUpdated: RunRow }> {
   const unsubscribe = ctx.hub.subscribe(first.id, wakeup, { paced: true });
+  const reads = sharedRunReads(ctx.hub);
+  // What this subscriber was last sent of each step (its JSON), by position in the definition.
+  let sent: readonly string[] | undefined;
   try {
     let run: RunRow | undefined = first;
     for (;;) {
       if (!run) return;
-      yield sharedPayload('runUpdated', run);
+      if (changedStepsOnly) {
+        // Read after the run: steps are never older than the run they come with.
+        const current: RunRow = run;
+        const [definition, rows] = await Promise.all([
+          reads.read(ctx.tenantId, current.id, 'definition', () => runDefinition(current, ctx)),
+          reads.read(ctx.tenantId, current.id, 'steps', () => listRunSteps(ctx.db, current.id)),
+        ]);
+        const read = stepsRead(definition, rows);
+        const changed = read.states.flatMap((_, i) => (sent?.[i] === read.prints[i] ? [] : [i]));
+        sent = read.prints;
+        let views = read.views.get(current);
+        if (!views) read.views.set(current, (views = new Map()));
+        const key = changed.join(',');
+        let view = views.get(key);
+        if (!view) views.set(key, (view = { ...current, [CHANGED_STEPS]: changed.map((i) => read.states[i]!) }));
+        yield sharedPayload('runUpdated', view);
+      } else {
+        yield sharedPayload('runUpdated', run);
+      }
       if (FINAL_RUN_STATUSES.has(run.status)) return;
       await wakeup.wait();
       if (wakeup.closed) return;

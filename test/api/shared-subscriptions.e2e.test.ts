@@ -1,5 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { RUN_EVENT_BATCHES, RUN_UPDATED } from '../../web/src/queries';
+import { mergeRunUpdate } from '../../web/src/run-updates';
 import { collectSubscription, graphql, wsClient } from '../support/graphql-client';
 import { GraphQLSocket } from '../support/graphql-socket';
 import { createKeyWithCli, keysCli } from '../support/keys-cli';
@@ -48,8 +49,10 @@ function clientOf(key: string): Client {
  * Starts a run of acme that waits for the signal "go" before 8 parallel delays and a last step:
  * subscribers attach while it waits, and its steps then finish close together.
  */
-async function waitingRun(name: string): Promise<string> {
-  const steps: Record<string, unknown> = { gate: { type: 'wait', signal: 'go' } };
+async function waitingRun(name: string, options: { stepBefore?: boolean } = {}): Promise<string> {
+  const steps: Record<string, unknown> = options.stepBefore
+    ? { before: { type: 'transform', value: 1 }, gate: { type: 'wait', needs: ['before'], signal: 'go' } }
+    : { gate: { type: 'wait', signal: 'go' } };
   for (let i = 0; i < 8; i++) steps[`w${i}`] = { type: 'delay', needs: ['gate'], duration: `${20 + i * 15}ms` };
   steps.last = { type: 'transform', needs: Object.keys(steps).filter((id) => id !== 'gate'), value: '{% $count($keys($steps)) %}' };
   await data(keys.acmeOther.secret, `mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, { spec: { name, steps } });
@@ -106,12 +109,53 @@ describe('many subscribers of one run', () => {
     const { run } = await data(keys.acmeOther.secret, `query($id: ID!) { run(id: $id) { id status steps { id status output } } }`, { id: runId });
     for (const t of tabs) {
       expect(trail(t.events)).toEqual(stored);
-      expect(t.updates.at(-1)).toMatchObject(run);
-      expect(t.updates.at(-1)!.steps.every((s) => s.status === 'SUCCEEDED')).toBe(true);
+      // The dashboard's document asks for the steps that changed: folded as the page folds them.
+      const folded = t.updates.reduce<RunView | undefined>((state, update) => mergeRunUpdate(state as never, update as never) as never, undefined)!;
+      expect(folded).toMatchObject(run);
+      expect(folded.steps.every((s) => s.status === 'SUCCEEDED')).toBe(true);
     }
     // Resumed after an event, a finished run's trail comes in batches from the next one to its end.
     const resumed = await collectSubscription<{ runEventBatches: EventView[] }>(clientOf(keys.acme.secret), RUN_EVENT_BATCHES, { runId, afterSeq: 3 });
     expect(trail(resumed.flatMap((answer) => answer.runEventBatches))).toEqual(stored.slice(3));
+  });
+
+  it('with changedStepsOnly get every step first, then only the steps that changed; folded, the run as a query reads it', async () => {
+    // A step that has finished before anyone subscribes: no answer after the first lists it.
+    const runId = await waitingRun('watched-for-changes', { stepBefore: true });
+    const STEPS = 'id status attempts startedAt finishedAt output error';
+    const document = (changedStepsOnly: boolean) => `subscription($runId: ID!) { runUpdated(runId: $runId${changedStepsOnly ? ', changedStepsOnly: true' : ''}) { status steps { ${STEPS} } } }`;
+    type Answer = { status: string; steps: Array<{ id: string } & Record<string, unknown>> };
+    const collect = (changedStepsOnly: boolean) => {
+      const answers: Answer[] = [];
+      const ended = collectSubscription<{ runUpdated: Answer }>(clientOf(keys.acme.secret), document(changedStepsOnly), { runId }, ({ runUpdated }) => answers.push(runUpdated));
+      return { answers, ended };
+    };
+    const changes = [collect(true), collect(true)];
+    const whole = collect(false);
+    await until('every subscriber has the waiting run', () => [...changes, whole].every((c) => c.answers.length > 0));
+    await signal(runId);
+    await Promise.all([...changes, whole].map((c) => c.ended));
+
+    const { run } = await data<{ run: Answer }>(keys.acme.secret, `query($id: ID!) { run(id: $id) { status steps { ${STEPS} } } }`, { id: runId });
+    expect(run.steps).toHaveLength(11);
+    for (const { answers } of changes) {
+      expect(answers[0]!.steps.map((step) => step.id)).toEqual(run.steps.map((step) => step.id));
+      expect(answers.length).toBeGreaterThanOrEqual(2);
+      // Every step an answer lists differs from what the answers before it said; none is repeated unchanged.
+      const state = new Map<string, string>();
+      for (const [i, answer] of answers.entries()) {
+        if (i > 0) expect(answer.steps.map((step) => step.id)).not.toContain('before');
+        for (const step of answer.steps) {
+          expect(JSON.stringify(step)).not.toBe(state.get(step.id));
+          state.set(step.id, JSON.stringify(step));
+        }
+      }
+      expect(answers.at(-1)!.status).toBe('COMPLETED');
+      expect(run.steps.map((step) => JSON.parse(state.get(step.id)!))).toEqual(run.steps);
+    }
+    // Without it, every answer lists every step.
+    expect(whole.answers.every((answer) => answer.steps.length === run.steps.length)).toBe(true);
+    expect(whole.answers.at(-1)).toEqual(run);
   });
 
   it('never serve another tenant: its subscription with the same document and variables is refused while the owner\'s are live', async () => {

@@ -19,13 +19,21 @@ export const runsChanged = (withSteps: boolean) => `subscription RunsChanged($de
   runsChanged(definition: $definition, includeTests: $includeTests) { ${RUN_SUMMARY_FIELDS}${withSteps ? ' steps { status }' : ''} }
 }`;
 
-const RUN_FIELDS = `id definition version status input output error trigger startedAt finishedAt retryOf
+const RUN_FIELDS_BUT_INPUT = `id definition version status output error trigger startedAt finishedAt retryOf
   temporal { workflowId uiUrl }
   steps { id type status attempts input items { done total } startedAt finishedAt output error }`;
 
-export const RUN = `query Run($id: ID!) { run(id: $id) { ${RUN_FIELDS} spec } }`;
+export const RUN = `query Run($id: ID!) { run(id: $id) { ${RUN_FIELDS_BUT_INPUT} input spec } }`;
 
-export const RUN_UPDATED = `subscription RunUpdated($runId: ID!) { runUpdated(runId: $runId) { ${RUN_FIELDS} } }`;
+/**
+ * A run's changes, for a page that has read it (RUN): after the first answer, each lists only the
+ * steps that changed (merge with mergeRunUpdate), and never the run's input, which does not
+ * change. 50 tabs on a 30-step run received 169 KiB each with every step in every answer.
+ */
+export const RUN_UPDATED = `subscription RunUpdated($runId: ID!) { runUpdated(runId: $runId, changedStepsOnly: true) { ${RUN_FIELDS_BUT_INPUT} } }`;
+
+/** The editor's test run, whole in every answer (its input included): one tab, a small run. */
+export const TEST_RUN_UPDATED = `subscription TestRunUpdated($runId: ID!) { runUpdated(runId: $runId) { ${RUN_FIELDS_BUT_INPUT} input } }`;
 
 /** A run's audit trail, several events per message (a busy run's trail costs the API and the page fewer messages). */
 export const RUN_EVENT_BATCHES = `subscription RunEventBatches($runId: ID!, $afterSeq: Int) {

@@ -4,7 +4,7 @@ import type { EditorProblem, EditorSchema } from '../editor/code-editor';
 import { pretty } from '../format';
 import { GraphQLRequestError, request, subscribe, type InputError } from '../graphql';
 import { RunGraph } from '../graph/run-graph';
-import { DEFINITION, LAST_RUN, RUN_UPDATED, SAVE, TEST_RUN, VALIDATE } from '../queries';
+import { DEFINITION, LAST_RUN, SAVE, TEST_RUN, TEST_RUN_UPDATED, VALIDATE } from '../queries';
 import { Link } from '../router';
 import { StatusBadge } from '../status-badge';
 import type { DefinitionDocument, Run, StepState } from '../types';
@@ -167,7 +167,7 @@ export default function EditorPage({ name }: { name?: string }) {
 
   useEffect(() => {
     if (!testRun?.id) return;
-    return subscribe<{ runUpdated: Run }>(RUN_UPDATED, { runId: testRun.id }, { next: ({ runUpdated }) => setTestRun(runUpdated) });
+    return subscribe<{ runUpdated: Run }>(TEST_RUN_UPDATED, { runId: testRun.id }, { next: ({ runUpdated }) => setTestRun(runUpdated) });
   }, [testRun?.id]);
 
   const switchFormat = (next: Format) => {

@@ -4,6 +4,7 @@ import { durationBetween, formatClock, formatDuration, formatTime, pretty, short
 import { RunGraph } from '../graph/run-graph';
 import { RUN, RUN_EVENT_BATCHES, RUN_UPDATED } from '../queries';
 import { Link } from '../router';
+import { mergeRunUpdate } from '../run-updates';
 import { StatusBadge } from '../status-badge';
 import { stepHistories, type StepHistory } from '../step-history';
 import type { AuditEvent, Run, StepState } from '../types';
@@ -26,7 +27,7 @@ export function RunPage({ id }: { id: string }) {
   const [events, setEvents] = useState<AuditEvent[]>([]);
   const [selected, setSelected] = useState<string | null>(null);
   const [dialog, setDialog] = useState<Dialog>(null);
-  const run: Run | null = live ? { ...live, spec: loaded.data?.run?.spec } : (loaded.data?.run ?? null);
+  const run: Run | null = live ? { ...live, input: loaded.data?.run?.input, spec: loaded.data?.run?.spec } : (loaded.data?.run ?? null);
 
   useEffect(() => {
     // Updates that arrive together are drawn once, on the next frame.
@@ -34,7 +35,7 @@ export function RunPage({ id }: { id: string }) {
     let frame = 0;
     const stop = subscribe<{ runUpdated: Run }>(RUN_UPDATED, { runId: id }, {
       next: ({ runUpdated }) => {
-        latest = runUpdated;
+        latest = mergeRunUpdate(latest, runUpdated);
         frame ||= requestAnimationFrame(() => {
           frame = 0;
           setLive(latest ?? null);
