@@ -163,10 +163,33 @@ export function operationAliasesRule(maxAliases: number = OPERATION_LIMITS.maxAl
  * Measures the operations of a document that graphql-js's own rules accept.
  * @returns each operation's measure (fragments followed, `first` read from `variables`)
  */
-export function measureOperations(schema: GraphQLSchema, document: DocumentNode, variables: VariableValues = {}): Map<OperationDefinitionNode, OperationMeasure> {
+export function measureOperations(schema: GraphQLSchema, document: DocumentNode, variables: VariableValues = {}): ReadonlyMap<OperationDefinitionNode, OperationMeasure> {
+  // The last measure of each document is kept: a socket's operation is measured twice (its cost
+  // checked, then its rate taken), and dashboards watching one run send the same document and
+  // variables at once. Its key: the variables object, or, when they are a few short values, their JSON.
+  let bySchema = lastMeasures.get(schema);
+  if (!bySchema) lastMeasures.set(schema, (bySchema = new WeakMap()));
+  const last = bySchema.get(document);
+  const key = smallValuesKey(variables);
+  if (last && (last.variables === variables || (key !== undefined && last.key === key))) return last.measures;
   const measures = new Map<OperationDefinitionNode, OperationMeasure>();
   validate(schema, document, [(context) => eachOperation(context, variables, (operation, measure) => measures.set(operation, measure))]);
+  bySchema.set(document, { variables, key, measures });
   return measures;
+}
+
+const lastMeasures = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, { variables: VariableValues; key: string | undefined; measures: ReadonlyMap<OperationDefinitionNode, OperationMeasure> }>>();
+
+/** The JSON of variables that are at most 8 strings (of at most 256 characters), numbers, booleans or nulls; else undefined. */
+function smallValuesKey(variables: VariableValues): string | undefined {
+  const entries = Object.entries(variables);
+  if (entries.length > 8) return undefined;
+  for (const [, value] of entries) {
+    if (value === null || typeof value === 'number' || typeof value === 'boolean') continue;
+    if (typeof value === 'string' && value.length <= 256) continue;
+    return undefined;
+  }
+  return JSON.stringify(entries);
 }
 
 /**
@@ -236,25 +259,56 @@ export function operationCostPlugin<TContext extends BaseContext>(
  * {@link operationRules}; errors go back to the client as the operation's `error` message. Unlike
  * the default, a syntax error does too (coded `GRAPHQL_PARSE_FAILED`, as Apollo Server codes it),
  * rather than closing the socket as an internal error.
+ *
+ * Documents that passed are kept (the last {@link CHECKED_DOCUMENTS}, of at most
+ * {@link CHECKED_DOCUMENT_CHARS} characters each): what they are checked against does not change,
+ * and 50 dashboards opening one run sent 100 copies of two documents at once, each parsed and
+ * validated in ~2 ms while the run they watch waited. The cost, which reads the variables, is
+ * checked every time.
  */
 export function subscribeWithLimits(schema: GraphQLSchema, options: { development: boolean }) {
+  const checked = new Map<string, DocumentNode>();
   return (_ctx: unknown, _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
-    const tooDeep = operationNestingError(payload.query);
-    if (tooDeep) return [tooDeep];
-    let document: DocumentNode;
-    try {
-      document = parse(payload.query, PARSE_OPTIONS);
-    } catch (err) {
-      if (err instanceof GraphQLError && tokenLimitError(err) !== err) return [tokenLimitError(err)];
-      // Not only GraphQLErrors: a document nested a few thousand levels overflows the parser's stack.
-      const syntax = err instanceof GraphQLError ? err : undefined;
-      const message = syntax?.message ?? `the operation cannot be parsed: ${err instanceof Error ? err.message : String(err)}`;
-      return [new GraphQLError(message, { source: syntax?.source, positions: syntax?.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+    let document = checked.get(payload.query);
+    if (document) {
+      // Most recently used last: the first in the map is the one to forget.
+      checked.delete(payload.query);
+      checked.set(payload.query, document);
+    } else {
+      const outcome = checkDocument(schema, payload.query, options);
+      if (!('kind' in outcome)) return outcome;
+      document = outcome;
+      if (payload.query.length <= CHECKED_DOCUMENT_CHARS) {
+        checked.set(payload.query, document);
+        if (checked.size > CHECKED_DOCUMENTS) checked.delete(checked.keys().next().value!);
+      }
     }
-    const errors = validate(schema, document, [...specifiedRules, ...operationRules({ variables: payload.variables ?? {}, development: options.development })]);
-    if (errors.length > 0) return errors;
+    const tooCostly = [...measureOperations(schema, document, payload.variables ?? {})].flatMap(([operation, measure]) => costError(operation, measure, OPERATION_LIMITS.maxCost) ?? []);
+    if (tooCostly.length > 0) return tooCostly;
     return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
   };
+}
+
+/** How many checked documents {@link subscribeWithLimits} keeps, and how long each may be. */
+export const CHECKED_DOCUMENTS = 100;
+export const CHECKED_DOCUMENT_CHARS = 4096;
+
+/** The document, parsed and passing every rule that does not read variables; else its errors. */
+function checkDocument(schema: GraphQLSchema, query: string, options: { development: boolean }): DocumentNode | readonly GraphQLError[] {
+  const tooDeep = operationNestingError(query);
+  if (tooDeep) return [tooDeep];
+  let document: DocumentNode;
+  try {
+    document = parse(query, PARSE_OPTIONS);
+  } catch (err) {
+    if (err instanceof GraphQLError && tokenLimitError(err) !== err) return [tokenLimitError(err)];
+    // Not only GraphQLErrors: a document nested a few thousand levels overflows the parser's stack.
+    const syntax = err instanceof GraphQLError ? err : undefined;
+    const message = syntax?.message ?? `the operation cannot be parsed: ${err instanceof Error ? err.message : String(err)}`;
+    return [new GraphQLError(message, { source: syntax?.source, positions: syntax?.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+  }
+  const errors = validate(schema, document, [...specifiedRules, ...documentRules(options)]);
+  return errors.length > 0 ? errors : document;
 }
 
 /** The measure of the operation graphql-ws (or Apollo) will run: the named one, else the only one. */

@@ -1,5 +1,8 @@
 import { GraphQLError, buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } from 'graphql';
 import {
+  CHECKED_DOCUMENTS,
+  CHECKED_DOCUMENT_CHARS,
+  OPERATION_LIMITS,
   PARSE_OPTIONS,
   introspectionDisabledRule,
   measureOperations,
@@ -8,6 +11,7 @@ import {
   operationDepthRule,
   operationRootFieldsRule,
   operationRules,
+  subscribeWithLimits,
   tokenLimitError,
 } from '../../graphql/operation-limits';
 
@@ -201,5 +205,71 @@ describe('the token limit', () => {
   it('leaves other syntax errors as they are', () => {
     const syntax = new GraphQLError('Syntax Error: Expected Name, found <EOF>.');
     expect(tokenLimitError(syntax)).toBe(syntax);
+  });
+});
+
+describe('subscribeWithLimits', () => {
+  const payload = (query: string, variables?: Record<string, unknown>) => ({ query, ...(variables ? { variables } : {}) });
+  const prepared = (prepare: ReturnType<typeof subscribeWithLimits>, query: string, variables?: Record<string, unknown>) => {
+    const outcome = prepare(undefined, '1', payload(query, variables));
+    if (!('document' in outcome)) throw new Error(`refused: ${outcome.map((e) => e.message).join('; ')}`);
+    return outcome;
+  };
+  const refusal = (prepare: ReturnType<typeof subscribeWithLimits>, query: string, variables?: Record<string, unknown>) => {
+    const outcome = prepare(undefined, '1', payload(query, variables));
+    return 'document' in outcome ? [] : outcome.map((e) => e.extensions.limit ?? e.extensions.code ?? e.message);
+  };
+
+  it('checks a document once: the same text again gets the same parsed document', () => {
+    const prepare = subscribeWithLimits(schema, { development: false });
+    const first = prepared(prepare, '{ node { name } }');
+    expect(prepared(prepare, '{ node { name } }').document).toBe(first.document);
+    expect(prepared(prepare, '{ node { child { name } } }').document).not.toBe(first.document);
+  });
+
+  it('checks the cost with each operation\'s own variables, the document kept or not', () => {
+    const prepare = subscribeWithLimits(schema, { development: false });
+    const query = 'query($n: Int) { nodes(first: $n) { edges { node { children(first: $n) { edges { node { name } } } } } } }';
+    expect(refusal(prepare, query, { n: 10 })).toEqual([]);
+    // 1000 × 1000 children: far above the limit, with a document already checked.
+    expect(refusal(prepare, query, { n: 1000 })).toEqual([expect.objectContaining({ name: 'cost', max: OPERATION_LIMITS.maxCost })]);
+    expect(refusal(prepare, query, { n: 10 })).toEqual([]);
+    // Variables too large to key by their JSON are measured afresh, every time.
+    const noted = buildSchema(`
+      type Query { items(first: Int, note: String): ItemConnection! }
+      type ItemConnection { edges: [ItemEdge!]! }
+      type ItemEdge { node: Item! }
+      type Item { name: String, items(first: Int, note: String): ItemConnection! }
+    `);
+    const prepareNoted = subscribeWithLimits(noted, { development: false });
+    const nested = 'query($n: Int, $note: String) { items(first: $n, note: $note) { edges { node { items(first: $n) { edges { node { name } } } } } } }';
+    const note = 'x'.repeat(300);
+    expect(refusal(prepareNoted, nested, { n: 1000, note })).toEqual([expect.objectContaining({ name: 'cost' })]);
+    expect(refusal(prepareNoted, nested, { n: 1, note })).toEqual([]);
+    expect(refusal(prepareNoted, nested, { n: 1000, note })).toEqual([expect.objectContaining({ name: 'cost' })]);
+  });
+
+  it('refuses an invalid document every time it comes, and keeps none', () => {
+    const prepare = subscribeWithLimits(schema, { development: false });
+    for (let i = 0; i < 2; i++) {
+      expect(refusal(prepare, '{ node { nope } }')).toEqual([expect.stringMatching(/^Cannot query field "nope" on type "Node"/)]);
+      expect(refusal(prepare, '{ node { name }')).toEqual(['GRAPHQL_PARSE_FAILED']);
+      expect(refusal(prepare, `{ ${chain(13)} }`)).toEqual([{ name: 'depth', max: 12, actual: 13 }]);
+      expect(refusal(prepare, '{ __schema { types { name } } }')).toHaveLength(1);
+    }
+    // Development allows introspection; a production server's documents are not its documents.
+    expect(refusal(subscribeWithLimits(schema, { development: true }), '{ __schema { types { name } } }')).toEqual([]);
+  });
+
+  it(`keeps the last ${CHECKED_DOCUMENTS} documents, and none longer than ${CHECKED_DOCUMENT_CHARS} characters`, () => {
+    const prepare = subscribeWithLimits(schema, { development: false });
+    const nth = (i: number) => `{ node { name } tags a${i}: tags }`;
+    const first = prepared(prepare, nth(0)).document;
+    for (let i = 1; i <= CHECKED_DOCUMENTS; i++) prepared(prepare, nth(i));
+    expect(prepared(prepare, nth(0)).document).not.toBe(first);
+    const recent = prepared(prepare, nth(CHECKED_DOCUMENTS)).document;
+    expect(prepared(prepare, nth(CHECKED_DOCUMENTS)).document).toBe(recent);
+    const long = `{ node { name } }${' '.repeat(CHECKED_DOCUMENT_CHARS)}`;
+    expect(prepared(prepare, long).document).not.toBe(prepared(prepare, long).document);
   });
 });
