@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -10,6 +12,7 @@ import globalTeardown from '../test/support/global-teardown';
 import { HttpStub } from '../test/support/http-stub';
 import { finished, startRunOf } from '../test/support/runs';
 import { createTestContext, type TestContext } from '../test/support/test-context';
+import { TrellisProcess } from '../test/support/trellis-process';
 
 /**
  * `npx tsx bench/dashboard-scale.ts`: how the dashboard copes with large runs, in Debian's Chromium
@@ -140,12 +143,15 @@ function watcherProcess(graphqlUrl: string, count: number) {
   // The same loader (tsx) as this process, without its profiling flags.
   const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--cpu-prof'));
   const child = spawn(process.execPath, [...execArgv, path.join(__dirname, 'dashboard-watchers.ts'), graphqlUrl, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // At the lowest priority: tabs run on their users' machines, not beside the server, so their
+  // own work (50 clients parsing what they receive) should take only CPU time Trellis leaves.
+  os.setPriority(child.pid!, 19);
   const replies = createInterface({ input: child.stdout! });
   const waiting: Array<(line: string) => void> = [];
   replies.on('line', (line) => waiting.shift()?.(line));
   return {
     /** Subscribes every watcher to the run; resolves with what each received once its streams ended. */
-    watch(runId: string): Promise<Array<{ updates: number; finalStatus: string; events: number; inOrder: boolean }>> {
+    watch(runId: string): Promise<Array<{ updates: number; finalStatus: string; steps: Record<string, string>; events: number; inOrder: boolean; bytes: number }>> {
       const reply = new Promise<string>((resolve) => waiting.push(resolve));
       child.stdin!.write(`${runId}\n`);
       return reply.then((line) => JSON.parse(line));
@@ -157,40 +163,85 @@ function watcherProcess(graphqlUrl: string, count: number) {
   };
 }
 
-async function watchers(ctx: TestContext, rounds: number): Promise<void> {
+/** CPU time (user and system, ms) the processes of a process group have used so far, from /proc. */
+function groupCpuMs(pgid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // After the command's closing parenthesis: state, ppid, pgrp, … utime (14th field), stime (15th).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+const ownCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/**
+ * 50 watchers against none on one run, alternated; `cpu` reads the CPU time used so far by the
+ * process that serves the watchers (with the worker, when they share one), to say what each run
+ * cost it.
+ */
+async function watchers(ctx: TestContext, stub: HttpStub, rounds: number, watchedApi: string, cpu: { name: string; read: () => number }): Promise<void> {
+  // A run that calls something: 30 steps in a chain, each posting to the stub what the step
+  // before it got back (the stub answers at once, so what watchers cost is not hidden by waiting).
+  stub.on('POST /echo', (request) => ({ body: request.body ?? {} }));
   const spec = { name: 'watched', steps: {} as Record<string, unknown> };
   let previous: string | undefined;
   for (let i = 0; i < 30; i++) {
-    const id = `t${i}`;
-    spec.steps[id] = { type: 'transform', ...(previous ? { needs: [previous] } : {}), value: { i, previous: previous ? `{% $steps.${previous}.output.i %}` : null } };
+    const id = `s${i}`;
+    spec.steps[id] = {
+      type: 'http',
+      method: 'POST',
+      url: `${stub.url}/echo`,
+      ...(previous ? { needs: [previous] } : {}),
+      body: { i, previous: previous ? `{% $steps.${previous}.output.body.i %}` : null },
+    };
     previous = id;
   }
-  const tabs = watcherProcess(ctx.graphqlUrl, 50);
+  const tabs = watcherProcess(watchedApi, 50);
   const durations: Record<'none' | 'fifty', number[]> = { none: [], fifty: [] };
+  const cpuUsed: Record<'none' | 'fifty', number[]> = { none: [], fifty: [] };
   const updates: number[] = [];
+  const bytes: number[] = [];
   try {
-    for (let round = 0; round < rounds; round++) {
+    // A first round of each, not counted: the first runs pay for what warms up.
+    for (let round = -1; round < rounds; round++) {
       for (const mode of ['none', 'fifty'] as const) {
+        const cpuBefore = cpu.read();
         const run = await startRunOf(ctx, spec);
         // Each watcher opens what a tab of the run page opens.
         const watched = mode === 'fifty' ? tabs.watch(run.id) : undefined;
         const view = await finished(ctx, run);
         const at = (type: string) => Date.parse(view.events.find((e) => e.type === type)!.at);
-        durations[mode].push(at('RUN_COMPLETED') - at('RUN_STARTED'));
-        if (!watched) continue;
-        const received = await watched;
+        if (round >= 0) durations[mode].push(at('RUN_COMPLETED') - at('RUN_STARTED'));
+        const received = watched ? await watched : undefined;
+        if (round >= 0) cpuUsed[mode].push(Math.round(cpu.read() - cpuBefore));
+        if (!received) continue;
         const events = view.events.length;
-        const wrong = received.filter((r) => r.finalStatus !== 'COMPLETED' || r.events !== events || !r.inOrder).length;
-        if (wrong > 0) throw new Error(`${wrong} of 50 watchers missed the final state or an event: ${JSON.stringify(received)}`);
+        const allSucceeded = (steps: Record<string, string>) => Object.keys(steps).length === 30 && Object.values(steps).every((status) => status === 'SUCCEEDED');
+        const wrong = received.filter((r) => r.finalStatus !== 'COMPLETED' || !allSucceeded(r.steps) || r.events !== events || !r.inOrder).length;
+        if (wrong > 0) throw new Error(`${wrong} of 50 watchers missed the final state, a step's or an event: ${JSON.stringify(received)}`);
         updates.push(...received.map((r) => r.updates));
+        bytes.push(...received.map((r) => r.bytes));
       }
     }
   } finally {
     await tabs.stop();
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  log(`30-step run, RUN_STARTED to RUN_COMPLETED: no watcher ${durations.none.join(', ')} ms (median ${median(durations.none)}); 50 watchers ${durations.fifty.join(', ')} ms (median ${median(durations.fifty)}); ratio ${(median(durations.fifty) / median(durations.none)).toFixed(2)}`);
-  log(`50 watchers: each got every event in order and the final state; runUpdated messages per watcher and run: median ${median(updates)}, max ${Math.max(...updates)}`);
+  log(`30-step http chain, RUN_STARTED to RUN_COMPLETED: no watcher ${durations.none.join(', ')} ms (median ${median(durations.none)}); 50 watchers ${durations.fifty.join(', ')} ms (median ${median(durations.fifty)}); ratio ${(median(durations.fifty) / median(durations.none)).toFixed(2)}`);
+  log(`CPU time of ${cpu.name} from the run's start until every watcher had its end: no watcher ${cpuUsed.none.join(', ')} ms (median ${median(cpuUsed.none)}); 50 watchers ${cpuUsed.fifty.join(', ')} ms (median ${median(cpuUsed.fifty)})`);
+  log(`50 watchers: each got every event in order and the final state of the run and its steps; runUpdated messages per watcher and run: median ${median(updates)}, max ${Math.max(...updates)}; JSON received per watcher and run: median ${(median(bytes) / 1024).toFixed(0)} KiB`);
 }
 
 async function main(): Promise<void> {
@@ -206,7 +257,23 @@ async function main(): Promise<void> {
     if (!only || only === 'parallel') await parallelRun(ctx, page, origin);
     if ((!only && !process.argv.includes('--no-map')) || only === 'map') await mapRun(ctx, page, origin);
     await page.goto('about:blank');
-    if (!only || only === 'watchers') await watchers(ctx, Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 5) || 5);
+    if (!only || only === 'watchers') {
+      const rounds = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 5) || 5;
+      if (!process.argv.includes('--apart')) {
+        log('50 watchers, API and worker in one process (npm start):');
+        await watchers(ctx, stub, rounds, ctx.graphqlUrl, { name: 'the process (API and worker)', read: ownCpuMs });
+      }
+      if (process.argv.includes('--together')) return;
+      // The watchers on an API process of their own (TRELLIS_ROLE=api), as a deployment that
+      // scales its API apart from its workers runs: the run's worker is this process.
+      const api = await TrellisProcess.start('api', ctx.env);
+      try {
+        log('50 watchers on an API process of their own (TRELLIS_ROLE=api), the run in this process:');
+        await watchers(ctx, stub, rounds, api.graphqlUrl, { name: 'the API process', read: () => groupCpuMs(api.pid) });
+      } finally {
+        await api.stop();
+      }
+    }
   } finally {
     await browser.close();
     await ctx.stop();

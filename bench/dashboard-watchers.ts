@@ -13,18 +13,31 @@ import { RUN_EVENT_BATCHES, RUN_UPDATED } from '../web/src/queries';
 const [url, countText] = process.argv.slice(2);
 const clients: Client[] = Array.from({ length: Number(countText) }, () => wsClient(url!));
 
-type Received = { updates: number; finalStatus: string | undefined; events: number; inOrder: boolean };
+type Received = { updates: number; finalStatus: string | undefined; steps: Record<string, string>; events: number; inOrder: boolean; bytes: number };
 
 function watch(client: Client, runId: string): Promise<Received> {
-  const received: Received = { updates: 0, finalStatus: undefined, events: 0, inOrder: true };
+  const received: Received = { updates: 0, finalStatus: undefined, steps: {}, events: 0, inOrder: true, bytes: 0 };
   const stream = (query: string, variables: Record<string, unknown>, next: (data: any) => void) =>
     new Promise<void>((resolve, reject) => {
-      client.subscribe({ query, variables }, { next: ({ data }) => next(data), error: reject, complete: resolve });
+      client.subscribe(
+        { query, variables },
+        {
+          next: ({ data }) => {
+            // The payload's size as JSON: what the API serialized and wrote for this watcher.
+            received.bytes += JSON.stringify(data).length;
+            next(data);
+          },
+          error: reject,
+          complete: resolve,
+        },
+      );
     });
   return Promise.all([
     stream(RUN_UPDATED, { runId }, (data) => {
       received.updates++;
       received.finalStatus = data.runUpdated.status;
+      // Each answer lists the steps that changed: merged by id, as the page does.
+      for (const step of data.runUpdated.steps) received.steps[step.id] = step.status;
     }),
     stream(RUN_EVENT_BATCHES, { runId, afterSeq: 0 }, (data) => {
       for (const event of data.runEventBatches) {
