@@ -10,8 +10,9 @@ import { launchBrowser } from '../test/support/browser';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
 import { HttpStub } from '../test/support/http-stub';
-import { finished, startRunOf } from '../test/support/runs';
+import { finished, getRun, startRunOf } from '../test/support/runs';
 import { createTestContext, type TestContext } from '../test/support/test-context';
+import { until } from '../test/support/until';
 import { TrellisProcess } from '../test/support/trellis-process';
 
 /**
@@ -21,10 +22,14 @@ import { TrellisProcess } from '../test/support/trellis-process';
  *     and how long after the run's last event the page shows it.
  *  2. A map over 5,000 items: the same while it runs.
  *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEventBatches, in another process as
- *     tabs would be) on one run against none: the run's duration, alternated, several times each;
- *     and that each watcher got every event in order and the final state.
+ *     tabs would be, at the lowest priority) on a run of 30 http calls against none: the run's
+ *     duration and the CPU time of the process serving them, alternated, several times each, with
+ *     tabs opened as the run starts and with tabs already watching it; and that each watcher got
+ *     every event in order and the final state. First with the API and the worker in this process,
+ *     then with the watchers on an API process of their own.
  *  0. First render: the runs list and a run's page, with an empty cache and cached.
- * `--only=first-render|parallel|map|watchers` runs one part; a bare number sets the watcher part's rounds (5).
+ * `--only=first-render|parallel|map|watchers` runs one part; a bare number sets the watcher part's
+ * rounds (5); `--together` or `--apart` runs one set-up of the watcher part.
  */
 const log = (message: string) => process.stdout.write(`${message}\n`);
 
@@ -138,7 +143,9 @@ async function firstRender(ctx: TestContext, page: Page, origin: string): Promis
   }
 }
 
-/** The watchers' process (bench/dashboard-watchers.ts): one run id per line in, one JSON line out per run. */
+type Received = Array<{ updates: number; finalStatus: string; steps: Record<string, string>; events: number; inOrder: boolean; bytes: number }>;
+
+/** The watchers' process (bench/dashboard-watchers.ts): one run id per line in, two JSON lines out per run. */
 function watcherProcess(graphqlUrl: string, count: number) {
   // The same loader (tsx) as this process, without its profiling flags.
   const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--cpu-prof'));
@@ -149,12 +156,17 @@ function watcherProcess(graphqlUrl: string, count: number) {
   const replies = createInterface({ input: child.stdout! });
   const waiting: Array<(line: string) => void> = [];
   replies.on('line', (line) => waiting.shift()?.(line));
+  const nextLine = () => new Promise<string>((resolve) => waiting.push(resolve)).then((line) => JSON.parse(line));
   return {
-    /** Subscribes every watcher to the run; resolves with what each received once its streams ended. */
-    watch(runId: string): Promise<Array<{ updates: number; finalStatus: string; steps: Record<string, string>; events: number; inOrder: boolean; bytes: number }>> {
-      const reply = new Promise<string>((resolve) => waiting.push(resolve));
+    /**
+     * Subscribes every watcher to the run: `watching` resolves once each has the run's first
+     * state, `received` with what each received once its streams ended.
+     */
+    watch(runId: string): { watching: Promise<unknown>; received: Promise<Received> } {
+      const watching = nextLine();
+      const received = nextLine() as Promise<Received>;
       child.stdin!.write(`${runId}\n`);
-      return reply.then((line) => JSON.parse(line));
+      return { watching, received };
     },
     stop: () => new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
@@ -195,52 +207,80 @@ async function watchers(ctx: TestContext, stub: HttpStub, rounds: number, watche
   // A run that calls something: 30 steps in a chain, each posting to the stub what the step
   // before it got back (the stub answers at once, so what watchers cost is not hidden by waiting).
   stub.on('POST /echo', (request) => ({ body: request.body ?? {} }));
-  const spec = { name: 'watched', steps: {} as Record<string, unknown> };
-  let previous: string | undefined;
-  for (let i = 0; i < 30; i++) {
-    const id = `s${i}`;
-    spec.steps[id] = {
-      type: 'http',
-      method: 'POST',
-      url: `${stub.url}/echo`,
-      ...(previous ? { needs: [previous] } : {}),
-      body: { i, previous: previous ? `{% $steps.${previous}.output.body.i %}` : null },
-    };
-    previous = id;
-  }
+  const chain = (first?: string) => {
+    const steps: Record<string, unknown> = {};
+    let previous = first;
+    for (let i = 0; i < 30; i++) {
+      const id = `s${i}`;
+      steps[id] = {
+        type: 'http',
+        method: 'POST',
+        url: `${stub.url}/echo`,
+        ...(previous ? { needs: [previous] } : {}),
+        body: { i, previous: previous && previous !== first ? `{% $steps.${previous}.output.body.i %}` : null },
+      };
+      previous = id;
+    }
+    return steps;
+  };
+  // Tabs opened as the run starts (they subscribe while it runs), and tabs already watching: the
+  // same chain behind a step that waits for a signal, sent once every watcher has the run.
+  const variants = {
+    opened: { spec: { name: 'watched', steps: chain() }, from: 'RUN_STARTED' },
+    watching: { spec: { name: 'watched-gated', steps: { gate: { type: 'wait', signal: 'go' }, ...chain('gate') } }, from: 'SIGNAL_RECEIVED' },
+  } as const;
   const tabs = watcherProcess(watchedApi, 50);
-  const durations: Record<'none' | 'fifty', number[]> = { none: [], fifty: [] };
-  const cpuUsed: Record<'none' | 'fifty', number[]> = { none: [], fifty: [] };
+  type Mode = 'none' | 'fifty';
+  const figures = Object.fromEntries(
+    Object.keys(variants).map((variant) => [variant, { durations: { none: [] as number[], fifty: [] as number[] }, cpu: { none: [] as number[], fifty: [] as number[] } }]),
+  ) as Record<keyof typeof variants, { durations: Record<Mode, number[]>; cpu: Record<Mode, number[]> }>;
   const updates: number[] = [];
   const bytes: number[] = [];
   try {
     // A first round of each, not counted: the first runs pay for what warms up.
     for (let round = -1; round < rounds; round++) {
-      for (const mode of ['none', 'fifty'] as const) {
-        const cpuBefore = cpu.read();
-        const run = await startRunOf(ctx, spec);
-        // Each watcher opens what a tab of the run page opens.
-        const watched = mode === 'fifty' ? tabs.watch(run.id) : undefined;
-        const view = await finished(ctx, run);
-        const at = (type: string) => Date.parse(view.events.find((e) => e.type === type)!.at);
-        if (round >= 0) durations[mode].push(at('RUN_COMPLETED') - at('RUN_STARTED'));
-        const received = watched ? await watched : undefined;
-        if (round >= 0) cpuUsed[mode].push(Math.round(cpu.read() - cpuBefore));
-        if (!received) continue;
-        const events = view.events.length;
-        const allSucceeded = (steps: Record<string, string>) => Object.keys(steps).length === 30 && Object.values(steps).every((status) => status === 'SUCCEEDED');
-        const wrong = received.filter((r) => r.finalStatus !== 'COMPLETED' || !allSucceeded(r.steps) || r.events !== events || !r.inOrder).length;
-        if (wrong > 0) throw new Error(`${wrong} of 50 watchers missed the final state, a step's or an event: ${JSON.stringify(received)}`);
-        updates.push(...received.map((r) => r.updates));
-        bytes.push(...received.map((r) => r.bytes));
+      for (const [variant, { spec, from }] of Object.entries(variants) as Array<[keyof typeof variants, (typeof variants)[keyof typeof variants]]>) {
+        for (const mode of ['none', 'fifty'] as const) {
+          const cpuBefore = cpu.read();
+          const run = await startRunOf(ctx, spec);
+          // Each watcher opens what a tab of the run page opens.
+          const watched = mode === 'fifty' ? tabs.watch(run.id) : undefined;
+          if (variant === 'watching') {
+            await watched?.watching;
+            await until('the run waits for its signal', async () => (await getRun(ctx, run.id)).steps.some((step) => step.id === 'gate' && step.status === 'WAITING'));
+            await ctx.gql('mutation($id: ID!) { signalRun(id: $id, signal: "go") { id } }', { id: run.id });
+          }
+          const view = await finished(ctx, run);
+          const at = (type: string) => Date.parse(view.events.find((e) => e.type === type)!.at);
+          const received = await watched?.received;
+          if (round >= 0) {
+            figures[variant].durations[mode].push(at('RUN_COMPLETED') - at(from));
+            figures[variant].cpu[mode].push(Math.round(cpu.read() - cpuBefore));
+          }
+          if (!received) continue;
+          const events = view.events.length;
+          const stepCount = Object.keys(spec.steps).length;
+          const allSucceeded = (steps: Record<string, string>) => Object.keys(steps).length === stepCount && Object.values(steps).every((status) => status === 'SUCCEEDED');
+          const wrong = received.filter((r) => r.finalStatus !== 'COMPLETED' || !allSucceeded(r.steps) || r.events !== events || !r.inOrder).length;
+          if (wrong > 0) throw new Error(`${wrong} of 50 watchers missed the final state, a step's or an event: ${JSON.stringify(received)}`);
+          if (variant === 'opened') {
+            updates.push(...received.map((r) => r.updates));
+            bytes.push(...received.map((r) => r.bytes));
+          }
+        }
       }
     }
   } finally {
     await tabs.stop();
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  log(`30-step http chain, RUN_STARTED to RUN_COMPLETED: no watcher ${durations.none.join(', ')} ms (median ${median(durations.none)}); 50 watchers ${durations.fifty.join(', ')} ms (median ${median(durations.fifty)}); ratio ${(median(durations.fifty) / median(durations.none)).toFixed(2)}`);
-  log(`CPU time of ${cpu.name} from the run's start until every watcher had its end: no watcher ${cpuUsed.none.join(', ')} ms (median ${median(cpuUsed.none)}); 50 watchers ${cpuUsed.fifty.join(', ')} ms (median ${median(cpuUsed.fifty)})`);
+  const compare = (values: Record<Mode, number[]>) =>
+    `no watcher ${values.none.join(', ')} ms (median ${median(values.none)}); 50 watchers ${values.fifty.join(', ')} ms (median ${median(values.fifty)}); ratio ${(median(values.fifty) / median(values.none)).toFixed(2)}`;
+  const { opened, watching } = figures;
+  log(`30-call chain, tabs opened as it starts, RUN_STARTED to RUN_COMPLETED: ${compare(opened.durations)}`);
+  log(`  CPU time of ${cpu.name} per run (until every watcher had its end): ${compare(opened.cpu)}`);
+  log(`30-call chain, tabs already watching, SIGNAL_RECEIVED to RUN_COMPLETED: ${compare(watching.durations)}`);
+  log(`  CPU time of ${cpu.name} per run (from its start, watchers subscribing included): ${compare(watching.cpu)}`);
   log(`50 watchers: each got every event in order and the final state of the run and its steps; runUpdated messages per watcher and run: median ${median(updates)}, max ${Math.max(...updates)}; JSON received per watcher and run: median ${(median(bytes) / 1024).toFixed(0)} KiB`);
 }
 
