@@ -15,7 +15,16 @@ export const TENANT_ROLE = 'trellis_tenant';
 export class TenantDatabases {
   private readonly pool: pg.Pool;
   private readonly byTenant = new Map<string, Kysely<Database>>();
+  /**
+   * The tenant each connection of the pool was last switched to. Settings made with
+   * `set_config(…, false)` stay with the connection, and nothing but {@link for} sets them on this
+   * pool's connections (no query of Trellis's changes them, and tenants never send SQL): a
+   * connection checked out again by the same tenant needs no second round trip. A connection that
+   * failed is never handed out again (the pool replaces it with a new client).
+   */
+  private readonly switchedTo = new WeakMap<pg.PoolClient, string>();
 
+  /** @param options.max connections in the pool (10) */
   constructor(url: string, options: { max?: number } = {}) {
     this.pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
     this.pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
@@ -25,17 +34,20 @@ export class TenantDatabases {
   for(tenantId: string): Kysely<Database> {
     let db = this.byTenant.get(tenantId);
     if (!db) {
-      const pool = this.pool;
-      // Each checkout sets both settings again: a connection may have served another tenant.
+      const { pool, switchedTo } = this;
+      // A connection that served another tenant (or none yet) is switched to this one first.
       const scoped = {
         async connect(): Promise<pg.PoolClient> {
           const client = await pool.connect();
+          if (switchedTo.get(client) === tenantId) return client;
+          switchedTo.delete(client);
           try {
             await client.query(`select set_config('role', $1, false), set_config('trellis.tenant', $2, false)`, [TENANT_ROLE, tenantId]);
           } catch (err) {
             client.release(err instanceof Error ? err : true);
             throw err;
           }
+          switchedTo.set(client, tenantId);
           return client;
         },
         // The shared pool is ended by destroy(), not by one tenant's instance.

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { runCli } from '../../src/cli/main';
 import { TenantDatabases } from '../../src/db/tenant-database';
 import { collectSubscription, graphql, wsClient } from '../support/graphql-client';
@@ -219,5 +220,30 @@ describe('tenant isolation', () => {
     ).rejects.toThrow(/row-level security/);
     const updated = await globexDb.updateTable('runs').set({ status: 'FAILED' }).where('id', '=', acmeRun.id).executeTakeFirst();
     expect(Number(updated.numUpdatedRows)).toBe(0);
+  });
+
+  it('switches one connection from tenant to tenant, after a refused write too, and only when the tenant changes', async () => {
+    const single = new TenantDatabases(ctx.trellis.databaseUrl, { max: 1 });
+    try {
+      const seen = async (tenant: string) => {
+        const rows = await single.for(tenant).selectFrom('runs').select(['tenant_id']).execute();
+        const { rows: [session] } = await sql<{ tenant: string; role: string; pid: number }>`select current_setting('trellis.tenant') as tenant, current_user as role, pg_backend_pid() as pid`.execute(single.for(tenant));
+        return { tenants: [...new Set(rows.map((row) => row.tenant_id))], ...session! };
+      };
+      const first = await seen('acme');
+      expect(first).toMatchObject({ tenants: ['acme'], tenant: 'acme', role: 'trellis_tenant' });
+      expect(await seen('globex')).toEqual({ ...first, tenants: ['globex'], tenant: 'globex' });
+      await expect(single.for('globex').insertInto('definitions').values({ tenant_id: 'acme', name: 'planted', latest_version: 1 }).execute()).rejects.toThrow(/row-level security/);
+      expect(await seen('acme')).toEqual(first);
+      expect(await seen('globex')).toMatchObject({ tenants: ['globex'], tenant: 'globex', pid: first.pid });
+      // The same tenant again on the same connection: its settings are not made again (one round
+      // trip less), which is why nothing else may change them. A setting changed behind the pool's
+      // back survives until another tenant takes the connection.
+      await sql`select set_config('trellis.tenant', 'nobody', false)`.execute(single.for('globex'));
+      expect(await seen('globex')).toMatchObject({ tenants: [], tenant: 'nobody', pid: first.pid });
+      expect(await seen('acme')).toEqual(first);
+    } finally {
+      await single.destroy();
+    }
   });
 });
