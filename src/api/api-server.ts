@@ -14,6 +14,7 @@ import type { ApiLimits } from '../config';
 import { PgListener } from '../db/pg-listener';
 import { API_KEYS_CHANNEL } from './api-keys';
 import { apiErrorHandler } from './api-error-handler';
+import { quietClientSocketErrors } from './client-socket-errors';
 import type { HealthReport } from './health';
 import { registerCodecRoutes, type CodecRoutesOptions } from './codec-routes';
 import { dashboardRoutes } from './dashboard-routes';
@@ -115,6 +116,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     },
     wsServer,
   );
+  quietClientSocketErrors(wsServer);
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
