@@ -124,6 +124,11 @@ export function operationCostRule(variables: VariableValues = {}, maxCost: numbe
     });
 }
 
+/** The cost errors of measured operations, in their order (none when every one is within the limit). */
+function costErrors(measures: ReadonlyMap<OperationDefinitionNode, OperationMeasure>): GraphQLError[] {
+  return [...measures].flatMap(([operation, measure]) => costError(operation, measure, OPERATION_LIMITS.maxCost) ?? []);
+}
+
 function costError(operation: OperationDefinitionNode, { cost, heavy }: OperationMeasure, maxCost: number): GraphQLError | undefined {
   if (cost <= maxCost) return undefined;
   const weighted = Object.entries(heavy).map(([field, count]) => `${field.slice(field.indexOf('.') + 1)} ${FIELD_WEIGHTS[field]} (${count}×)`);
@@ -243,10 +248,8 @@ export function operationCostPlugin<TContext extends BaseContext>(
     requestDidStart: async () => ({
       didResolveOperation: async ({ schema, document, request, operation, contextValue }) => {
         const measures = measureOperations(schema, document, request.variables ?? {});
-        for (const [node, measure] of measures) {
-          const error = costError(node, measure, OPERATION_LIMITS.maxCost);
-          if (error) throw new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, http: { status: 400 } } });
-        }
+        const [error] = costErrors(measures);
+        if (error) throw new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, http: { status: 400 } } });
         const measure = operation && measures.get(operation);
         if (measure) options.admit?.(contextValue, measure);
       },
@@ -283,7 +286,7 @@ export function subscribeWithLimits(schema: GraphQLSchema, options: { developmen
         if (checked.size > CHECKED_DOCUMENTS) checked.delete(checked.keys().next().value!);
       }
     }
-    const tooCostly = [...measureOperations(schema, document, payload.variables ?? {})].flatMap(([operation, measure]) => costError(operation, measure, OPERATION_LIMITS.maxCost) ?? []);
+    const tooCostly = costErrors(measureOperations(schema, document, payload.variables ?? {}));
     if (tooCostly.length > 0) return tooCostly;
     return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
   };

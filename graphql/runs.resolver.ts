@@ -146,13 +146,10 @@ export const runsResolvers = {
     async steps(run: RunRow | RetryPreview | ChangedStepsView, _: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) {
       // runUpdated(changedStepsOnly): the stream has read the steps and chosen which to send.
       if (CHANGED_STEPS in run) return run[CHANGED_STEPS];
+      if ('preview' in run) return stepStates(...(await Promise.all([runDefinition(run, ctx), previewSteps(run)])));
       // Subscribers of one run share the read of its steps (see SharedRunReads); queries read their own.
-      const live = info.operation.operation === 'subscription';
-      const readSteps = () => listRunSteps(ctx.db, run.id);
-      const [definition, rows] = await Promise.all([
-        live ? sharedRunReads(ctx.hub).read(ctx.tenantId, run.id, 'definition', () => runDefinition(run, ctx)) : runDefinition(run, ctx),
-        'preview' in run ? previewSteps(run) : live ? sharedRunReads(ctx.hub).read(ctx.tenantId, run.id, 'steps', readSteps) : readSteps(),
-      ]);
+      const [definition, rows] =
+        info.operation.operation === 'subscription' ? await sharedStepsRead(ctx, run) : await Promise.all([runDefinition(run, ctx), listRunSteps(ctx.db, run.id)]);
       return stepStates(definition, rows);
     },
     async events(run: RunRow, args: { first?: number | null; after?: string | null; level?: LogLevel | null }, ctx: GraphQLContext) {
@@ -177,6 +174,15 @@ export const runsResolvers = {
  */
 function subscribedRun(ctx: GraphQLContext, runId: string): Promise<RunRow | undefined> {
   return sharedRunReads(ctx.hub).read(ctx.tenantId, runId, 'run', () => findRun(ctx.db, ctx.tenantId, runId));
+}
+
+/** A run's definition and step rows, read once for the subscribers woken together (see SharedRunReads). */
+function sharedStepsRead(ctx: GraphQLContext, run: RunRow): Promise<[Definition | undefined, RunStepRow[]]> {
+  const reads = sharedRunReads(ctx.hub);
+  return Promise.all([
+    reads.read(ctx.tenantId, run.id, 'definition', () => runDefinition(run, ctx)),
+    reads.read(ctx.tenantId, run.id, 'steps', () => listRunSteps(ctx.db, run.id)),
+  ]);
 }
 
 /** The definition a run executes: a test run's own document, else its pinned version. */
@@ -234,7 +240,7 @@ function stepState(id: string, type: string, row: Partial<RunStepRow> | undefine
     status: row?.status ?? 'PENDING',
     attempts: row?.attempts ?? 0,
     input: row?.input ?? null,
-    items: row && 'items_total' in row && row.items_total !== null && row.items_total !== undefined ? { done: row.items_done ?? 0, total: row.items_total } : null,
+    items: row?.items_total != null ? { done: row.items_done ?? 0, total: row.items_total } : null,
     startedAt: row?.started_at ?? null,
     finishedAt: row?.finished_at ?? null,
     output: row?.output ?? null,
@@ -330,7 +336,6 @@ async function* streamEvents(
  */
 async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: RunRow, changedStepsOnly: boolean): AsyncGenerator<{ runUpdated: RunRow }> {
   const unsubscribe = ctx.hub.subscribe(first.id, wakeup, { paced: true });
-  const reads = sharedRunReads(ctx.hub);
   // What this subscriber was last sent of each step (its JSON), by position in the definition.
   let sent: readonly string[] | undefined;
   try {
@@ -340,11 +345,7 @@ async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: Run
       if (changedStepsOnly) {
         // Read after the run: steps are never older than the run they come with.
         const current: RunRow = run;
-        const [definition, rows] = await Promise.all([
-          reads.read(ctx.tenantId, current.id, 'definition', () => runDefinition(current, ctx)),
-          reads.read(ctx.tenantId, current.id, 'steps', () => listRunSteps(ctx.db, current.id)),
-        ]);
-        const read = stepsRead(definition, rows);
+        const read = stepsRead(...(await sharedStepsRead(ctx, current)));
         const changed = read.states.flatMap((_, i) => (sent?.[i] === read.prints[i] ? [] : [i]));
         sent = read.prints;
         let views = read.views.get(current);

@@ -1,5 +1,5 @@
 import type { WebSocket, WebSocketServer } from 'ws';
-import { logger } from '../observability/logger';
+import { errorFields, logger } from '../observability/logger';
 
 type SendCallback = (err?: Error) => void;
 
@@ -22,16 +22,14 @@ export function quietClientSocketErrors(wsServer: WebSocketServer): void {
   wsServer.on('connection', (socket: WebSocket) => {
     socket.removeAllListeners('error');
     // `ws` needs a listener: an 'error' without one would throw.
-    socket.on('error', (err) => logger.debug({ component: 'graphql-ws', err: errorFields(err) }, 'a client socket failed'));
+    socket.on('error', (err) => logger.debug({ component: 'graphql-ws', ...errorFields(err, false) }, 'a client socket failed'));
     const send = socket.send.bind(socket) as (data: unknown, options: object, callback: SendCallback) => void;
     socket.send = ((data: unknown, optionsOrCallback?: object | SendCallback, callback?: SendCallback) => {
       const done = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback;
       send(data, typeof optionsOrCallback === 'object' ? optionsOrCallback : {}, (err) => {
-        if (err) logger.debug({ component: 'graphql-ws', err: errorFields(err) }, 'a message could not reach its client');
+        if (err) logger.debug({ component: 'graphql-ws', ...errorFields(err, false) }, 'a message could not reach its client');
         done?.();
       });
     }) as WebSocket['send'];
   });
 }
-
-const errorFields = (err: Error) => ({ message: err.message, code: (err as { code?: unknown }).code });
