@@ -29,7 +29,8 @@ import { TrellisProcess } from '../test/support/trellis-process';
  *     then with the watchers on an API process of their own.
  *  0. First render: the runs list and a run's page, with an empty cache and cached.
  * `--only=first-render|parallel|map|watchers` runs one part; a bare number sets the watcher part's
- * rounds (5); `--together` or `--apart` runs one set-up of the watcher part.
+ * rounds (5); `--together` or `--apart` runs one set-up of the watcher part; `--mode=none` or
+ * `--mode=fifty` runs its runs without watchers or with them only (for a CPU profile of one).
  */
 const log = (message: string) => process.stdout.write(`${message}\n`);
 
@@ -231,6 +232,8 @@ async function watchers(ctx: TestContext, stub: HttpStub, rounds: number, watche
   } as const;
   const tabs = watcherProcess(watchedApi, 50);
   type Mode = 'none' | 'fifty';
+  const only = process.argv.find((arg) => arg.startsWith('--mode='))?.slice('--mode='.length);
+  const modes = (['none', 'fifty'] as const).filter((mode) => !only || mode === only);
   const figures = Object.fromEntries(
     Object.keys(variants).map((variant) => [variant, { durations: { none: [] as number[], fifty: [] as number[] }, cpu: { none: [] as number[], fifty: [] as number[] } }]),
   ) as Record<keyof typeof variants, { durations: Record<Mode, number[]>; cpu: Record<Mode, number[]> }>;
@@ -240,7 +243,7 @@ async function watchers(ctx: TestContext, stub: HttpStub, rounds: number, watche
     // A first round of each, not counted: the first runs pay for what warms up.
     for (let round = -1; round < rounds; round++) {
       for (const [variant, { spec, from }] of Object.entries(variants) as Array<[keyof typeof variants, (typeof variants)[keyof typeof variants]]>) {
-        for (const mode of ['none', 'fifty'] as const) {
+        for (const mode of modes) {
           const cpuBefore = cpu.read();
           const run = await startRunOf(ctx, spec);
           // Each watcher opens what a tab of the run page opens.
@@ -273,7 +276,7 @@ async function watchers(ctx: TestContext, stub: HttpStub, rounds: number, watche
   } finally {
     await tabs.stop();
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
   const compare = (values: Record<Mode, number[]>) =>
     `no watcher ${values.none.join(', ')} ms (median ${median(values.none)}); 50 watchers ${values.fifty.join(', ')} ms (median ${median(values.fifty)}); ratio ${(median(values.fifty) / median(values.none)).toFixed(2)}`;
   const { opened, watching } = figures;
