@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import { DEFINITION_NAME_PATTERN } from '../../definition/definition-schema';
 import type { ApiKeyRow, Database } from '../db/database';
 import { BadUserInputError } from '../errors';
+import { TurnBatch } from '../support/turn-batch';
 
 /** Every key starts so, which lets secret scanners and people recognise one. */
 export const API_KEY_PREFIX = 'trk_';
@@ -56,16 +57,6 @@ export type ApiKeyNotification =
   | { event: 'created' | 'revoked'; keyId: string; tenantId: string }
   | { event: 'truncated' };
 
-/** The key that hashes to this secret's hash, unless revoked. */
-export function findActiveKey(db: Kysely<Database>, secret: string): Promise<ApiKeyRow | undefined> {
-  return db.selectFrom('api_keys').selectAll().where('key_hash', '=', hashApiKey(secret)).where('revoked_at', 'is', null).executeTakeFirst();
-}
-
-/** The key with this id, unless revoked or gone: what an open socket checks before each operation. */
-export function findActiveKeyById(db: Kysely<Database>, id: string): Promise<ApiKeyRow | undefined> {
-  return db.selectFrom('api_keys').selectAll().where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-}
-
 /** Of these key ids, those that still name a key that is not revoked. */
 export async function activeKeyIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
@@ -81,6 +72,43 @@ export async function activeKeyIds(db: Kysely<Database>, ids: readonly string[])
 export async function keysRequired(db: Kysely<Database>): Promise<boolean> {
   const row = await db.selectFrom('api_key_mode').select('keys_required_since').executeTakeFirst();
   return row?.keys_required_since != null;
+}
+
+/**
+ * The key lookups of authentication, batched per turn of the event loop ({@link TurnBatch}): the
+ * sockets of 50 dashboards opened at once, and each of their operations, cost one query per kind
+ * of lookup and turn instead of one each. Each lookup still reads after it was asked, as one of
+ * its own would: a key revoked before a request arrives is refused.
+ */
+export class KeyLookups {
+  private readonly byHash: TurnBatch<string, ApiKeyRow>;
+  private readonly byId: TurnBatch<string, ApiKeyRow>;
+  private readonly mode: TurnBatch<'mode', boolean>;
+
+  constructor(db: Kysely<Database>) {
+    const active = async (column: 'key_hash' | 'id', values: string[]) => {
+      const rows = await db.selectFrom('api_keys').selectAll().where(column, 'in', values).where('revoked_at', 'is', null).execute();
+      return new Map(rows.map((row) => [row[column], row]));
+    };
+    this.byHash = new TurnBatch((hashes) => active('key_hash', hashes));
+    this.byId = new TurnBatch((ids) => active('id', ids));
+    this.mode = new TurnBatch(async () => new Map([['mode', await keysRequired(db)]]));
+  }
+
+  /** The key this secret is, unless revoked. */
+  activeKey(secret: string): Promise<ApiKeyRow | undefined> {
+    return this.byHash.load(hashApiKey(secret));
+  }
+
+  /** The key with this id, unless revoked or gone: what an open socket checks before each operation. */
+  activeKeyById(id: string): Promise<ApiKeyRow | undefined> {
+    return this.byId.load(id);
+  }
+
+  /** {@link keysRequired}. */
+  async keysRequired(): Promise<boolean> {
+    return (await this.mode.load('mode')) === true;
+  }
 }
 
 /**

@@ -1,7 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/database';
 import { TrellisError } from '../errors';
-import { findActiveKey, keysRequired } from './api-keys';
+import type { KeyLookups } from './api-keys';
 import type { OriginPolicy } from './origin-policy';
 import { resolveTenant } from './tenant';
 
@@ -28,23 +26,24 @@ export type AuthenticationPolicy = {
 
 /**
  * Authenticates a request by its `Authorization` header (SPEC §5). A `Bearer` API key that is
- * known and not revoked acts for its tenant (read from the database on every call: a revoked key
- * is refused from the next request on). Without a header, and only as long as no key was ever
+ * known and not revoked acts for its tenant (read from the database after every call, the reads
+ * of one turn of the event loop made as one by {@link KeyLookups}: a revoked key is refused from
+ * the next request on). Without a header, and only as long as no key was ever
  * created (see {@link keysRequired}), the API is in keyless mode: loopback clients (see
  * {@link resolveTenant}) whose `Host` and `Origin` pass `policy.origins` act for tenant `default`.
  * @throws TrellisError `UNAUTHENTICATED` naming what is wrong with the key, or that one is needed;
  *   `FORBIDDEN` for a keyless request from a host name or origin keyless mode does not serve
  */
-export async function authenticate(db: Kysely<Database>, request: AuthenticationRequest, policy: AuthenticationPolicy): Promise<Caller> {
+export async function authenticate(keys: KeyLookups, request: AuthenticationRequest, policy: AuthenticationPolicy): Promise<Caller> {
   const { authorization } = request;
   if (authorization !== undefined && authorization !== '') {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw new TrellisError('UNAUTHENTICATED', 'the Authorization header must read "Bearer <API key>"');
-    const key = await findActiveKey(db, match[1]!);
+    const key = await keys.activeKey(match[1]!);
     if (!key) throw new TrellisError('UNAUTHENTICATED', 'the API key is unknown or has been revoked');
     return { tenantId: key.tenant_id, keyId: key.id, admin: key.admin };
   }
-  if (await keysRequired(db)) {
+  if (await keys.keysRequired()) {
     throw new TrellisError('UNAUTHENTICATED', 'this API needs an API key: send "Authorization: Bearer <API key>"');
   }
   const tenantId = resolveTenant(request.remoteAddress, { allowRemote: policy.allowRemote });

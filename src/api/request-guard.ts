@@ -10,7 +10,7 @@ import { toSocketError } from '../../graphql/errors';
 import type { ApiLimits } from '../config';
 import type { Database } from '../db/database';
 import { RateLimitedError, TrellisError } from '../errors';
-import { findActiveKeyById, keysRequired } from './api-keys';
+import { KeyLookups } from './api-keys';
 import { authenticate, isAuthenticationFailure, type AuthenticationPolicy, type AuthenticationRequest, type Caller } from './authenticate';
 import { SOCKET_CLOSE_CODES, SocketRegistry, callerIdentity, type TrackedSocket } from './socket-registry';
 import { TokenBuckets } from './token-buckets';
@@ -60,10 +60,12 @@ export class RequestGuard {
   readonly sockets: SocketRegistry;
   private readonly rates: TokenBuckets;
   private readonly failures: TokenBuckets;
+  private readonly keys: KeyLookups;
 
   constructor(private readonly options: RequestGuardOptions) {
     const { limits } = options;
     this.sockets = new SocketRegistry(options.db);
+    this.keys = new KeyLookups(options.db);
     this.rates = new TokenBuckets({ ratePerSecond: limits.ratePerSecond, capacity: limits.rateBurst });
     this.failures = new TokenBuckets({ ratePerSecond: limits.authFailuresPerMinute / 60, capacity: limits.authFailuresPerMinute });
   }
@@ -121,7 +123,7 @@ export class RequestGuard {
     // An address past its failed authentications costs no database query.
     const wait = this.failures.check(info.req.socket.remoteAddress ?? 'unknown');
     if (wait > 0) return callback(false, 429, `Too many failed authentications: try again in ${wait} s`);
-    keysRequired(this.options.db).then(
+    this.keys.keysRequired().then(
       (required) => {
         const problem = required ? undefined : this.options.policy.origins.problem({ host: info.req.headers.host, origin: info.origin });
         if (problem) callback(false, 403, problem);
@@ -231,13 +233,13 @@ export class RequestGuard {
     // Closed once the refusal is sent (graphql-ws sends it in the microtasks after onSubscribe returns).
     const closeSoon = (close: () => void) => setImmediate(close);
     if (keyId !== undefined) {
-      const key = await findActiveKeyById(this.options.db, keyId);
+      const key = await this.keys.activeKeyById(keyId);
       if (!key) {
         closeSoon(() => this.sockets.keyRevoked(keyId));
         throw new TrellisError('UNAUTHENTICATED', 'the API key is unknown or has been revoked');
       }
       guarded.caller = { tenantId: key.tenant_id, keyId: key.id, admin: key.admin };
-    } else if (await keysRequired(this.options.db)) {
+    } else if (await this.keys.keysRequired()) {
       closeSoon(() => guarded.close(SOCKET_CLOSE_CODES.forbidden, 'API keys are now required'));
       throw new TrellisError('UNAUTHENTICATED', 'this API needs an API key: reconnect with "Authorization: Bearer <API key>"');
     }
@@ -262,7 +264,7 @@ export class RequestGuard {
       );
     }
     try {
-      return await authenticate(this.options.db, request, policy);
+      return await authenticate(this.keys, request, policy);
     } catch (err) {
       if (err instanceof TrellisError && err.code === 'UNAUTHENTICATED') this.failures.take(address);
       throw err;

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { KeyLookups } from '../../src/api/api-keys';
+import type { Database } from '../../src/db/database';
 import { graphql } from '../support/graphql-client';
 import { GraphQLSocket, upgradeStatus } from '../support/graphql-socket';
 import { createKeyWithCli, keysCli } from '../support/keys-cli';
@@ -181,6 +184,39 @@ describe('revocation', () => {
     expect(answer).toEqual([{ id: next, type: 'error', payload: [expect.objectContaining({ message: 'the API key is unknown or has been revoked', extensions: { code: 'UNAUTHENTICATED' } })] }]);
     expect((await socket.closedBy(10_000)).code).toBe(4403);
     expect(await secretNames()).not.toContain('STOLEN_QUIETLY');
+  });
+});
+
+describe('key lookups', () => {
+  it('of one turn are one query of each kind, and one asked after a revocation sees it', async () => {
+    const [one, two] = [await createKeyWithCli(ctx.trellis.databaseUrl, 'acme', { name: 'one' }), await createKeyWithCli(ctx.trellis.databaseUrl, 'globex', { name: 'two' })];
+    const queries: string[] = [];
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: ctx.trellis.databaseUrl, max: 2 }) }),
+      log: (event) => void queries.push(event.query.sql),
+    });
+    try {
+      const keys = new KeyLookups(db);
+      // What 30 sockets opening and subscribing at once ask: by secret, by id, and the key mode.
+      const answers = await Promise.all([
+        ...Array.from({ length: 10 }, (_, i) => keys.activeKey([one, two][i % 2]!.secret)),
+        ...Array.from({ length: 10 }, (_, i) => keys.activeKeyById([one, two][i % 2]!.id)),
+        ...Array.from({ length: 10 }, () => keys.keysRequired()),
+      ]);
+      expect(queries).toHaveLength(3);
+      expect(answers.slice(0, 20).map((key) => (key as { tenant_id: string }).tenant_id)).toEqual(Array.from({ length: 20 }, (_, i) => ['acme', 'globex'][i % 2]));
+      expect(answers.slice(20)).toEqual(Array(10).fill(true));
+      expect(await keys.activeKey('trk_unknown')).toBeUndefined();
+
+      await ctx.trellis.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', one.id).execute();
+      expect(await Promise.all([keys.activeKey(one.secret), keys.activeKeyById(one.id), keys.activeKeyById(two.id)])).toEqual([
+        undefined,
+        undefined,
+        expect.objectContaining({ id: two.id }),
+      ]);
+    } finally {
+      await db.destroy();
+    }
   });
 });
 
