@@ -15,6 +15,7 @@ import { PgListener } from '../db/pg-listener';
 import { API_KEYS_CHANNEL } from './api-keys';
 import { apiErrorHandler } from './api-error-handler';
 import { quietClientSocketErrors } from './client-socket-errors';
+import { shareResultJson, sharedNextPayload } from './shared-messages';
 import type { HealthReport } from './health';
 import { registerCodecRoutes, type CodecRoutesOptions } from './codec-routes';
 import { dashboardRoutes } from './dashboard-routes';
@@ -112,11 +113,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
           });
         },
       }),
+      // Each result is serialized once for all the sockets it goes to (shared-messages.ts).
+      onNext: sharedNextPayload,
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => toSocketError(e.originalError ?? e)),
     },
     wsServer,
   );
   quietClientSocketErrors(wsServer);
+  shareResultJson(wsServer);
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
