@@ -277,8 +277,16 @@ async function watchers(ctx: TestContext, stub: HttpStub, rounds: number, watche
     await tabs.stop();
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+  // Each round runs one of each back to back: their ratio, round by round, cancels what drifts
+  // between rounds (the machine's other load); its middle half says how far one can trust it.
+  const paired = (values: Record<Mode, number[]>) => {
+    const ratios = values.fifty.map((fifty, i) => fifty / values.none[i]!).sort((a, b) => a - b);
+    if (ratios.length === 0) return '';
+    const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]!.toFixed(2);
+    return `; paired by round: median ${at(0.5)}, middle half ${at(0.25)}–${at(0.75)}`;
+  };
   const compare = (values: Record<Mode, number[]>) =>
-    `no watcher ${values.none.join(', ')} ms (median ${median(values.none)}); 50 watchers ${values.fifty.join(', ')} ms (median ${median(values.fifty)}); ratio ${(median(values.fifty) / median(values.none)).toFixed(2)}`;
+    `no watcher ${values.none.join(', ')} ms (median ${median(values.none)}); 50 watchers ${values.fifty.join(', ')} ms (median ${median(values.fifty)}); ratio ${(median(values.fifty) / median(values.none)).toFixed(2)}${paired(values)}`;
   const { opened, watching } = figures;
   log(`30-call chain, tabs opened as it starts, RUN_STARTED to RUN_COMPLETED: ${compare(opened.durations)}`);
   log(`  CPU time of ${cpu.name} per run (until every watcher had its end): ${compare(opened.cpu)}`);
