@@ -281,7 +281,7 @@ async function watchers(ctx: TestContext, stub: HttpStub, rounds: number, watche
   // between rounds (the machine's other load); its middle half says how far one can trust it.
   const paired = (values: Record<Mode, number[]>) => {
     const ratios = values.fifty.map((fifty, i) => fifty / values.none[i]!).sort((a, b) => a - b);
-    if (ratios.length === 0) return '';
+    if (ratios.length === 0 || values.none.length === 0) return '';
     const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]!.toFixed(2);
     return `; paired by round: median ${at(0.5)}, middle half ${at(0.25)}–${at(0.75)}`;
   };
