@@ -1,9 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { buildSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, type WebSocketServer } from 'ws';
 import { quietClientSocketErrors } from '../../src/api/client-socket-errors';
+import { startGraphQLWsServer } from '../support/graphql-ws-server';
 
 // graphql-ws and ws wired as the API wires them (src/api/api-server.ts), on a schema of their
 // own. A write to a client that is gone fails: graphql-ws printed that as an "Internal error …
@@ -12,24 +12,19 @@ import { quietClientSocketErrors } from '../../src/api/client-socket-errors';
 
 const schema = buildSchema('type Query { ok: Boolean }');
 
-let http: Server;
+let server: Awaited<ReturnType<typeof startGraphQLWsServer>>;
 let wss: WebSocketServer;
 let url: string;
 
 beforeAll(async () => {
-  http = createServer();
-  wss = new WebSocketServer({ server: http, path: '/graphql' });
-  useServer({ schema, isProd: true }, wss);
-  quietClientSocketErrors(wss);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`;
+  server = await startGraphQLWsServer((socketServer) => {
+    useServer({ schema, isProd: true }, socketServer);
+    quietClientSocketErrors(socketServer);
+  });
+  ({ wss, url } = server);
 });
 
-afterAll(async () => {
-  for (const client of wss.clients) client.terminate();
-  await new Promise((resolve) => wss.close(resolve));
-  await new Promise((resolve) => http.close(resolve));
-});
+afterAll(() => server.stop());
 
 it('a write to a client whose connection is gone ends quietly', async () => {
   const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);

@@ -1,14 +1,13 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLScalarType } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import { sharedPayload, subscribeSharingResults } from '../../graphql/shared-subscription-results';
 import { quietClientSocketErrors } from '../../src/api/client-socket-errors';
 import { shareResultJson, sharedNextPayload } from '../../src/api/shared-messages';
 import type { Client, FormattedExecutionResult } from 'graphql-ws';
 import { wsClient } from '../support/graphql-client';
+import { startGraphQLWsServer } from '../support/graphql-ws-server';
 
 // graphql-ws and ws wired as the API wires them (src/api/api-server.ts), on a schema of their
 // own: subscribers of one tenant share each event's result, and its JSON. The event carries a
@@ -56,25 +55,19 @@ function allResults(client: Client, query: string): Promise<FormattedExecutionRe
   });
 }
 
-let http: Server;
-let wss: WebSocketServer;
+let server: Awaited<ReturnType<typeof startGraphQLWsServer>>;
 let url: string;
 
 beforeAll(async () => {
-  http = createServer();
-  wss = new WebSocketServer({ server: http, path: '/graphql' });
-  useServer({ schema, isProd: true, subscribe: subscribeSharingResults, context: { tenantId: 'acme' }, onNext: sharedNextPayload }, wss);
-  quietClientSocketErrors(wss);
-  shareResultJson(wss);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`;
+  server = await startGraphQLWsServer((wss) => {
+    useServer({ schema, isProd: true, subscribe: subscribeSharingResults, context: { tenantId: 'acme' }, onNext: sharedNextPayload }, wss);
+    quietClientSocketErrors(wss);
+    shareResultJson(wss);
+  });
+  url = server.url;
 });
 
-afterAll(async () => {
-  for (const client of wss.clients) client.terminate();
-  await new Promise((resolve) => wss.close(resolve));
-  await new Promise((resolve) => http.close(resolve));
-});
+afterAll(() => server.stop());
 
 it('serializes a result shared by many sockets once, and each gets it whole, errors included', async () => {
   const clients = Array.from({ length: 5 }, () => wsClient(url));
