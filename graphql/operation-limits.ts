@@ -27,6 +27,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
+import { LruCache } from '../src/support/lru-cache';
 import { operationNestingError } from './operation-text-limits';
 import { MAX_PAGE_SIZE } from './pagination';
 
@@ -270,21 +271,14 @@ export function operationCostPlugin<TContext extends BaseContext>(
  * checked every time.
  */
 export function subscribeWithLimits(schema: GraphQLSchema, options: { development: boolean }) {
-  const checked = new Map<string, DocumentNode>();
+  const checked = new LruCache<string, DocumentNode>(CHECKED_DOCUMENTS);
   return (_ctx: unknown, _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
     let document = checked.get(payload.query);
-    if (document) {
-      // Most recently used last: the first in the map is the one to forget.
-      checked.delete(payload.query);
-      checked.set(payload.query, document);
-    } else {
+    if (!document) {
       const outcome = checkDocument(schema, payload.query, options);
       if (!('kind' in outcome)) return outcome;
       document = outcome;
-      if (payload.query.length <= CHECKED_DOCUMENT_CHARS) {
-        checked.set(payload.query, document);
-        if (checked.size > CHECKED_DOCUMENTS) checked.delete(checked.keys().next().value!);
-      }
+      if (payload.query.length <= CHECKED_DOCUMENT_CHARS) checked.set(payload.query, document);
     }
     const tooCostly = costErrors(measureOperations(schema, document, payload.variables ?? {}));
     if (tooCostly.length > 0) return tooCostly;
