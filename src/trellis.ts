@@ -13,7 +13,6 @@ import type { Database } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { TenantDatabases } from './db/tenant-database';
 import { createEgress } from './net/create-egress';
-import { freePort } from './net/free-port';
 import { endpointOfAddress, endpointOfUrl, type InfrastructureEndpoint } from './net/infrastructure-endpoints';
 import { listeningPorts } from './net/listening-ports';
 import { loadOrCreateSecretKey } from './secrets/secret-key';
@@ -128,10 +127,6 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
     const temporalEndpoints: InfrastructureEndpoint[] = [];
     if (!address) {
       const cli = await resolveTemporalCli({ cliPath: config.temporal.cliPath, log });
-      // Chosen here rather than left to the server, so they are known on every system.
-      const httpPort = await freePort();
-      let metricsPort = await freePort();
-      while (metricsPort === httpPort) metricsPort = await freePort();
       const server = await startTemporalDevServer({
         cliPath: cli.path,
         port: config.temporal.port,
@@ -139,11 +134,8 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
         namespace: config.temporal.namespace,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
-        extraArgs: [
-          ...['--http-port', String(httpPort), '--metrics-port', String(metricsPort)],
-          // The Web UI decodes payloads through this process's API (known only with a fixed port).
-          ...(config.role !== 'worker' && config.port !== 0 ? ['--ui-codec-endpoint', codecEndpoint(config.host, config.port)] : []),
-        ],
+        // The Web UI decodes payloads through this process's API (known only with a fixed port).
+        extraArgs: config.role !== 'worker' && config.port !== 0 ? ['--ui-codec-endpoint', codecEndpoint(config.host, config.port)] : [],
         log,
       });
       stack.push({ name: 'Temporal dev server', stop: () => server.stop() });
@@ -152,7 +144,7 @@ export async function startTrellis(config: Config, options: TrellisOptions = {})
       // Its internal services listen on ports of their own; on Linux /proc names them all.
       const host = endpointOfAddress('Temporal', server.address)?.host ?? '127.0.0.1';
       const uiPort = server.uiUrl === undefined ? undefined : Number(new URL(server.uiUrl).port);
-      const ports = new Set([...(await listeningPorts(server.pid)), httpPort, metricsPort, ...(uiPort ? [uiPort] : [])]);
+      const ports = new Set([...(await listeningPorts(server.pid)), server.httpPort, server.metricsPort, ...(uiPort ? [uiPort] : [])]);
       for (const port of ports) temporalEndpoints.push({ name: 'Temporal dev server', host, port });
     } else {
       const grpc = endpointOfAddress('Temporal', address);

@@ -22,6 +22,12 @@ export interface TemporalDevServerOptions {
   port?: number;
   /** Web UI port; `0` or `undefined` picks a free port; `false` runs headless. @default undefined */
   uiPort?: number | false;
+  /** Port of the frontend's HTTP API; `0` or `undefined` picks a free port. @default undefined */
+  httpPort?: number;
+  /** Port of the server's Prometheus metrics; `0` or `undefined` picks a free port. @default undefined */
+  metricsPort?: number;
+  /** Where the ports not given come from. @default {@link freePort} */
+  freePort?: (host: string, avoid: readonly number[]) => Promise<number>;
   /** Namespace to create at start (`default` always exists). @default 'default' */
   namespace?: string;
   /** SQLite file that keeps runs across restarts; its directory is created. @default undefined (in memory) */
@@ -63,6 +69,10 @@ export interface TemporalDevServer {
   address: string;
   /** Web UI base URL; `undefined` when headless. */
   uiUrl: string | undefined;
+  /** Port of the frontend's HTTP API. */
+  httpPort: number;
+  /** Port of the server's Prometheus metrics. */
+  metricsPort: number;
   namespace: string;
   pid: number;
   /** Stops the server (SIGTERM, then SIGKILL after `stopTimeoutMs`); safe to call twice. */
@@ -70,6 +80,8 @@ export interface TemporalDevServer {
 }
 
 const OUTPUT_TAIL_CHARS = 4000;
+/** Starts tried when a port the server was to listen on was taken meanwhile. */
+const PORT_ATTEMPTS = 3;
 
 /**
  * Starts the Temporal dev server (the real server with SQLite and the Web UI in one binary) as a
@@ -81,6 +93,11 @@ const OUTPUT_TAIL_CHARS = 4000;
  * that is gone is stopped before a new one starts on that file. The child does not keep the event
  * loop alive.
  *
+ * Besides the ports it is given, the server's own internal services (history, matching, worker)
+ * ask the operating system for any free port. When one of its ports turns out to be taken while
+ * it starts (it exits with "address already in use"), it is started again on newly picked ports,
+ * up to three times.
+ *
  * @throws Error with the tail of the server's output when it exits early or is not ready in time.
  * @example
  * ```ts
@@ -91,26 +108,69 @@ const OUTPUT_TAIL_CHARS = 4000;
  */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const ip = options.ip ?? '127.0.0.1';
-  const namespace = options.namespace ?? 'default';
-  const port = options.port || (await freePort(ip));
-  const uiPort = options.uiPort === false ? undefined : options.uiPort || (await freePort(ip));
-  const address = `${ip}:${port}`;
-  const uiUrl = uiPort === undefined ? undefined : `http://${ip}:${uiPort}`;
   // First, so that a server left running on this data by a dead owner frees its ports.
   const dbFile = options.dbFile === undefined ? undefined : path.resolve(options.dbFile);
-  const pidFile = dbFile === undefined ? undefined : `${dbFile}.pid`;
-  if (dbFile !== undefined && pidFile !== undefined) {
+  if (dbFile !== undefined) {
     await fs.mkdir(path.dirname(dbFile), { recursive: true });
-    await clearStaleProcess(pidFile, { program: options.cliPath, mustMention: dbFile, what: `The Temporal dev server on ${dbFile}` });
+    await clearStaleProcess(`${dbFile}.pid`, { program: options.cliPath, mustMention: dbFile, what: `The Temporal dev server on ${dbFile}` });
   }
   // A server already on the port would answer the readiness probe in place of ours.
-  for (const [what, wanted] of [['gRPC', options.port], ['Web UI', options.uiPort]] as const) {
+  const given = { port: options.port, uiPort: options.uiPort, httpPort: options.httpPort, metricsPort: options.metricsPort };
+  for (const [what, wanted] of [['gRPC', given.port], ['Web UI', given.uiPort], ['HTTP API', given.httpPort], ['metrics', given.metricsPort]] as const) {
     if (typeof wanted === 'number' && wanted !== 0 && !(await isPortFree(wanted, ip))) {
       throw new Error(`Temporal dev server: ${what} port ${ip}:${wanted} is already in use`);
     }
   }
+  const pickPort = options.freePort ?? freePort;
+  for (let attempt = 1; ; attempt++) {
+    const taken = Object.values(given).filter((port): port is number => typeof port === 'number' && port !== 0);
+    const choose = async (wanted: number | undefined): Promise<number> => {
+      if (wanted) return wanted;
+      const port = await pickPort(ip, taken);
+      taken.push(port);
+      return port;
+    };
+    const ports: Ports = {
+      port: await choose(given.port),
+      uiPort: given.uiPort === false ? undefined : await choose(given.uiPort),
+      httpPort: await choose(given.httpPort),
+      metricsPort: await choose(given.metricsPort),
+    };
+    try {
+      return await startOnce(options, ip, dbFile, ports);
+    } catch (error) {
+      if (!(error instanceof StartFailure) || !error.portInUse || attempt === PORT_ATTEMPTS) throw error;
+      options.log?.(`Temporal dev server: a port was taken while it started (attempt ${attempt} of ${PORT_ATTEMPTS}); starting it again on other ports`);
+    }
+  }
+}
 
-  const args = ['server', 'start-dev', '--ip', ip, '--port', String(port)];
+interface Ports {
+  port: number;
+  uiPort: number | undefined;
+  httpPort: number;
+  metricsPort: number;
+}
+
+/** The server exited or was not ready; `portInUse` when it could not listen on a port. */
+class StartFailure extends Error {
+  constructor(
+    message: string,
+    readonly portInUse: boolean,
+  ) {
+    super(message);
+    this.name = 'Error';
+  }
+}
+
+async function startOnce(options: TemporalDevServerOptions, ip: string, dbFile: string | undefined, ports: Ports): Promise<TemporalDevServer> {
+  const namespace = options.namespace ?? 'default';
+  const { port, uiPort, httpPort, metricsPort } = ports;
+  const address = `${ip}:${port}`;
+  const uiUrl = uiPort === undefined ? undefined : `http://${ip}:${uiPort}`;
+  const pidFile = dbFile === undefined ? undefined : `${dbFile}.pid`;
+
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort)];
   if (namespace !== 'default') args.push('--namespace', namespace);
   if (dbFile !== undefined) {
     args.push('--db-filename', dbFile);
@@ -144,7 +204,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     child.once('exit', (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`));
   });
   let exitReason: string | undefined;
-  void exited.then(async (reason) => {
+  // Done once the child is gone and its pid file removed (a next start writes that file again).
+  const cleanedUp = exited.then(async (reason) => {
     exitReason = reason;
     process.removeListener('exit', killOnExit);
     guard?.release();
@@ -174,17 +235,16 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     return stopping;
   };
 
-  const failure = (reason: string): Error =>
-    new Error(
-      `Temporal dev server (${options.cliPath} ${args.join(' ')}) ${reason}.` +
-        (output.trim() ? `\nLast output:\n${output.trim()}` : ''),
-    );
   try {
     await waitUntilReady(address, namespace, startedAt + (options.readyTimeoutMs ?? 30_000), () => exitReason);
   } catch (error) {
     const reason = exitReason ?? (error instanceof Error ? error.message : String(error));
     await stop();
-    throw failure(reason);
+    await cleanedUp;
+    throw new StartFailure(
+      `Temporal dev server (${options.cliPath} ${args.join(' ')}) ${reason}.` + (output.trim() ? `\nLast output:\n${output.trim()}` : ''),
+      /address already in use/i.test(output),
+    );
   }
 
   options.log?.(
@@ -192,7 +252,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
       `${uiUrl === undefined ? ', headless' : `, Web UI ${uiUrl}`}, ` +
       `${dbFile === undefined ? 'in memory' : `data in ${dbFile}`}, pid ${child.pid})`,
   );
-  return { address, uiUrl, namespace, pid: child.pid ?? -1, stop };
+  return { address, uiUrl, httpPort, metricsPort, namespace, pid: child.pid ?? -1, stop };
 }
 
 async function waitUntilReady(

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { until } from '../support/until';
-import { stablePorts } from '../support/stable-port';
+import { freePorts } from '../../src/net/free-port';
 
 /**
  * `npm start` with the embedded Temporal dev server and PostgreSQL (its own data directory and
@@ -23,7 +23,7 @@ const started: ChildProcess[] = [];
 beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'trellis-embedded-'));
   // Ports the embedded Temporal server's own services cannot take while Trellis starts.
-  const [port, temporalPort, uiPort] = await stablePorts(3);
+  const [port, temporalPort, uiPort] = await freePorts(3);
   env = { ...process.env, TRELLIS_DATA_DIR: dataDir, PORT: String(port), TEMPORAL_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort), TRELLIS_ROLE: 'api' };
   // The embedded servers, not the ones the jest global setup started; the generated secret key.
   for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'DATABASE_URL', 'TRELLIS_SECRET_KEY']) delete env[name];

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { collectSubscription, graphqlData, wsClient } from '../support/graphql-client';
-import { stablePorts } from '../support/stable-port';
+import { freePorts } from '../../src/net/free-port';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
@@ -53,7 +53,7 @@ describe('npm start', () => {
     await fs.chmod(dataDir, 0o755); // PostgreSQL runs as another user when the suite runs as root
     const { TEMPORAL_ADDRESS: _a, DATABASE_URL: _d, TRELLIS_TEST_DATABASE_URL: _t, ...rest } = process.env;
     // Ports the embedded Temporal server's own services cannot take while Trellis starts.
-    const [port, temporalPort, uiPort] = await stablePorts(3);
+    const [port, temporalPort, uiPort] = await freePorts(3);
     env = { ...rest, TRELLIS_DATA_DIR: dataDir, PORT: String(port), TEMPORAL_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort) };
   });
 
