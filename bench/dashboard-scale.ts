@@ -21,7 +21,7 @@ import { TrellisProcess } from '../test/support/trellis-process';
  *  1. A run of 200 parallel http steps: time to draw the page, frame times while all 200 finish,
  *     and how long after the run's last event the page shows it.
  *  2. A map over 5,000 items: the same while it runs.
- *  3. 50 watchers (each a tab's two subscriptions, runUpdated and runEventBatches, in another process as
+ *  3. 50 watchers (each a tab's subscription, runWatch, in another process as
  *     tabs would be, at the lowest priority) on a run of 30 http calls against none: the run's
  *     duration and the CPU time of the process serving them, alternated, several times each, with
  *     tabs opened as the run starts and with tabs already watching it; and that each watcher got
@@ -292,7 +292,7 @@ async function watchers(ctx: TestContext, stub: HttpStub, rounds: number, watche
   log(`  CPU time of ${cpu.name} per run (until every watcher had its end): ${compare(opened.cpu)}`);
   log(`30-call chain, tabs already watching, SIGNAL_RECEIVED to RUN_COMPLETED: ${compare(watching.durations)}`);
   log(`  CPU time of ${cpu.name} per run (from its start, watchers subscribing included): ${compare(watching.cpu)}`);
-  log(`50 watchers: each got every event in order and the final state of the run and its steps; runUpdated messages per watcher and run: median ${median(updates)}, max ${Math.max(...updates)}; JSON received per watcher and run: median ${(median(bytes) / 1024).toFixed(0)} KiB`);
+  log(`50 watchers: each got every event in order and the final state of the run and its steps; messages per watcher and run: median ${median(updates)}, max ${Math.max(...updates)}; JSON received per watcher and run: median ${(median(bytes) / 1024).toFixed(0)} KiB`);
 }
 
 async function main(): Promise<void> {

@@ -1,13 +1,13 @@
 import { createInterface } from 'node:readline';
 import type { Client } from 'graphql-ws';
 import { wsClient } from '../test/support/graphql-client';
-import { RUN_EVENT_BATCHES, RUN_UPDATED } from '../web/src/queries';
+import { RUN_WATCH } from '../web/src/queries';
 
 /**
  * The watchers of bench/dashboard-scale.ts, in a process of their own as browser tabs would be
  * (their clients' work must not count as the API's): `tsx bench/dashboard-watchers.ts <graphql
  * URL> <count>` opens `count` sockets; for each run id read from stdin, each socket subscribes to
- * what a tab of the run page opens (runUpdated and runEventBatches, the dashboard's own documents),
+ * what a tab of the run page opens (runWatch, the dashboard's own document),
  * prints `{"watching":true}` once each has the run's first state and, once every stream has
  * ended, one JSON line: what the watchers received.
  */
@@ -33,20 +33,16 @@ function watch(client: Client, runId: string, firstAnswer: () => void): Promise<
         },
       );
     });
-  return Promise.all([
-    stream(RUN_UPDATED, { runId }, (data) => {
-      if (++received.updates === 1) firstAnswer();
-      received.finalStatus = data.runUpdated.status;
-      // Each answer lists the steps that changed: merged by id, as the page does.
-      for (const step of data.runUpdated.steps) received.steps[step.id] = step.status;
-    }),
-    stream(RUN_EVENT_BATCHES, { runId, afterSeq: 0 }, (data) => {
-      for (const event of data.runEventBatches) {
-        received.events++;
-        if (event.seq !== received.events) received.inOrder = false;
-      }
-    }),
-  ]).then(() => received);
+  return stream(RUN_WATCH, { runId, afterSeq: 0 }, (data) => {
+    if (++received.updates === 1) firstAnswer();
+    received.finalStatus = data.runWatch.run.status;
+    // Each answer lists the steps that changed: merged by id, as the page does.
+    for (const step of data.runWatch.run.steps) received.steps[step.id] = step.status;
+    for (const event of data.runWatch.events) {
+      received.events++;
+      if (event.seq !== received.events) received.inOrder = false;
+    }
+  }).then(() => received);
 }
 
 const lines = createInterface({ input: process.stdin });

@@ -123,6 +123,13 @@ export const runsResolvers = {
         return closeableStream((wakeup) => streamRunUpdates(ctx, wakeup, run, args.changedStepsOnly === true));
       },
     },
+    runWatch: {
+      async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
+        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
+        if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
+        return closeableStream((wakeup) => streamRunWatch(ctx, wakeup, run, args.afterSeq ?? 0));
+      },
+    },
     runsChanged: {
       subscribe(_: unknown, args: { definition?: string | null; includeTests?: boolean | null }, ctx: GraphQLContext) {
         return closeableStream((wakeup) => streamRunsChanged(ctx, wakeup, args.definition ?? undefined, args.includeTests === true));
@@ -276,6 +283,21 @@ function stepsRead(definition: Definition | undefined, rows: readonly RunStepRow
   return read;
 }
 
+/** Positions of the steps whose state differs from what was `sent` (every step when nothing was). */
+function changedSteps(read: StepsRead, sent: readonly string[] | undefined): number[] {
+  return read.states.flatMap((_, i) => (sent?.[i] === read.prints[i] ? [] : [i]));
+}
+
+/** `run` listing the steps at the `changed` positions: one object for every subscriber sending the same. */
+function changedStepsView(read: StepsRead, run: RunRow, changed: readonly number[]): ChangedStepsView {
+  let views = read.views.get(run);
+  if (!views) read.views.set(run, (views = new Map()));
+  const key = changed.join(',');
+  let view = views.get(key);
+  if (!view) views.set(key, (view = { ...run, [CHANGED_STEPS]: changed.map((i) => read.states[i]!) }));
+  return view;
+}
+
 const isFinalEvent = (event: Pick<AuditEventRow, 'type' | 'superseded'>) => FINAL_AUDIT_EVENT_TYPES.has(event.type) && !event.superseded;
 
 /**
@@ -346,20 +368,75 @@ async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: Run
         // Read after the run: steps are never older than the run they come with.
         const current: RunRow = run;
         const read = stepsRead(...(await sharedStepsRead(ctx, current)));
-        const changed = read.states.flatMap((_, i) => (sent?.[i] === read.prints[i] ? [] : [i]));
+        const changed = changedSteps(read, sent);
         sent = read.prints;
-        let views = read.views.get(current);
-        if (!views) read.views.set(current, (views = new Map()));
-        const key = changed.join(',');
-        let view = views.get(key);
-        if (!view) views.set(key, (view = { ...current, [CHANGED_STEPS]: changed.map((i) => read.states[i]!) }));
-        yield sharedPayload('runUpdated', view);
+        yield sharedPayload('runUpdated', changedStepsView(read, current, changed));
       } else {
         yield sharedPayload('runUpdated', run);
       }
       if (FINAL_RUN_STATUSES.has(run.status)) return;
       await wakeup.wait();
       if (wakeup.closed) return;
+      run = await subscribedRun(ctx, first.id);
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+type RunWatchUpdate = { run: ChangedStepsView; events: readonly EventNode[] };
+
+/** runWatch answers by their run view, then by their events: subscribers sending the same share one. */
+const watchUpdates = new WeakMap<ChangedStepsView, WeakMap<readonly EventNode[], RunWatchUpdate>>();
+
+function watchUpdate(run: ChangedStepsView, events: readonly EventNode[]): RunWatchUpdate {
+  let byEvents = watchUpdates.get(run);
+  if (!byEvents) watchUpdates.set(run, (byEvents = new WeakMap()));
+  let update = byEvents.get(events);
+  if (!update) byEvents.set(events, (update = { run, events }));
+  return update;
+}
+
+/**
+ * runWatch: {@link streamRunUpdates} with changed steps only and {@link streamEventBatches} on
+ * one hub subscription, one read of each per wake-up (shared with every subscriber woken by it),
+ * and one answer. Each wake-up reads the run, then its steps, then its events, so neither is
+ * older than the run it comes with. Answers with nothing new (the run not updated, no changed
+ * step, no event) are not sent. Ends once the run has finished
+ * and its final event has been sent, or was before `afterSeq`.
+ */
+async function* streamRunWatch(ctx: GraphQLContext, wakeup: Wakeup, first: RunRow, afterSeq: number): AsyncGenerator<{ runWatch: RunWatchUpdate }> {
+  const unsubscribe = ctx.hub.subscribe(first.id, wakeup, { paced: true });
+  let sent: readonly string[] | undefined;
+  let sentRunAt: number | undefined;
+  let last = afterSeq;
+  try {
+    let run: RunRow | undefined = first;
+    for (;;) {
+      if (!run) return;
+      const current: RunRow = run;
+      const read = stepsRead(...(await sharedStepsRead(ctx, current)));
+      const after = last;
+      const rows = await sharedRunReads(ctx.hub).read(ctx.tenantId, current.id, `events>${after}`, () => listEvents(ctx.db, current.id, { afterSeq: after, limit: 500 }));
+      const events = nextBatch(rows, after);
+      const changed = changedSteps(read, sent);
+      const runChanged = current.updated_at.getTime() !== sentRunAt;
+      if (sent === undefined || runChanged || changed.length > 0 || events.length > 0) {
+        yield sharedPayload('runWatch', watchUpdate(changedStepsView(read, current, changed), events));
+      }
+      sent = read.prints;
+      sentRunAt = current.updated_at.getTime();
+      if (events.length > 0) last = events.at(-1)!.seq;
+      const finalSent = events.length > 0 && isFinalEvent(events.at(-1)!);
+      const finished = FINAL_RUN_STATUSES.has(current.status);
+      if (finished && (finalSent || rows.length === 0)) return;
+      // More is readable now: a full read (more stored after it), or the final event read with a
+      // run read before it was written (a read now finds the run finished).
+      const readable = (events.length === rows.length && rows.length === 500) || (finalSent && !finished);
+      if (!readable) {
+        await wakeup.wait();
+        if (wakeup.closed) return;
+      }
       run = await subscribedRun(ctx, first.id);
     }
   } finally {

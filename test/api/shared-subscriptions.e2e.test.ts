@@ -1,5 +1,7 @@
 import type { Client } from 'graphql-ws';
-import { RUN_EVENT_BATCHES, RUN_UPDATED } from '../../web/src/queries';
+import { sql } from 'kysely';
+import { AUDIT_CHANNEL } from '../../src/db/audit.repository';
+import { RUN_WATCH } from '../../web/src/queries';
 import { mergeRunUpdate } from '../../web/src/run-updates';
 import { collectSubscription, graphql, wsClient } from '../support/graphql-client';
 import { GraphQLSocket } from '../support/graphql-socket';
@@ -69,24 +71,38 @@ function signal(runId: string): Promise<unknown> {
 }
 
 const RUN_EVENTS = 'subscription($runId: ID!, $afterSeq: Int) { runEvents(runId: $runId, afterSeq: $afterSeq) { seq type stepId } }';
+const RUN_EVENT_BATCHES = 'subscription($runId: ID!, $afterSeq: Int) { runEventBatches(runId: $runId, afterSeq: $afterSeq) { seq type stepId } }';
+const RUN_UPDATED = 'subscription($runId: ID!) { runUpdated(runId: $runId, changedStepsOnly: true) { id status steps { id status output } } }';
+
+type WatchAnswer = { run: RunView; events: EventView[] };
 
 /**
- * A tab of the run page: its runUpdated and runEventBatches streams (or, `oneByOne`, runEvents as
- * other clients follow a run), collected until the server ends them.
+ * A tab of the run page: its runWatch stream (the dashboard's own document), or the two streams
+ * other clients may follow a run with (runUpdated with changed steps, and runEventBatches or,
+ * `oneByOne`, runEvents), collected until the server ends them.
  */
-function tab(client: Client, runId: string, options: { oneByOne?: boolean } = {}) {
+function tab(client: Client, runId: string, options: { streams?: 'watch' | 'batches' | 'oneByOne' } = {}) {
   const updates: RunView[] = [];
   const events: EventView[] = [];
-  const ended = Promise.all([
-    collectSubscription<{ runUpdated: RunView }>(client, RUN_UPDATED, { runId }, ({ runUpdated }) => updates.push(runUpdated)),
-    options.oneByOne
-      ? collectSubscription<{ runEvents: EventView }>(client, RUN_EVENTS, { runId, afterSeq: 0 }, ({ runEvents }) => events.push(runEvents))
-      : collectSubscription<{ runEventBatches: EventView[] }>(client, RUN_EVENT_BATCHES, { runId, afterSeq: 0 }, ({ runEventBatches }) => {
-          expect(runEventBatches.length).toBeGreaterThan(0);
-          events.push(...runEventBatches);
-        }),
-  ]);
-  return { updates, events, ended };
+  const answers: WatchAnswer[] = [];
+  const streams = options.streams ?? 'watch';
+  const ended =
+    streams === 'watch'
+      ? collectSubscription<{ runWatch: WatchAnswer }>(client, RUN_WATCH, { runId, afterSeq: 0 }, ({ runWatch }) => {
+          answers.push(runWatch);
+          updates.push(runWatch.run);
+          events.push(...runWatch.events);
+        })
+      : Promise.all([
+          collectSubscription<{ runUpdated: RunView }>(client, RUN_UPDATED, { runId }, ({ runUpdated }) => updates.push(runUpdated)),
+          streams === 'oneByOne'
+            ? collectSubscription<{ runEvents: EventView }>(client, RUN_EVENTS, { runId, afterSeq: 0 }, ({ runEvents }) => events.push(runEvents))
+            : collectSubscription<{ runEventBatches: EventView[] }>(client, RUN_EVENT_BATCHES, { runId, afterSeq: 0 }, ({ runEventBatches }) => {
+                expect(runEventBatches.length).toBeGreaterThan(0);
+                events.push(...runEventBatches);
+              }),
+        ]);
+  return { updates, events, answers, ended };
 }
 
 async function storedEvents(runId: string): Promise<EventView[]> {
@@ -97,9 +113,10 @@ async function storedEvents(runId: string): Promise<EventView[]> {
 const trail = (events: EventView[]) => events.map((e) => `#${e.seq} ${e.type}${e.stepId ? `:${e.stepId}` : ''}`);
 
 describe('many subscribers of one run', () => {
-  it('each get every event once in seq order (in batches or one by one), and the final state of the run and of every step', async () => {
+  it('each get every event once in seq order (in one stream with the run, in batches or one by one), and the final state of the run and of every step', async () => {
     const runId = await waitingRun('watched-by-many');
-    const tabs = Array.from({ length: 12 }, (_, i) => tab(clientOf(i % 2 ? keys.acme.secret : keys.acmeOther.secret), runId, { oneByOne: i % 3 === 0 }));
+    const streams = ['watch', 'batches', 'oneByOne'] as const;
+    const tabs = Array.from({ length: 12 }, (_, i) => tab(clientOf(i % 2 ? keys.acme.secret : keys.acmeOther.secret), runId, { streams: streams[i % 3] }));
     await until('every tab has the run waiting', () => tabs.every((t) => t.updates.length > 0 && t.events.some((e) => e.type === 'STEP_STARTED' && e.stepId === 'gate')));
     await signal(runId);
     await Promise.all(tabs.map((t) => t.ended));
@@ -113,10 +130,24 @@ describe('many subscribers of one run', () => {
       const folded = t.updates.reduce<RunView | undefined>((state, update) => mergeRunUpdate(state as never, update as never) as never, undefined)!;
       expect(folded).toMatchObject(run);
       expect(folded.steps.every((s) => s.status === 'SUCCEEDED')).toBe(true);
+      // runWatch: the first answer lists every step; no later one comes with nothing new.
+      if (t.answers.length > 0) {
+        expect(t.answers[0]!.run.steps.map((step) => step.id).sort()).toEqual(run.steps.map((step: { id: string }) => step.id).sort());
+        for (const answer of t.answers.slice(1)) expect(answer.events.length + answer.run.steps.length).toBeGreaterThan(0);
+      }
     }
+    expect(tabs.filter((t) => t.answers.length > 0)).toHaveLength(4);
     // Resumed after an event, a finished run's trail comes in batches from the next one to its end.
     const resumed = await collectSubscription<{ runEventBatches: EventView[] }>(clientOf(keys.acme.secret), RUN_EVENT_BATCHES, { runId, afterSeq: 3 });
     expect(trail(resumed.flatMap((answer) => answer.runEventBatches))).toEqual(stored.slice(3));
+    // So it does in runWatch, with the finished run and every step in the first answer; resumed
+    // after the final event, one answer with the run and no event, then the end (not a wait).
+    for (const afterSeq of [3, stored.length]) {
+      const watched = await collectSubscription<{ runWatch: WatchAnswer }>(clientOf(keys.acme.secret), RUN_WATCH, { runId, afterSeq });
+      expect(watched[0]!.runWatch.run).toMatchObject(run);
+      expect(trail(watched.flatMap((answer) => answer.runWatch.events))).toEqual(stored.slice(afterSeq));
+      if (afterSeq === stored.length) expect(watched).toHaveLength(1);
+    }
   });
 
   it('with changedStepsOnly get every step first, then only the steps that changed; folded, the run as a query reads it', async () => {
@@ -158,12 +189,33 @@ describe('many subscribers of one run', () => {
     expect(whole.answers.at(-1)).toEqual(run);
   });
 
+  it('runWatch sends nothing for a wake-up that brings nothing new', async () => {
+    const runId = await waitingRun('watched-without-news');
+    const watcher = tab(clientOf(keys.acme.secret), runId);
+    // runUpdated answers at every wake-up: its next answer shows that the wake-up happened.
+    const updated: RunView[] = [];
+    const updatesEnded = collectSubscription<{ runUpdated: RunView }>(clientOf(keys.acme.secret), RUN_UPDATED, { runId }, ({ runUpdated }) => updated.push(runUpdated));
+    await until('both have the waiting run', () => updated.length > 0 && watcher.events.some((e) => e.type === 'STEP_STARTED' && e.stepId === 'gate'));
+    const answersBefore = watcher.answers.length;
+    // What a map step's unchanged counter sends: a notification of the run with nothing behind it.
+    const note = { tenantId: 'acme', runId, seq: 0, type: 'STEP_PROGRESS' };
+    await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(note)})`.execute(ctx.trellis.db);
+    await until('the run\'s subscribers were woken', () => updated.length > 1);
+    expect(watcher.answers.length).toBe(answersBefore);
+
+    await signal(runId);
+    await Promise.all([watcher.ended, updatesEnded]);
+    for (const answer of watcher.answers.slice(1)) expect(answer.events.length + answer.run.steps.length).toBeGreaterThan(0);
+    expect(watcher.answers.at(-1)!.run.status).toBe('COMPLETED');
+  });
+
   it('never serve another tenant: its subscription with the same document and variables is refused while the owner\'s are live', async () => {
     const runId = await waitingRun('watched-across-tenants');
     const owner = tab(clientOf(keys.acme.secret), runId);
     await until('the owner\'s tab has the run', () => owner.updates.length > 0 && owner.events.length > 0);
 
     const globex = clientOf(keys.globex.secret);
+    await expect(collectSubscription(globex, RUN_WATCH, { runId, afterSeq: 0 })).rejects.toThrow(/NOT_FOUND/);
     await expect(collectSubscription(globex, RUN_UPDATED, { runId })).rejects.toThrow(/NOT_FOUND/);
     await expect(collectSubscription(globex, RUN_EVENT_BATCHES, { runId, afterSeq: 0 })).rejects.toThrow(/NOT_FOUND/);
     await expect(collectSubscription(globex, RUN_EVENTS, { runId, afterSeq: 0 })).rejects.toThrow(/NOT_FOUND/);

@@ -26,19 +26,20 @@ const RUN_FIELDS_BUT_INPUT = `id definition version status output error trigger 
 export const RUN = `query Run($id: ID!) { run(id: $id) { ${RUN_FIELDS_BUT_INPUT} input spec } }`;
 
 /**
- * A run's changes, for a page that has read it (RUN): after the first answer, each lists only the
- * steps that changed (merge with mergeRunUpdate), and never the run's input, which does not
- * change. 50 tabs on a 30-step run received 169 KiB each with every step in every answer.
+ * The run page's live view, for a page that has read the run (RUN), in one stream: each answer
+ * has the run with the steps that changed (every step in the first; merge with mergeRunUpdate),
+ * never its input, which does not change, and the events that followed the last one received.
+ * One message per change for both, where runUpdated and runEventBatches sent two.
  */
-export const RUN_UPDATED = `subscription RunUpdated($runId: ID!) { runUpdated(runId: $runId, changedStepsOnly: true) { ${RUN_FIELDS_BUT_INPUT} } }`;
+export const RUN_WATCH = `subscription RunWatch($runId: ID!, $afterSeq: Int) {
+  runWatch(runId: $runId, afterSeq: $afterSeq) {
+    run { ${RUN_FIELDS_BUT_INPUT} }
+    events { seq at type stepId attempt inputHash output error message level }
+  }
+}`;
 
 /** The editor's test run, whole in every answer (its input included): one tab, a small run. */
 export const TEST_RUN_UPDATED = `subscription TestRunUpdated($runId: ID!) { runUpdated(runId: $runId) { ${RUN_FIELDS_BUT_INPUT} input } }`;
-
-/** A run's audit trail, several events per message (a busy run's trail costs the API and the page fewer messages). */
-export const RUN_EVENT_BATCHES = `subscription RunEventBatches($runId: ID!, $afterSeq: Int) {
-  runEventBatches(runId: $runId, afterSeq: $afterSeq) { seq at type stepId attempt inputHash output error message level }
-}`;
 
 export const CANCEL_RUN = `mutation CancelRun($id: ID!, $reason: String) { cancelRun(id: $id, reason: $reason) { id status } }`;
 

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { subscribe } from '../graphql';
 import { durationBetween, formatClock, formatDuration, formatTime, pretty, shortId } from '../format';
 import { RunGraph } from '../graph/run-graph';
-import { RUN, RUN_EVENT_BATCHES, RUN_UPDATED } from '../queries';
+import { RUN, RUN_WATCH } from '../queries';
 import { Link } from '../router';
 import { mergeRunUpdate } from '../run-updates';
 import { StatusBadge } from '../status-badge';
@@ -18,8 +18,8 @@ const FINAL = new Set(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED', 'TIMED
 type Dialog = { kind: 'cancel' } | { kind: 'retry'; fromStep?: string } | { kind: 'signal'; stepId: string; signal: string; approve: boolean } | null;
 
 /**
- * One run: its graph coloured by step status and updated live (runUpdated), the audit trail
- * streaming beside it (runEventBatches), the selected step's details, and the actions.
+ * One run: its graph coloured by step status and the audit trail beside it, both updated live
+ * from one stream (runWatch), the selected step's details, and the actions.
  */
 export function RunPage({ id }: { id: string }) {
   const loaded = useQuery<{ run: Run | null }>(RUN, { id }, id);
@@ -30,38 +30,24 @@ export function RunPage({ id }: { id: string }) {
   const run: Run | null = live ? { ...live, input: loaded.data?.run?.input, spec: loaded.data?.run?.spec } : (loaded.data?.run ?? null);
 
   useEffect(() => {
-    // Updates that arrive together are drawn once, on the next frame.
-    let latest: Run | undefined;
-    let frame = 0;
-    const stop = subscribe<{ runUpdated: Run }>(RUN_UPDATED, { runId: id }, {
-      next: ({ runUpdated }) => {
-        latest = mergeRunUpdate(latest, runUpdated);
-        frame ||= requestAnimationFrame(() => {
-          frame = 0;
-          setLive(latest ?? null);
-        });
-      },
-    });
-    return () => {
-      stop();
-      cancelAnimationFrame(frame);
-    };
-  }, [id]);
-  useEffect(() => {
-    // afterSeq follows what arrived, so a reconnect resumes after the last event: no gap, no duplicate.
+    // afterSeq follows what arrived, so a reconnect resumes after the last event: no gap, no
+    // duplicate (its first answer lists every step again, which the merge takes as it is).
     const variables = { runId: id, afterSeq: 0 };
+    // What arrives together is drawn once, on the next frame.
+    let latest: Run | undefined;
     let buffer: AuditEvent[] = [];
     let frame = 0;
-    const stop = subscribe<{ runEventBatches: AuditEvent[] }>(RUN_EVENT_BATCHES, variables, {
-      next: ({ runEventBatches }) => {
-        variables.afterSeq = runEventBatches.at(-1)?.seq ?? variables.afterSeq;
-        buffer.push(...runEventBatches);
-        // Events arriving together are shown together: one render per frame.
+    const stop = subscribe<{ runWatch: { run: Run; events: AuditEvent[] } }>(RUN_WATCH, variables, {
+      next: ({ runWatch }) => {
+        latest = mergeRunUpdate(latest, runWatch.run);
+        variables.afterSeq = runWatch.events.at(-1)?.seq ?? variables.afterSeq;
+        buffer.push(...runWatch.events);
         frame ||= requestAnimationFrame(() => {
           frame = 0;
           const batch = buffer;
           buffer = [];
-          setEvents((old) => [...old, ...batch]);
+          setLive(latest ?? null);
+          if (batch.length > 0) setEvents((old) => [...old, ...batch]);
         });
       },
     });
