@@ -104,29 +104,25 @@ export const runsResolvers = {
   Subscription: {
     runEvents: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null; level?: LogLevel | null }, ctx: GraphQLContext) {
-        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
-        if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
+        const run = await runToWatch(ctx, args.runId);
         return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0, args.level));
       },
     },
     runEventBatches: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
-        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
-        if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
+        const run = await runToWatch(ctx, args.runId);
         return closeableStream((wakeup) => mapBatches(streamEventBatches(ctx, wakeup, run.id, args.afterSeq ?? 0)));
       },
     },
     runUpdated: {
       async subscribe(_: unknown, args: { runId: string; changedStepsOnly?: boolean | null }, ctx: GraphQLContext) {
-        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
-        if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
+        const run = await runToWatch(ctx, args.runId);
         return closeableStream((wakeup) => streamRunUpdates(ctx, wakeup, run, args.changedStepsOnly === true));
       },
     },
     runWatch: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
-        const run = isUuid(args.runId) ? await subscribedRun(ctx, args.runId) : undefined;
-        if (!run) throw toGraphQLError(new NotFoundError(`run "${args.runId}"`));
+        const run = await runToWatch(ctx, args.runId);
         return closeableStream((wakeup) => streamRunWatch(ctx, wakeup, run, args.afterSeq ?? 0));
       },
     },
@@ -181,6 +177,13 @@ export const runsResolvers = {
  */
 function subscribedRun(ctx: GraphQLContext, runId: string): Promise<RunRow | undefined> {
   return sharedRunReads(ctx.hub).read(ctx.tenantId, runId, 'run', () => findRun(ctx.db, ctx.tenantId, runId));
+}
+
+/** The run a subscription watches, read as {@link subscribedRun}. @throws NOT_FOUND when the tenant has no such run */
+async function runToWatch(ctx: GraphQLContext, runId: string): Promise<RunRow> {
+  const run = isUuid(runId) ? await subscribedRun(ctx, runId) : undefined;
+  if (!run) throw toGraphQLError(new NotFoundError(`run "${runId}"`));
+  return run;
 }
 
 /** A run's definition and step rows, read once for the subscribers woken together (see SharedRunReads). */
@@ -298,6 +301,20 @@ function changedStepsView(read: StepsRead, run: RunRow, changed: readonly number
   return view;
 }
 
+/** Events read at once for a subscriber; more after them are read without waiting. */
+const EVENT_READ_LIMIT = 500;
+
+/**
+ * The events after `after` that can be sent now ({@link nextBatch}), from a read that the run's
+ * subscribers woken together share; `stored`: how many the read found after `after`, `full`:
+ * it found as many as it may read and all could be sent, so more may be stored after them.
+ */
+async function readEventBatch(ctx: GraphQLContext, runId: string, after: number): Promise<{ events: readonly EventNode[]; stored: number; full: boolean }> {
+  const rows = await sharedRunReads(ctx.hub).read(ctx.tenantId, runId, `events>${after}`, () => listEvents(ctx.db, runId, { afterSeq: after, limit: EVENT_READ_LIMIT }));
+  const events = nextBatch(rows, after);
+  return { events, stored: rows.length, full: events.length === rows.length && rows.length === EVENT_READ_LIMIT };
+}
+
 const isFinalEvent = (event: Pick<AuditEventRow, 'type' | 'superseded'>) => FINAL_AUDIT_EVENT_TYPES.has(event.type) && !event.superseded;
 
 /**
@@ -312,15 +329,13 @@ async function* streamEventBatches(ctx: GraphQLContext, wakeup: Wakeup, runId: s
   try {
     let last = afterSeq;
     for (;;) {
-      const after = last;
-      const rows = await sharedRunReads(ctx.hub).read(ctx.tenantId, runId, `events>${after}`, () => listEvents(ctx.db, runId, { afterSeq: after, limit: 500 }));
-      const batch = nextBatch(rows, after);
+      const { events: batch, full } = await readEventBatch(ctx, runId, last);
       if (batch.length > 0) {
         last = batch.at(-1)!.seq;
         yield batch;
         if (isFinalEvent(batch.at(-1)!)) return;
       }
-      if (batch.length === rows.length && rows.length === 500) continue;
+      if (full) continue;
       await wakeup.wait();
       if (wakeup.closed) return;
     }
@@ -416,9 +431,7 @@ async function* streamRunWatch(ctx: GraphQLContext, wakeup: Wakeup, first: RunRo
       if (!run) return;
       const current: RunRow = run;
       const read = stepsRead(...(await sharedStepsRead(ctx, current)));
-      const after = last;
-      const rows = await sharedRunReads(ctx.hub).read(ctx.tenantId, current.id, `events>${after}`, () => listEvents(ctx.db, current.id, { afterSeq: after, limit: 500 }));
-      const events = nextBatch(rows, after);
+      const { events, stored, full } = await readEventBatch(ctx, current.id, last);
       const changed = changedSteps(read, sent);
       const runChanged = current.updated_at.getTime() !== sentRunAt;
       if (sent === undefined || runChanged || changed.length > 0 || events.length > 0) {
@@ -429,11 +442,10 @@ async function* streamRunWatch(ctx: GraphQLContext, wakeup: Wakeup, first: RunRo
       if (events.length > 0) last = events.at(-1)!.seq;
       const finalSent = events.length > 0 && isFinalEvent(events.at(-1)!);
       const finished = FINAL_RUN_STATUSES.has(current.status);
-      if (finished && (finalSent || rows.length === 0)) return;
+      if (finished && (finalSent || stored === 0)) return;
       // More is readable now: a full read (more stored after it), or the final event read with a
       // run read before it was written (a read now finds the run finished).
-      const readable = (events.length === rows.length && rows.length === 500) || (finalSent && !finished);
-      if (!readable) {
+      if (!full && !(finalSent && !finished)) {
         await wakeup.wait();
         if (wakeup.closed) return;
       }
