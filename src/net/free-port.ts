@@ -31,10 +31,10 @@ const TRIES = 200;
  * ```
  */
 export async function freePort(host = '127.0.0.1', avoid: readonly number[] = []): Promise<number> {
-  const high = await ephemeralLow();
-  if (high - LOWEST >= 1_000) {
+  const ephemeralStart = await ephemeralLow();
+  if (ephemeralStart - LOWEST >= 1_000) {
     for (let tries = 0; tries < TRIES; tries++) {
-      const port = randomInt(LOWEST, high);
+      const port = randomInt(LOWEST, ephemeralStart);
       if (!avoid.includes(port) && (await isPortFree(port, host))) return port;
     }
   }
