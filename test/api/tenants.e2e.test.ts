@@ -186,6 +186,10 @@ describe('tenant isolation', () => {
     try {
       await expect(collectSubscription(globex, `subscription($id: ID!) { runEvents(runId: $id) { seq } }`, { id: acmeRun.id })).rejects.toThrow(/NOT_FOUND/);
       await expect(collectSubscription(globex, `subscription($id: ID!) { runUpdated(runId: $id) { id } }`, { id: acmeRun.id })).rejects.toThrow(/NOT_FOUND/);
+      await expect(collectSubscription(globex, `subscription($id: ID!) { runEventBatches(runId: $id) { seq } }`, { id: acmeRun.id })).rejects.toThrow(/NOT_FOUND/);
+      await expect(collectSubscription(globex, `subscription($id: ID!) { runWatch(runId: $id) { run { id } events { seq } } }`, { id: acmeRun.id })).rejects.toThrow(/NOT_FOUND/);
+      // An id that is no run id at all is refused the same way (it never reaches PostgreSQL as a uuid).
+      await expect(collectSubscription(globex, `subscription($id: ID!) { runWatch(runId: $id) { run { id } } }`, { id: `${acmeRun.id}' or true --` })).rejects.toThrow(/NOT_FOUND/);
       const seen: string[] = [];
       const unsubscribe = globex.subscribe<{ runsChanged: { id: string; definition: string } }>(
         { query: 'subscription { runsChanged { id definition } }' },
