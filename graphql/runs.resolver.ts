@@ -105,13 +105,13 @@ export const runsResolvers = {
     runEvents: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null; level?: LogLevel | null }, ctx: GraphQLContext) {
         const run = await runToWatch(ctx, args.runId);
-        return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.id, args.afterSeq ?? 0, args.level));
+        return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.row.id, args.afterSeq ?? 0, args.level));
       },
     },
     runEventBatches: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
         const run = await runToWatch(ctx, args.runId);
-        return closeableStream((wakeup) => mapBatches(streamEventBatches(ctx, wakeup, run.id, args.afterSeq ?? 0)));
+        return closeableStream((wakeup) => mapBatches(streamEventBatches(ctx, wakeup, run.row.id, args.afterSeq ?? 0)));
       },
     },
     runUpdated: {
@@ -179,11 +179,27 @@ function subscribedRun(ctx: GraphQLContext, runId: string): Promise<RunRow | und
   return sharedRunReads(ctx.hub).read(ctx.tenantId, runId, 'run', () => findRun(ctx.db, ctx.tenantId, runId));
 }
 
+/** A run as a subscription read it before subscribing, with the run's notification generation at that read. */
+type WatchedRun = { row: RunRow; generation: string };
+
 /** The run a subscription watches, read as {@link subscribedRun}. @throws NOT_FOUND when the tenant has no such run */
-async function runToWatch(ctx: GraphQLContext, runId: string): Promise<RunRow> {
-  const run = isUuid(runId) ? await subscribedRun(ctx, runId) : undefined;
-  if (!run) throw toGraphQLError(new NotFoundError(`run "${runId}"`));
-  return run;
+async function runToWatch(ctx: GraphQLContext, runId: string): Promise<WatchedRun> {
+  if (!isUuid(runId)) throw toGraphQLError(new NotFoundError(`run "${runId}"`));
+  const generation = sharedRunReads(ctx.hub).generation(runId);
+  const row = await subscribedRun(ctx, runId);
+  if (!row) throw toGraphQLError(new NotFoundError(`run "${runId}"`));
+  return { row, generation };
+}
+
+/**
+ * The watched run as it is once its subscriber has subscribed to the run's notifications. The row
+ * read before is current unless a notification of the run came between that read and the
+ * subscription: that one woke nobody, so the run is read again (a run finished in between would
+ * otherwise be sent as running, and its watcher wait for a notification that already came).
+ */
+async function runOnceSubscribed(ctx: GraphQLContext, watched: WatchedRun): Promise<RunRow | undefined> {
+  if (sharedRunReads(ctx.hub).generation(watched.row.id) === watched.generation) return watched.row;
+  return subscribedRun(ctx, watched.row.id);
 }
 
 /** A run's definition and step rows, read once for the subscribers woken together (see SharedRunReads). */
@@ -371,12 +387,13 @@ async function* streamEvents(
  * all of them. Subscribers woken together with the same steps to send get the same object, and so
  * share its execution (shared-subscription-results.ts).
  */
-async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: RunRow, changedStepsOnly: boolean): AsyncGenerator<{ runUpdated: RunRow }> {
-  const unsubscribe = ctx.hub.subscribe(first.id, wakeup, { paced: true });
+async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, watched: WatchedRun, changedStepsOnly: boolean): AsyncGenerator<{ runUpdated: RunRow }> {
+  const runId = watched.row.id;
+  const unsubscribe = ctx.hub.subscribe(runId, wakeup, { paced: true });
   // What this subscriber was last sent of each step (its JSON), by position in the definition.
   let sent: readonly string[] | undefined;
   try {
-    let run: RunRow | undefined = first;
+    let run = await runOnceSubscribed(ctx, watched);
     for (;;) {
       if (!run) return;
       if (changedStepsOnly) {
@@ -392,7 +409,7 @@ async function* streamRunUpdates(ctx: GraphQLContext, wakeup: Wakeup, first: Run
       if (FINAL_RUN_STATUSES.has(run.status)) return;
       await wakeup.wait();
       if (wakeup.closed) return;
-      run = await subscribedRun(ctx, first.id);
+      run = await subscribedRun(ctx, runId);
     }
   } finally {
     unsubscribe();
@@ -420,13 +437,14 @@ function watchUpdate(run: ChangedStepsView, events: readonly EventNode[]): RunWa
  * step, no event) are not sent. Ends once the run has finished
  * and its final event has been sent, or was before `afterSeq`.
  */
-async function* streamRunWatch(ctx: GraphQLContext, wakeup: Wakeup, first: RunRow, afterSeq: number): AsyncGenerator<{ runWatch: RunWatchUpdate }> {
-  const unsubscribe = ctx.hub.subscribe(first.id, wakeup, { paced: true });
+async function* streamRunWatch(ctx: GraphQLContext, wakeup: Wakeup, watched: WatchedRun, afterSeq: number): AsyncGenerator<{ runWatch: RunWatchUpdate }> {
+  const runId = watched.row.id;
+  const unsubscribe = ctx.hub.subscribe(runId, wakeup, { paced: true });
   let sent: readonly string[] | undefined;
   let sentRunAt: number | undefined;
   let last = afterSeq;
   try {
-    let run: RunRow | undefined = first;
+    let run = await runOnceSubscribed(ctx, watched);
     for (;;) {
       if (!run) return;
       const current: RunRow = run;
@@ -449,7 +467,7 @@ async function* streamRunWatch(ctx: GraphQLContext, wakeup: Wakeup, first: RunRo
         await wakeup.wait();
         if (wakeup.closed) return;
       }
-      run = await subscribedRun(ctx, first.id);
+      run = await subscribedRun(ctx, runId);
     }
   } finally {
     unsubscribe();

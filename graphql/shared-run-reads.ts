@@ -28,9 +28,18 @@ export class SharedRunReads {
     });
   }
 
+  /**
+   * The run's generation now (what reads started now are keyed by). A read started at one
+   * generation found every change whose notification came before it; when the generation is
+   * still the same later, no notification of the run has come since.
+   */
+  generation(runId: string): string {
+    return `${this.epoch}:${this.generations.get(runId) ?? 0}`;
+  }
+
   /** `load()`, or the same read already under way for this tenant, run, generation and `what`. */
   read<T>(tenantId: string, runId: string, what: string, load: () => Promise<T>): Promise<T> {
-    const key = `${tenantId}\u0000${runId}\u0000${what}\u0000${this.epoch}:${this.generations.get(runId) ?? 0}`;
+    const key = `${tenantId}\u0000${runId}\u0000${what}\u0000${this.generation(runId)}`;
     const running = this.inflight.get(key);
     if (running) return running as Promise<T>;
     const started = load().finally(() => this.inflight.delete(key));

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { AuditEventHub } from '../../graphql/audit-event-hub';
+import type { GraphQLContext } from '../../graphql/context';
+import { runsResolvers } from '../../graphql/runs.resolver';
+import { DEFAULT_TENANT } from '../../src/api/tenant';
+import type { AuditNotification } from '../../src/db/audit.repository';
+import { createTestContext, type TestContext } from '../support/test-context';
+import { until } from '../support/until';
+
+// runUpdated and runWatch read the run when the subscription is resolved, and subscribe to its
+// notifications only when its stream starts. A run that changes in between notifies nobody: the
+// stream must not send the row it read before as the run's state, and then wait for a
+// notification that already came. Here the resolvers are called directly, on a hub of the
+// test's own, so that the test decides when the stream starts: after the run has finished and the
+// hub has seen it finish.
+
+let ctx: TestContext;
+let hub: AuditEventHub;
+const notes: AuditNotification[] = [];
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  hub = new AuditEventHub(ctx.trellis.databaseUrl);
+  await hub.start();
+  hub.watchAll((note) => note && notes.push(note));
+}, 120_000);
+
+afterAll(async () => {
+  await hub?.stop();
+  await ctx?.stop();
+});
+
+/** What the subscription resolvers use of a request's context (tenant, database, hub), with the test's hub. */
+function subscriber(): GraphQLContext {
+  return { tenantId: DEFAULT_TENANT, db: ctx.trellis.db, hub } as Partial<GraphQLContext> as GraphQLContext;
+}
+
+/** Starts a run that waits for the signal `go`, and returns its id once it waits. */
+async function waitingRun(): Promise<string> {
+  const name = `window-${randomUUID().slice(0, 8)}`;
+  await ctx.gql(`mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }`, {
+    spec: { name, steps: { gate: { type: 'wait', signal: 'go' } } },
+  });
+  const { startRun } = await ctx.gql<{ startRun: { id: string } }>(`mutation($name: String!) { startRun(definition: $name) { id } }`, { name });
+  await until('the run waits for its signal', async () => {
+    const { run } = await ctx.gql(`query($id: ID!) { run(id: $id) { steps { id status } } }`, { id: startRun.id });
+    return run.steps.some((step: { status: string }) => step.status === 'WAITING');
+  });
+  return startRun.id;
+}
+
+/** Signals the run and waits until the test's hub has seen it finish (the notification is gone by). */
+async function finishUnwatched(runId: string): Promise<void> {
+  await ctx.gql(`mutation($id: ID!) { signalRun(id: $id, signal: "go") { id } }`, { id: runId });
+  await until('the hub saw the run finish', () => notes.some((note) => note.runId === runId && note.type === 'RUN_COMPLETED'));
+}
+
+test('runUpdated: a run finished between its first read and the subscription is sent finished, and the stream ends', async () => {
+  const runId = await waitingRun();
+  const stream = (await runsResolvers.Subscription.runUpdated.subscribe(undefined, { runId }, subscriber())) as AsyncGenerator<{ runUpdated: { status: string } }>;
+  await finishUnwatched(runId);
+
+  const first = await stream.next();
+  expect(first.value?.runUpdated.status).toBe('COMPLETED');
+  expect((await stream.next()).done).toBe(true);
+});
+
+test('runUpdated with changed steps only: a run finished in between is sent finished too', async () => {
+  const runId = await waitingRun();
+  const stream = (await runsResolvers.Subscription.runUpdated.subscribe(undefined, { runId, changedStepsOnly: true }, subscriber())) as AsyncGenerator<{
+    runUpdated: { status: string };
+  }>;
+  await finishUnwatched(runId);
+
+  const first = await stream.next();
+  expect(first.value?.runUpdated.status).toBe('COMPLETED');
+  expect((await stream.next()).done).toBe(true);
+});
+
+test('runWatch: a run finished between its first read and the subscription comes finished in the first answer, with its final event', async () => {
+  const runId = await waitingRun();
+  const stream = (await runsResolvers.Subscription.runWatch.subscribe(undefined, { runId }, subscriber())) as AsyncGenerator<{
+    runWatch: { run: { status: string }; events: Array<{ type: string }> };
+  }>;
+  await finishUnwatched(runId);
+
+  const first = await stream.next();
+  expect(first.value?.runWatch.run.status).toBe('COMPLETED');
+  expect(first.value?.runWatch.events.at(-1)?.type).toBe('RUN_COMPLETED');
+  expect((await stream.next()).done).toBe(true);
+});
+
+test('a run that did not change after its first read is sent as read', async () => {
+  const runId = await waitingRun();
+  const stream = (await runsResolvers.Subscription.runUpdated.subscribe(undefined, { runId }, subscriber())) as AsyncGenerator<{ runUpdated: { status: string } }>;
+  const first = await stream.next();
+  expect(first.value?.runUpdated.status).toBe('RUNNING');
+
+  await finishUnwatched(runId);
+  expect((await stream.next()).value?.runUpdated.status).toBe('COMPLETED');
+  expect((await stream.next()).done).toBe(true);
+});
