@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { FINAL_AUDIT_EVENT_TYPES } from '../../definition/step-types';
 import { toStorableJson } from '../../definition/storable-json';
+import { AUDIT_CHANNEL, type AuditNotification } from './audit.repository';
 import type { AuditEventRow, Database, NewRun, RunRow, RunStepRow } from './database';
 
 /**
@@ -61,17 +62,29 @@ export async function deleteUnstartedRun(db: Kysely<Database>, id: string): Prom
 
 /**
  * Records the end of a run whose workflow ended without its audit trail recording it (the sink
- * refused even the final event); a run already recorded as finished is left as it is.
+ * refused even the final event); a run already recorded as finished is left as it is. No event
+ * says so, so a notification does: the run's watchers read it again.
  * @returns the run as it is now, or undefined when it does not exist
  */
 export async function recordRunEnd(db: Kysely<Database>, id: string, status: string, error: unknown): Promise<RunRow | undefined> {
   const now = new Date();
-  await db
-    .updateTable('runs')
-    .set({ status, error: JSON.stringify(toStorableJson(error)), finished_at: now, updated_at: now })
-    .where('id', '=', id)
-    .where('status', 'in', ['RUNNING', 'COMPENSATING'])
-    .execute();
+  await db.transaction().execute(async (trx) => {
+    const ended = await trx
+      .updateTable('runs')
+      .set({ status, error: JSON.stringify(toStorableJson(error)), finished_at: now, updated_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', ['RUNNING', 'COMPENSATING'])
+      .returning(['tenant_id', 'definition_name'])
+      .executeTakeFirst();
+    if (!ended) return;
+    const { last } = await trx
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.coalesce(eb.fn.max('seq'), eb.val(0)).as('last'))
+      .where('run_id', '=', id)
+      .executeTakeFirstOrThrow();
+    const notification: AuditNotification = { tenantId: ended.tenant_id, runId: id, seq: Number(last), type: 'RUN_END_RECORDED', definition: ended.definition_name };
+    await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
+  });
   return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { AuditEventHub } from '../../graphql/audit-event-hub';
 import type { GraphQLContext } from '../../graphql/context';
 import { runsResolvers } from '../../graphql/runs.resolver';
 import { DEFAULT_TENANT } from '../../src/api/tenant';
-import type { AuditNotification } from '../../src/db/audit.repository';
+import { AUDIT_CHANNEL, type AuditNotification } from '../../src/db/audit.repository';
+import { recordRunEnd } from '../../src/db/runs.repository';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { until } from '../support/until';
 
@@ -99,4 +101,30 @@ test('a run that did not change after its first read is sent as read', async () 
   await finishUnwatched(runId);
   expect((await stream.next()).value?.runUpdated.status).toBe('COMPLETED');
   expect((await stream.next()).done).toBe(true);
+});
+
+test('a run whose end is recorded without an event (recordRunEnd) wakes its watchers', async () => {
+  const runId = await waitingRun();
+  const stream = (await runsResolvers.Subscription.runUpdated.subscribe(undefined, { runId }, subscriber())) as AsyncGenerator<{ runUpdated: { status: string } }>;
+  expect((await stream.next()).value?.runUpdated.status).toBe('RUNNING');
+
+  await recordRunEnd(ctx.trellis.db, runId, 'FAILED', { message: 'the audit trail refused the final event' });
+  expect((await stream.next()).value?.runUpdated.status).toBe('FAILED');
+  expect((await stream.next()).done).toBe(true);
+  expect(notes).toContainEqual(expect.objectContaining({ runId, type: 'RUN_END_RECORDED', tenantId: DEFAULT_TENANT }));
+});
+
+test('recording the end of a run already finished notifies nobody', async () => {
+  const runId = await waitingRun();
+  await finishUnwatched(runId);
+  const before = notes.filter((note) => note.runId === runId).length;
+
+  const run = await recordRunEnd(ctx.trellis.db, runId, 'FAILED', null);
+  expect(run?.status).toBe('COMPLETED');
+  // PostgreSQL delivers notifications in commit order: once the hub has this marker, it has
+  // every notification recordRunEnd sent.
+  const marker = randomUUID();
+  await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify({ tenantId: 'nobody', runId: marker, seq: 0, type: 'MARKER' })})`.execute(ctx.trellis.db);
+  await until('the hub saw the marker', () => notes.some((note) => note.runId === marker));
+  expect(notes.filter((note) => note.runId === runId)).toHaveLength(before);
 });
