@@ -361,18 +361,18 @@ export class RunService {
     }
   }
 
-  /**
-   * Starts the interpreter workflow of a recorded run; idempotent on the run's workflow id. A start
-   * that fails leaves no row behind that nothing runs: the row this call `created` is deleted,
-   * unless a worker has seen the workflow meanwhile (then it did start, and the run is returned).
-   * @throws UnavailableError when Temporal could not be reached within the start timeout
-   */
   /** The deployment's queue per step type, pinned in a run (and its children) when there is one. */
   private pinnedQueues(): Pick<RunSnapshot, 'stepQueues'> {
     const byStepType = this.options.taskQueues?.byStepType ?? {};
     return Object.keys(byStepType).length > 0 ? { stepQueues: { ...byStepType } } : {};
   }
 
+  /**
+   * Starts the interpreter workflow of a recorded run; idempotent on the run's workflow id. A start
+   * that fails leaves no row behind that nothing runs: the row this call `created` is deleted,
+   * unless a worker has seen the workflow meanwhile (then it did start, and the run is returned).
+   * @throws UnavailableError when Temporal could not be reached within the start timeout
+   */
   private async launch(row: RunRow, snapshot: RunSnapshot, created: boolean): Promise<RunRow> {
     let temporalRunId: string | undefined;
     try {
