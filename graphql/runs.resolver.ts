@@ -150,7 +150,7 @@ export const runsResolvers = {
       // runUpdated(changedStepsOnly): the stream has read the steps and chosen which to send.
       if (CHANGED_STEPS in run) return run[CHANGED_STEPS];
       if ('preview' in run) return stepStates(...(await Promise.all([runDefinition(run, ctx), previewSteps(run)])));
-      // Subscribers of one run share the read of its steps (see SharedRunReads); queries read their own.
+      // Subscribers that got this read of the run share the read of its steps (readAfterRun); queries read their own.
       const [definition, rows] =
         info.operation.operation === 'subscription' ? await sharedStepsRead(ctx, run) : await Promise.all([runDefinition(run, ctx), listRunSteps(ctx.db, run.id)]);
       return stepStates(definition, rows);
@@ -202,13 +202,27 @@ async function runOnceSubscribed(ctx: GraphQLContext, watched: WatchedRun): Prom
   return subscribedRun(ctx, watched.row.id);
 }
 
-/** A run's definition and step rows, read once for the subscribers woken together (see SharedRunReads). */
+/** Reads made after a read of a run, by that read's row, then by what they read. */
+const readsAfterRun = new WeakMap<RunRow, Map<string, Promise<unknown>>>();
+
+/**
+ * `load()` started after `run` was read, once for every subscriber that got this row (the
+ * subscribers woken together that shared its read, see SharedRunReads). Started after the row
+ * was read, it is never older than the row: a read shared by run and generation alone could have
+ * started before a change that the row already shows (a finished run sent with running steps, or
+ * without its final event).
+ */
+function readAfterRun<T>(run: RunRow, what: string, load: () => Promise<T>): Promise<T> {
+  let reads = readsAfterRun.get(run);
+  if (!reads) readsAfterRun.set(run, (reads = new Map()));
+  let read = reads.get(what) as Promise<T> | undefined;
+  if (!read) reads.set(what, (read = load()));
+  return read;
+}
+
+/** A run's definition and step rows, read after the run (see {@link readAfterRun}). */
 function sharedStepsRead(ctx: GraphQLContext, run: RunRow): Promise<[Definition | undefined, RunStepRow[]]> {
-  const reads = sharedRunReads(ctx.hub);
-  return Promise.all([
-    reads.read(ctx.tenantId, run.id, 'definition', () => runDefinition(run, ctx)),
-    reads.read(ctx.tenantId, run.id, 'steps', () => listRunSteps(ctx.db, run.id)),
-  ]);
+  return readAfterRun(run, 'steps', () => Promise.all([runDefinition(run, ctx), listRunSteps(ctx.db, run.id)]));
 }
 
 /** The definition a run executes: a test run's own document, else its pinned version. */
@@ -322,11 +336,19 @@ const EVENT_READ_LIMIT = 500;
 
 /**
  * The events after `after` that can be sent now ({@link nextBatch}), from a read that the run's
- * subscribers woken together share; `stored`: how many the read found after `after`, `full`:
- * it found as many as it may read and all could be sent, so more may be stored after them.
+ * subscribers woken together share (`afterRun`: that read the run as this row, see
+ * {@link readAfterRun}); `stored`: how many the read found after `after`, `full`: it found as
+ * many as it may read and all could be sent, so more may be stored after them.
  */
-async function readEventBatch(ctx: GraphQLContext, runId: string, after: number): Promise<{ events: readonly EventNode[]; stored: number; full: boolean }> {
-  const rows = await sharedRunReads(ctx.hub).read(ctx.tenantId, runId, `events>${after}`, () => listEvents(ctx.db, runId, { afterSeq: after, limit: EVENT_READ_LIMIT }));
+async function readEventBatch(
+  ctx: GraphQLContext,
+  runId: string,
+  after: number,
+  afterRun?: RunRow,
+): Promise<{ events: readonly EventNode[]; stored: number; full: boolean }> {
+  const load = () => listEvents(ctx.db, runId, { afterSeq: after, limit: EVENT_READ_LIMIT });
+  const what = `events>${after}`;
+  const rows = await (afterRun ? readAfterRun(afterRun, what, load) : sharedRunReads(ctx.hub).read(ctx.tenantId, runId, what, load));
   const events = nextBatch(rows, after);
   return { events, stored: rows.length, full: events.length === rows.length && rows.length === EVENT_READ_LIMIT };
 }
@@ -334,9 +356,23 @@ async function readEventBatch(ctx: GraphQLContext, runId: string, after: number)
 const isFinalEvent = (event: Pick<AuditEventRow, 'type' | 'superseded'>) => FINAL_AUDIT_EVENT_TYPES.has(event.type) && !event.superseded;
 
 /**
+ * Whether nothing will follow `after` in the run's trail: the run is gone, or finished with no
+ * event stored after `after` (a subscriber resumed after the final event, or a run whose end no
+ * event records). The events are read on their own, after the run: a shared read under way could
+ * be older than the finished run, and miss its final event.
+ */
+async function nothingToFollow(ctx: GraphQLContext, runId: string, after: number): Promise<boolean> {
+  const run = await subscribedRun(ctx, runId);
+  if (!run) return true;
+  if (!FINAL_RUN_STATUSES.has(run.status)) return false;
+  return (await listEvents(ctx.db, runId, { afterSeq: after, limit: 1 })).length === 0;
+}
+
+/**
  * Yields a run's events after `afterSeq` in `seq` order, in batches (what one read found), then
- * live ones, and ends after the run's final event. Events committed out of order (parallel steps)
- * are held back until the gap before them is filled, so subscribers never see a gap or a duplicate.
+ * live ones, and ends after the run's final event, or when the run has finished and nothing
+ * follows `afterSeq`. Events committed out of order (parallel steps) are held back until the gap
+ * before them is filled, so subscribers never see a gap or a duplicate.
  */
 async function* streamEventBatches(ctx: GraphQLContext, wakeup: Wakeup, runId: string, afterSeq: number): AsyncGenerator<readonly EventNode[]> {
   // Subscribe before the first read: an event committed in between then still wakes us. Paced:
@@ -345,13 +381,15 @@ async function* streamEventBatches(ctx: GraphQLContext, wakeup: Wakeup, runId: s
   try {
     let last = afterSeq;
     for (;;) {
-      const { events: batch, full } = await readEventBatch(ctx, runId, last);
+      const { events: batch, stored, full } = await readEventBatch(ctx, runId, last);
       if (batch.length > 0) {
         last = batch.at(-1)!.seq;
         yield batch;
         if (isFinalEvent(batch.at(-1)!)) return;
       }
       if (full) continue;
+      // An event stored after this read has woken us already, or will.
+      if (stored === 0 && (await nothingToFollow(ctx, runId, last))) return;
       await wakeup.wait();
       if (wakeup.closed) return;
     }
@@ -449,7 +487,7 @@ async function* streamRunWatch(ctx: GraphQLContext, wakeup: Wakeup, watched: Wat
       if (!run) return;
       const current: RunRow = run;
       const read = stepsRead(...(await sharedStepsRead(ctx, current)));
-      const { events, stored, full } = await readEventBatch(ctx, current.id, last);
+      const { events, stored, full } = await readEventBatch(ctx, current.id, last, current);
       const changed = changedSteps(read, sent);
       const runChanged = current.updated_at.getTime() !== sentRunAt;
       if (sent === undefined || runChanged || changed.length > 0 || events.length > 0) {

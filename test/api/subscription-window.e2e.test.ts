@@ -3,9 +3,10 @@ import { sql } from 'kysely';
 import { AuditEventHub } from '../../graphql/audit-event-hub';
 import type { GraphQLContext } from '../../graphql/context';
 import { runsResolvers } from '../../graphql/runs.resolver';
+import { sharedRunReads } from '../../graphql/shared-run-reads';
 import { DEFAULT_TENANT } from '../../src/api/tenant';
 import { AUDIT_CHANNEL, type AuditNotification } from '../../src/db/audit.repository';
-import { recordRunEnd } from '../../src/db/runs.repository';
+import { listEvents, listRunSteps, recordRunEnd } from '../../src/db/runs.repository';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { until } from '../support/until';
 
@@ -127,4 +128,61 @@ test('recording the end of a run already finished notifies nobody', async () => 
   await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify({ tenantId: 'nobody', runId: marker, seq: 0, type: 'MARKER' })})`.execute(ctx.trellis.db);
   await until('the hub saw the marker', () => notes.some((note) => note.runId === marker));
   expect(notes.filter((note) => note.runId === runId)).toHaveLength(before);
+});
+
+test('runWatch never sends a finished run with steps or events read before it finished', async () => {
+  // A watcher of the run woken before it finished may still be reading its steps and events
+  // (reads shared by the run and its notification count) when a watcher arrives that reads the
+  // run finished. Such reads are planted here, answering what was stored before the run finished;
+  // the new watcher must read the run's steps and events after the run, not join them.
+  const runId = await waitingRun();
+  const { db } = ctx.trellis;
+  const stepsBefore = await listRunSteps(db, runId);
+  const eventsBefore = await listEvents(db, runId, { afterSeq: 0, limit: 500 });
+  await finishUnwatched(runId);
+
+  const reads = sharedRunReads(hub);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const planted = [
+    reads.read(DEFAULT_TENANT, runId, 'steps', () => released.then(() => stepsBefore)),
+    reads.read(DEFAULT_TENANT, runId, 'events>0', () => released.then(() => eventsBefore)),
+  ];
+  const stream = (await runsResolvers.Subscription.runWatch.subscribe(undefined, { runId }, subscriber())) as AsyncGenerator<{
+    runWatch: { run: Record<symbol, Array<{ id: string; status: string }>> & { status: string }; events: Array<{ type: string }> };
+  }>;
+  // The planted reads answer only after the watcher's first answer: joining them would hold it.
+  const { run, events } = (await stream.next()).value!.runWatch;
+  release();
+  await Promise.all(planted);
+  expect(run.status).toBe('COMPLETED');
+  expect(events.at(-1)?.type).toBe('RUN_COMPLETED');
+  const [changedSteps] = Object.getOwnPropertySymbols(run).map((symbol) => run[symbol]);
+  expect(changedSteps).toEqual([expect.objectContaining({ id: 'gate', status: 'SUCCEEDED' })]);
+  expect((await stream.next()).done).toBe(true);
+}, 15_000);
+
+test('runEventBatches and runEvents resumed after a finished run\'s final event complete, with nothing sent', async () => {
+  const runId = await waitingRun();
+  await finishUnwatched(runId);
+  const events = await listEvents(ctx.trellis.db, runId, { afterSeq: 0, limit: 500 });
+  const finalSeq = events.at(-1)!.seq;
+  expect(events.at(-1)!.type).toBe('RUN_COMPLETED');
+
+  const batches = (await runsResolvers.Subscription.runEventBatches.subscribe(undefined, { runId, afterSeq: finalSeq }, subscriber())) as AsyncGenerator<unknown>;
+  expect(await batches.next()).toEqual({ done: true, value: undefined });
+  const single = (await runsResolvers.Subscription.runEvents.subscribe(undefined, { runId, afterSeq: finalSeq }, subscriber())) as AsyncGenerator<unknown>;
+  expect(await single.next()).toEqual({ done: true, value: undefined });
+});
+
+test('runEventBatches of a run whose end is recorded without an event completes once the run has finished', async () => {
+  const runId = await waitingRun();
+  const stream = (await runsResolvers.Subscription.runEventBatches.subscribe(undefined, { runId }, subscriber())) as AsyncGenerator<{
+    runEventBatches: Array<{ type: string }>;
+  }>;
+  const first = await stream.next();
+  expect(first.done ? [] : first.value.runEventBatches.map((event) => event.type)).toContain('RUN_STARTED');
+
+  await recordRunEnd(ctx.trellis.db, runId, 'FAILED', { message: 'the audit trail refused the final event' });
+  expect((await stream.next()).done).toBe(true);
 });
