@@ -470,10 +470,11 @@ function watchUpdate(run: ChangedStepsView, events: readonly EventNode[]): RunWa
 /**
  * runWatch: {@link streamRunUpdates} with changed steps only and {@link streamEventBatches} on
  * one hub subscription, one read of each per wake-up (shared with every subscriber woken by it),
- * and one answer. Each wake-up reads the run, then its steps, then its events, so neither is
- * older than the run it comes with. Answers with nothing new (the run not updated, no changed
- * step, no event) are not sent. Ends once the run has finished
- * and its final event has been sent, or was before `afterSeq`.
+ * and one answer. Each wake-up reads the run, then its steps, then its events (shared with the
+ * subscribers that got the same read of the run, see {@link readAfterRun}), so neither is older
+ * than the run it comes with. Answers with nothing new (the run not updated, no changed step, no
+ * event) are not sent. Ends once the run has finished and its final event has been sent, or
+ * nothing is stored after the last event sent (resumed past the end, or an end no event records).
  */
 async function* streamRunWatch(ctx: GraphQLContext, wakeup: Wakeup, watched: WatchedRun, afterSeq: number): AsyncGenerator<{ runWatch: RunWatchUpdate }> {
   const runId = watched.row.id;
