@@ -58,27 +58,20 @@ async function finishUnwatched(runId: string): Promise<void> {
   await until('the hub saw the run finish', () => notes.some((note) => note.runId === runId && note.type === 'RUN_COMPLETED'));
 }
 
-test('runUpdated: a run finished between its first read and the subscription is sent finished, and the stream ends', async () => {
-  const runId = await waitingRun();
-  const stream = (await runsResolvers.Subscription.runUpdated.subscribe(undefined, { runId }, subscriber())) as AsyncGenerator<{ runUpdated: { status: string } }>;
-  await finishUnwatched(runId);
+test.each([false, true])(
+  'runUpdated (changedStepsOnly: %s): a run finished between its first read and the subscription is sent finished, and the stream ends',
+  async (changedStepsOnly) => {
+    const runId = await waitingRun();
+    const stream = (await runsResolvers.Subscription.runUpdated.subscribe(undefined, { runId, changedStepsOnly }, subscriber())) as AsyncGenerator<{
+      runUpdated: { status: string };
+    }>;
+    await finishUnwatched(runId);
 
-  const first = await stream.next();
-  expect(first.value?.runUpdated.status).toBe('COMPLETED');
-  expect((await stream.next()).done).toBe(true);
-});
-
-test('runUpdated with changed steps only: a run finished in between is sent finished too', async () => {
-  const runId = await waitingRun();
-  const stream = (await runsResolvers.Subscription.runUpdated.subscribe(undefined, { runId, changedStepsOnly: true }, subscriber())) as AsyncGenerator<{
-    runUpdated: { status: string };
-  }>;
-  await finishUnwatched(runId);
-
-  const first = await stream.next();
-  expect(first.value?.runUpdated.status).toBe('COMPLETED');
-  expect((await stream.next()).done).toBe(true);
-});
+    const first = await stream.next();
+    expect(first.value?.runUpdated.status).toBe('COMPLETED');
+    expect((await stream.next()).done).toBe(true);
+  },
+);
 
 test('runWatch: a run finished between its first read and the subscription comes finished in the first answer, with its final event', async () => {
   const runId = await waitingRun();
