@@ -1,3 +1,7 @@
+import type { Definition } from './definition-schema';
+import { walkSteps } from './definition-walk';
+import { pointerJoin } from './json-pointer';
+
 /**
  * Task queue names a step or a deployment may route activities to: a letter or digit, then
  * letters, digits, `.`, `_` or `-`, at most 100 characters (no spaces, slashes or control
@@ -30,4 +34,19 @@ export function taskQueueProblem(queue: string, policy: TaskQueuePolicy): string
     return `task queue "${queue}" is not one this deployment lets steps name; allowed: ${policy.allowed.join(', ')}`;
   }
   return undefined;
+}
+
+/**
+ * The steps of `definition` (a map's inline steps included) that name a queue `policy` does not
+ * allow, each at the JSON pointer of its `taskQueue`: what a run of it may not start with, when
+ * the operator removed a queue after the definition was saved.
+ */
+export function refusedTaskQueues(definition: Definition, policy: TaskQueuePolicy): Array<{ path: string; message: string }> {
+  const refused: Array<{ path: string; message: string }> = [];
+  for (const { step, pointer } of walkSteps(definition.steps)) {
+    if (step.taskQueue === undefined) continue;
+    const problem = taskQueueProblem(step.taskQueue, policy);
+    if (problem !== undefined) refused.push({ path: pointerJoin(pointer, 'taskQueue'), message: problem });
+  }
+  return refused;
 }

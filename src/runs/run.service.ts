@@ -16,7 +16,7 @@ import { pointerJoin } from '../../definition/json-pointer';
 import { checkDefinitionForTenant } from '../definitions/definition.service';
 import { pinSubWorkflows, pinnedVersions } from '../definitions/sub-workflows';
 import type { StepTypeDefinition } from '../step-types/define-step-type';
-import type { TaskQueuePolicy } from '../../definition/task-queues';
+import { NO_TASK_QUEUES, refusedTaskQueues, type TaskQueuePolicy } from '../../definition/task-queues';
 import { canonicalJson, sha256OfJson } from '../support/canonical-json';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { isWorkflowGone } from '../temporal/temporal-errors';
@@ -161,6 +161,8 @@ export class RunService {
     if (variables.errors.length > 0 && !(await isRepeat())) {
       throw new BadUserInputError(`"${versionRow.name}" v${versionRow.version} cannot start: ${VARIABLES_NOT_PINNED}`, variables.errors);
     }
+    const queues = this.queueRefusal(`"${versionRow.name}" v${versionRow.version} cannot start`, pinnedNow.library, definition);
+    if (queues && !(await isRepeat())) throw queues;
     await this.checkCapacity(tenantId, isRepeat);
     const runId = randomUUID();
     const now = new Date();
@@ -258,6 +260,8 @@ export class RunService {
     if (pinned.errors.length > 0) {
       throw new BadUserInputError(`run ${runId} cannot be retried: the sub-workflow versions it used are gone`, pinned.errors);
     }
+    const queues = this.queueRefusal(`run ${runId} cannot be retried`, pinned.library, definition);
+    if (queues) throw queues;
     // The retry reads what the run it retries read: its reused outputs were computed with those
     // values. Only a run started before variables existed pins them now.
     let variables = run.variables;
@@ -328,6 +332,9 @@ export class RunService {
     if (errors.length > 0) throw new BadUserInputError('invalid definition', errors);
     const variables = await pinVariables(db, tenantId, { name: definition.name, definition }, library);
     if (variables.errors.length > 0) throw new BadUserInputError(`"${definition.name}" (test run) cannot start: ${VARIABLES_NOT_PINNED}`, variables.errors);
+    // The definition itself was validated above, against the same policy: its sub-workflows remain.
+    const queues = this.queueRefusal(`"${definition.name}" (test run) cannot start`, library);
+    if (queues) throw queues;
     await this.checkCapacity(tenantId);
     const runId = randomUUID();
     const { row } = await insertRun(db, {
@@ -359,6 +366,25 @@ export class RunService {
       if (isRepeat && (await isRepeat())) return;
       throw err;
     }
+  }
+
+  /**
+   * The refusal of a run whose definition (`root`) or a sub-workflow it would start (`library`)
+   * has a step naming a task queue this deployment does not let steps name; undefined when none
+   * does. Checked when each was saved too, but the operator may have removed the queue since (its
+   * pool may now serve another network). A sub-workflow's steps are given at their pointer in it,
+   * with its name.
+   */
+  private queueRefusal(what: string, library: DefinitionLibrary, root?: Definition): BadUserInputError | undefined {
+    const policy = this.options.taskQueues ?? NO_TASK_QUEUES;
+    const errors: FieldError[] = root ? refusedTaskQueues(root, policy) : [];
+    for (const pinned of Object.values(library)) {
+      for (const { path, message } of refusedTaskQueues(pinned.definition, policy)) {
+        errors.push({ path, message: `in sub-workflow "${pinned.name}" v${pinned.version}: ${message}` });
+      }
+    }
+    if (errors.length === 0) return undefined;
+    return new BadUserInputError(`${what}: steps name task queues this deployment does not let steps name (any more)`, errors);
   }
 
   /** The deployment's queue per step type, pinned in a run (and its children) when there is one. */

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { DEFAULT_TENANT } from '../../src/api/tenant';
+import { BadUserInputError } from '../../src/errors';
+import { RunService } from '../../src/runs/run.service';
 import { defineStepType } from '../../src/step-types/define-step-type';
 import type { Trellis } from '../../src/trellis';
 import { graphql } from '../support/graphql-client';
-import { finished, getRun, runToEnd, startRunOf, stepOf } from '../support/runs';
+import { finished, getRun, runToEnd, save, startRunOf, stepOf } from '../support/runs';
 import { createTestContext, type TestContext } from '../support/test-context';
 import { until } from '../support/until';
 import { startWorkerPool } from '../support/worker-pool';
@@ -92,5 +95,44 @@ describe('worker pools', () => {
         { path: '/steps/other/taskQueue', message: `task queue "other-tenants-network-${suffix}" is not one this deployment lets steps name; allowed: ${FAST}, ${SLOW}` },
       ],
     });
+  });
+  it('refuse to start or retry a run whose steps, or its sub-workflows\', name a queue the operator removed after they were saved', async () => {
+    const sub = `pooled-sub-${suffix}`;
+    await save(ctx, { name: sub, steps: { deep: { type: 'where-am-i', taskQueue: SLOW } } });
+    const name = `pooled-${suffix}`;
+    const done = await runToEnd(ctx, {
+      name,
+      steps: {
+        fast: { type: 'where-am-i', taskQueue: FAST },
+        slow: { type: 'where-am-i', taskQueue: SLOW },
+        each: { type: 'map', items: '{% [1] %}', do: { steps: { inner: { type: 'where-am-i', taskQueue: SLOW } } } },
+        child: { type: 'workflow', definition: sub },
+      },
+    });
+    expect(done.status).toBe('COMPLETED');
+
+    // The same database and Temporal, after the operator removed SLOW from the allowed queues.
+    const narrowed = new RunService({
+      db: ctx.trellis.db,
+      client: ctx.trellis.client,
+      taskQueue: ctx.env.TRELLIS_TASK_QUEUE!,
+      taskQueues: { allowed: [FAST], byStepType: {} },
+    });
+    const refused = [
+      { path: '/steps/slow/taskQueue', message: `task queue "${SLOW}" is not one this deployment lets steps name; allowed: ${FAST}` },
+      { path: '/steps/each/do/steps/inner/taskQueue', message: `task queue "${SLOW}" is not one this deployment lets steps name; allowed: ${FAST}` },
+      { path: '/steps/deep/taskQueue', message: `in sub-workflow "${sub}" v1: task queue "${SLOW}" is not one this deployment lets steps name; allowed: ${FAST}` },
+    ];
+    const runsBefore = await ctx.trellis.db.selectFrom('runs').select('id').where('definition_name', '=', name).execute();
+
+    const start = narrowed.startRun(DEFAULT_TENANT, { definition: name, trigger: { type: 'api', id: 'operator' } });
+    await expect(start).rejects.toBeInstanceOf(BadUserInputError);
+    await expect(start).rejects.toMatchObject({
+      // A schedule's lastError shows the message alone: it says which steps too.
+      message: expect.stringMatching(new RegExp(`^"${name}" v1 cannot start: steps name task queues this deployment does not let steps name \\(any more\\): /steps/slow/taskQueue .*/steps/deep/taskQueue in sub-workflow`)),
+      errors: refused,
+    });
+    await expect(narrowed.retryRun(DEFAULT_TENANT, done.id, { fromStep: 'slow', actor: { type: 'api', id: 'operator' } })).rejects.toMatchObject({ errors: refused });
+    expect(await ctx.trellis.db.selectFrom('runs').select('id').where('definition_name', '=', name).execute()).toEqual(runsBefore);
   });
 });
