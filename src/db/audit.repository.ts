@@ -11,6 +11,21 @@ const OPEN_STEP_STATUSES = STEP_STATUSES.filter((status) => status !== 'PENDING'
 
 export type AuditNotification = { tenantId: string; runId: string; seq: number; type: string; definition?: string };
 
+/** The seq of the run's last audit event (0 when it has none); under the run's lock, the next one's is this + 1. */
+export async function lastSeq(trx: Transaction<Database>, runId: string): Promise<number> {
+  const { last } = await trx
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.coalesce(eb.fn.max('seq'), eb.val(0)).as('last'))
+    .where('run_id', '=', runId)
+    .executeTakeFirstOrThrow();
+  return Number(last);
+}
+
+/** Wakes the run's watchers (the API's subscriptions) once `trx` commits. */
+export async function notifyWatchers(trx: Transaction<Database>, notification: AuditNotification): Promise<void> {
+  await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
+}
+
 /** An audit event ready to store: the input already reduced to its hash, snapshots already capped. */
 export type AuditEventRecord = Omit<AuditEventInput, 'input'> & {
   inputHash?: string;
@@ -128,12 +143,7 @@ export async function recordAuditEvents(
     const existing = new Set(
       keys.length === 0 ? [] : (await trx.selectFrom('audit_events').select('event_key').where('run_id', '=', runId).where('event_key', 'in', keys).execute()).map((row) => row.event_key),
     );
-    const { last } = await trx
-      .selectFrom('audit_events')
-      .select((eb) => eb.fn.coalesce(eb.fn.max('seq'), eb.val(0)).as('last'))
-      .where('run_id', '=', runId)
-      .executeTakeFirstOrThrow();
-    let seq = Number(last);
+    let seq = await lastSeq(trx, runId);
     const stored: boolean[] = [];
     for (const [index, event] of events.entries()) {
       const key = keys[index]!;
@@ -212,12 +222,7 @@ async function insertNext(trx: Transaction<Database>, event: AuditEventRecord, g
   const key = eventKey(event, generation);
   const existing = await trx.selectFrom('audit_events').select('seq').where('run_id', '=', event.runId).where('event_key', '=', key).executeTakeFirst();
   if (existing) return false;
-  const { last } = await trx
-    .selectFrom('audit_events')
-    .select((eb) => eb.fn.coalesce(eb.fn.max('seq'), eb.val(0)).as('last'))
-    .where('run_id', '=', event.runId)
-    .executeTakeFirstOrThrow();
-  await insertEvent(trx, event, key, Number(last) + 1);
+  await insertEvent(trx, event, key, (await lastSeq(trx, event.runId)) + 1);
   return true;
 }
 
@@ -237,7 +242,7 @@ async function recordProgress(trx: Transaction<Database>, progress: readonly Ste
   }
   const { runId, tenantId } = progress[0]!;
   const notification: AuditNotification = { tenantId, runId, seq, type: 'STEP_PROGRESS' };
-  await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
+  await notifyWatchers(trx, notification);
 }
 
 /**
@@ -305,7 +310,7 @@ async function insertEvent(trx: Transaction<Database>, event: AuditEventRecord, 
     type: event.type,
     definition: event.run?.definitionName,
   };
-  await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
+  await notifyWatchers(trx, notification);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { FINAL_AUDIT_EVENT_TYPES } from '../../definition/step-types';
 import { toStorableJson } from '../../definition/storable-json';
-import { AUDIT_CHANNEL, type AuditNotification } from './audit.repository';
+import { lastSeq, notifyWatchers } from './audit.repository';
 import type { AuditEventRow, Database, NewRun, RunRow, RunStepRow } from './database';
 
 /**
@@ -77,13 +77,8 @@ export async function recordRunEnd(db: Kysely<Database>, id: string, status: str
       .returning(['tenant_id', 'definition_name'])
       .executeTakeFirst();
     if (!ended) return;
-    const { last } = await trx
-      .selectFrom('audit_events')
-      .select((eb) => eb.fn.coalesce(eb.fn.max('seq'), eb.val(0)).as('last'))
-      .where('run_id', '=', id)
-      .executeTakeFirstOrThrow();
-    const notification: AuditNotification = { tenantId: ended.tenant_id, runId: id, seq: Number(last), type: 'RUN_END_RECORDED', definition: ended.definition_name };
-    await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
+    const seq = await lastSeq(trx, id);
+    await notifyWatchers(trx, { tenantId: ended.tenant_id, runId: id, seq, type: 'RUN_END_RECORDED', definition: ended.definition_name });
   });
   return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
 }

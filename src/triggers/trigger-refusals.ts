@@ -1,7 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { FINAL_RUN_STATUSES } from '../../definition/step-types';
 import { toStorableText } from '../../definition/storable-json';
-import { AUDIT_CHANNEL, type AuditNotification } from '../db/audit.repository';
+import { lastSeq, notifyWatchers, type AuditNotification } from '../db/audit.repository';
 import type { Database } from '../db/database';
 
 /** A refusal to record on the run whose request a trigger refused (see {@link recordTriggerRefusal}). */
@@ -36,12 +36,7 @@ export async function recordTriggerRefusal(db: Kysely<Database>, refusal: Trigge
     const eventKey = `TRIGGER_REFUSED:${refusal.key}`;
     const existing = await trx.selectFrom('audit_events').select('seq').where('run_id', '=', refusal.runId).where('event_key', '=', eventKey).executeTakeFirst();
     if (existing) return false;
-    const { last } = await trx
-      .selectFrom('audit_events')
-      .select((eb) => eb.fn.coalesce(eb.fn.max('seq'), eb.val(0)).as('last'))
-      .where('run_id', '=', refusal.runId)
-      .executeTakeFirstOrThrow();
-    const seq = Number(last) + 1;
+    const seq = (await lastSeq(trx, refusal.runId)) + 1;
     await trx
       .insertInto('audit_events')
       .values({
@@ -61,7 +56,7 @@ export async function recordTriggerRefusal(db: Kysely<Database>, refusal: Trigge
       })
       .execute();
     const notification: AuditNotification = { tenantId: refusal.tenantId, runId: refusal.runId, seq, type: 'TRIGGER_REFUSED', definition: run.definition_name };
-    await sql`select pg_notify(${AUDIT_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
+    await notifyWatchers(trx, notification);
     return true;
   });
 }
