@@ -104,14 +104,16 @@ export const runsResolvers = {
   Subscription: {
     runEvents: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null; level?: LogLevel | null }, ctx: GraphQLContext) {
+        const afterSeq = afterSeqOf(args.afterSeq);
         const run = await runToWatch(ctx, args.runId);
-        return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.row.id, args.afterSeq ?? 0, args.level));
+        return closeableStream((wakeup) => streamEvents(ctx, wakeup, run.row.id, afterSeq, args.level));
       },
     },
     runEventBatches: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
+        const afterSeq = afterSeqOf(args.afterSeq);
         const run = await runToWatch(ctx, args.runId);
-        return closeableStream((wakeup) => mapBatches(streamEventBatches(ctx, wakeup, run.row.id, args.afterSeq ?? 0)));
+        return closeableStream((wakeup) => mapBatches(streamEventBatches(ctx, wakeup, run.row.id, afterSeq)));
       },
     },
     runUpdated: {
@@ -122,8 +124,9 @@ export const runsResolvers = {
     },
     runWatch: {
       async subscribe(_: unknown, args: { runId: string; afterSeq?: number | null }, ctx: GraphQLContext) {
+        const afterSeq = afterSeqOf(args.afterSeq);
         const run = await runToWatch(ctx, args.runId);
-        return closeableStream((wakeup) => streamRunWatch(ctx, wakeup, run, args.afterSeq ?? 0));
+        return closeableStream((wakeup) => streamRunWatch(ctx, wakeup, run, afterSeq));
       },
     },
     runsChanged: {
@@ -177,6 +180,22 @@ export const runsResolvers = {
  */
 function subscribedRun(ctx: GraphQLContext, runId: string): Promise<RunRow | undefined> {
   return sharedRunReads(ctx.hub).read(ctx.tenantId, runId, 'run', () => findRun(ctx.db, ctx.tenantId, runId));
+}
+
+/**
+ * A run subscription's `afterSeq` (0 when omitted). Events are numbered from 1, and a stream
+ * resumes after the seq given only when the next one follows it: after a negative one nothing
+ * would ever be sent, and the subscription would stay open.
+ * @throws BAD_USER_INPUT at /afterSeq when negative
+ */
+function afterSeqOf(afterSeq: number | null | undefined): number {
+  const after = afterSeq ?? 0;
+  if (after < 0) {
+    throw toGraphQLError(
+      new BadUserInputError(`afterSeq ${after} is negative: events are numbered from 1 (0 or none: from the first)`, [{ path: '/afterSeq', message: 'must be 0 or more' }]),
+    );
+  }
+  return after;
 }
 
 /** A run as a subscription read it before subscribing, with the run's notification generation at that read. */

@@ -193,6 +193,34 @@ describe('runs in flight', () => {
   });
 });
 
+describe('run subscriptions', () => {
+  it('refuse a negative afterSeq at /afterSeq, where they would stay open and never send an event', async () => {
+    const key = await keyOf('resuming');
+    const hold = { name: 'hold', steps: { approval: { type: 'wait', signal: 'go' } } };
+    expect((await graphql(ctx.graphqlUrl, 'mutation($spec: JSON!) { saveDefinition(spec: $spec) { version } }', { spec: hold }, key)).errors).toBeUndefined();
+    const run = (await graphql<any>(ctx.graphqlUrl, 'mutation { startRun(definition: "hold") { id } }', {}, key)).data!.startRun;
+    const socket = await connect(key);
+    for (const field of ['runEvents(runId: $id, afterSeq: $after) { seq }', 'runEventBatches(runId: $id, afterSeq: $after) { seq }', 'runWatch(runId: $id, afterSeq: $after) { events { seq } }']) {
+      const id = socket.subscribe(`subscription($id: ID!, $after: Int) { ${field} }`, { id: run.id, after: -1 });
+      expect(await socket.settled(id)).toEqual([
+        {
+          id,
+          type: 'next',
+          payload: {
+            errors: [
+              expect.objectContaining({
+                message: 'afterSeq -1 is negative: events are numbered from 1 (0 or none: from the first): /afterSeq must be 0 or more',
+                extensions: { code: 'BAD_USER_INPUT', errors: [{ path: '/afterSeq', message: 'must be 0 or more' }] },
+              }),
+            ],
+          },
+        },
+        { id, type: 'complete' },
+      ]);
+    }
+  });
+});
+
 // Last: it leaves this process's address refused for a while.
 describe('failed authentications', () => {
   it('are limited per client address, over HTTP and graphql-ws: past 5 a minute even a valid key is refused for a while', async () => {
